@@ -1,0 +1,367 @@
+package dev.kiln.monitor;
+
+import dev.kiln.monitor.arch.x86.LongMode;
+import dev.kiln.monitor.devices.ClockModule;
+import dev.kiln.monitor.devices.ConsoleModule;
+import dev.kiln.monitor.devices.PollModule;
+import dev.kiln.monitor.hvt.BootInfo;
+import dev.kiln.monitor.hvt.FaultKind;
+import dev.kiln.monitor.hvt.GuestFault;
+import dev.kiln.monitor.hvt.GuestMemory;
+import dev.kiln.monitor.hvt.Hypercall;
+import dev.kiln.monitor.hvt.HypercallHandler;
+import dev.kiln.monitor.hvt.HypercallTable;
+import dev.kiln.monitor.image.ImageException;
+import dev.kiln.monitor.image.ImageLoader;
+import dev.kiln.monitor.kvm.KvmApi;
+import dev.kiln.monitor.kvm.KvmException;
+import dev.kiln.monitor.kvm.LibC;
+import dev.kiln.monitor.kvm.Vcpu;
+import dev.kiln.monitor.kvm.Vm;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * One guest: a VM with one vCPU, its memory and its devices. Created ready to run by
+ * {@link Monitor#create}; {@link #run()} enters it on the calling thread, {@link #start()} on a
+ * new platform thread. Whatever the guest does, it ends with an {@link Outcome}: a fault ends
+ * this instance only, and never throws into the host program.
+ */
+public final class Instance implements AutoCloseable {
+    public enum State { CREATED, RUNNING, EXITED, CLOSED }
+
+    private static final int PROCESS_ID = (int) ProcessHandle.current().pid();
+
+    private final Monitor monitor;
+    private final long id;
+    private final InstanceSpec spec;
+    private final Vm vm;
+    private final GuestMemory memory;
+    private final Vcpu vcpu;
+    private final HypercallTable hypercalls = new HypercallTable();
+    private final ConsoleModule console;
+    private final AtomicReference<StopCause> stopCause = new AtomicReference<>();
+    private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
+    private final Object kickLock = new Object();
+    private volatile State state = State.CREATED;
+    private volatile Thread vcpuThread;
+    private int vcpuTid;
+    private boolean inRunLoop;
+
+    private final long createStartNanos;
+    private final long createNanos;
+    private final long loadNanos;
+    private long runStartNanos;
+    private long runEndNanos;
+    private long exitsIo, exitsMmio, exitsInterrupted, exitsOther;
+    private final long[] hypercallCounts = new long[Hypercall.PORT_END - Hypercall.PORT_BASE];
+
+    private Instance(Monitor monitor, long id, InstanceSpec spec, Vm vm, GuestMemory memory, Vcpu vcpu,
+                     long createStartNanos, long createNanos, long loadNanos) {
+        this.monitor = monitor;
+        this.id = id;
+        this.spec = spec;
+        this.vm = vm;
+        this.memory = memory;
+        this.vcpu = vcpu;
+        this.createStartNanos = createStartNanos;
+        this.createNanos = createNanos;
+        this.loadNanos = loadNanos;
+        this.console = new ConsoleModule(memory, spec.console());
+        console.register(hypercalls);
+        new ClockModule(memory).register(hypercalls);
+        new PollModule(memory, () -> stopCause.get() != null).register(hypercalls);
+    }
+
+    static Instance create(Monitor monitor, long id, InstanceSpec spec) throws ImageException {
+        long t0 = System.nanoTime();
+        Vm vm = monitor.kvm().createVm();
+        GuestMemory memory = null;
+        Vcpu vcpu = null;
+        try {
+            memory = GuestMemory.allocate(spec.memoryBytes());
+            vm.setUserMemoryRegion(0, 0, memory.segment());
+            vcpu = vm.createVcpu(0);
+            vcpu.setCpuid(monitor.guestCpuid());
+            long t1 = System.nanoTime();
+
+            MemorySegment ram = memory.segment();
+            ImageLoader.load(spec.image(), ram);
+            LongMode.writeTables(ram);
+            BootInfo.write(ram, memory.size(), spec.image().kernelEnd(), monitor.tscHz(vcpu),
+                    spec.image().manifest().raw(), spec.commandLine());
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment sregs = arena.allocate(KvmApi.SREGS);
+                LongMode.fillSregs(sregs);
+                vcpu.setSregs(sregs);
+                MemorySegment regs = arena.allocate(KvmApi.REGS);
+                LongMode.fillRegs(regs, spec.image().entry(), memory.size(), BootInfo.GPA);
+                vcpu.setRegs(regs);
+            }
+            long t2 = System.nanoTime();
+            return new Instance(monitor, id, spec, vm, memory, vcpu, t0, t1 - t0, t2 - t1);
+        } catch (RuntimeException | ImageException e) {
+            if (vcpu != null) vcpu.close();
+            vm.close();
+            if (memory != null) memory.close();
+            throw e;
+        }
+    }
+
+    public long id() {
+        return id;
+    }
+
+    public InstanceSpec spec() {
+        return spec;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** Runs the guest on a new platform thread (one per vCPU) and returns at once. */
+    public Thread start() {
+        claimRun();
+        Thread t = Thread.ofPlatform().name("kiln-vcpu-" + id).unstarted(this::loop);
+        vcpuThread = t;
+        t.start();
+        return t;
+    }
+
+    /** Runs the guest on the calling thread until it ends. */
+    public Outcome run() {
+        claimRun();
+        vcpuThread = Thread.currentThread();
+        loop();
+        return outcome.join();
+    }
+
+    private synchronized void claimRun() {
+        if (state != State.CREATED) {
+            throw new IllegalStateException("instance " + id + " is " + state + "; only a CREATED instance can run");
+        }
+        state = State.RUNNING;
+    }
+
+    /** Waits for the guest to end. */
+    public Outcome awaitOutcome() {
+        if (state == State.CREATED) {
+            throw new IllegalStateException("instance " + id + " was never started");
+        }
+        return outcome.join();
+    }
+
+    /** The outcome as a future, completed when the guest ends. */
+    public CompletableFuture<Outcome> outcome() {
+        return outcome.copy();
+    }
+
+    /**
+     * Stops the guest, from any thread; the first cause given wins. A guest spinning in its own code
+     * is kicked out of KVM_RUN by a signal to its vCPU thread; one sleeping in POLL is unparked.
+     */
+    public void stop(StopCause cause) {
+        stopCause.compareAndSet(null, cause);
+        synchronized (kickLock) {
+            if (state == State.CLOSED || state == State.EXITED) return;
+            vcpu.requestImmediateExit();
+            if (inRunLoop) {
+                LockSupport.unpark(vcpuThread);
+                // SIGXFSZ: HotSpot's handler ignores it, and it makes a blocked KVM_RUN return EINTR.
+                LibC.tgkill(PROCESS_ID, vcpuTid, LibC.SIGXFSZ);
+            }
+        }
+    }
+
+    private void loop() {
+        synchronized (kickLock) {
+            vcpuTid = LibC.gettid();
+            inRunLoop = true;
+        }
+        ScheduledFuture<?> deadline = null;
+        if (spec.timeLimit() != null) {
+            deadline = monitor.watchdog().schedule(() -> stop(StopCause.TIME_LIMIT),
+                    spec.timeLimit().toNanos(), TimeUnit.NANOSECONDS);
+        }
+        runStartNanos = System.nanoTime();
+        Outcome result;
+        try {
+            result = runUntilExit();
+        } catch (RuntimeException | Error e) {
+            // A monitor bug must end this guest only, and say what happened.
+            result = new Outcome.Faulted(FaultKind.KVM_ERROR, "monitor error: " + e);
+        }
+        runEndNanos = System.nanoTime();
+        if (deadline != null) deadline.cancel(false);
+        synchronized (kickLock) {
+            inRunLoop = false;
+            state = State.EXITED;
+        }
+        outcome.complete(result);
+    }
+
+    private Outcome runUntilExit() {
+        MemorySegment run = vcpu.runArea();
+        while (true) {
+            StopCause cause = stopCause.get();
+            if (cause != null) return new Outcome.Stopped(cause);
+            int rc = vcpu.run();
+            if (rc < 0) {
+                if (rc == -LibC.EINTR || rc == -LibC.EAGAIN) {
+                    exitsInterrupted++;
+                    continue;
+                }
+                return fault(FaultKind.KVM_ERROR, "KVM_RUN failed: " + LibC.describe(-rc));
+            }
+            int reason = run.get(JAVA_INT, KvmApi.RUN_EXIT_REASON);
+            switch (reason) {
+                case KvmApi.EXIT_IO -> {
+                    exitsIo++;
+                    try {
+                        Integer halted = hypercall(run);
+                        if (halted != null) return new Outcome.Halted(halted);
+                    } catch (GuestFault f) {
+                        return fault(f.kind(), f.getMessage());
+                    }
+                }
+                case KvmApi.EXIT_INTR -> exitsInterrupted++;
+                case KvmApi.EXIT_MMIO -> {
+                    exitsMmio++;
+                    long gpa = run.get(JAVA_LONG, KvmApi.RUN_MMIO_PHYS_ADDR);
+                    boolean write = run.get(JAVA_BYTE, KvmApi.RUN_MMIO_IS_WRITE) != 0;
+                    int len = run.get(JAVA_INT, KvmApi.RUN_MMIO_LEN);
+                    return fault(FaultKind.BAD_GPA, "guest " + (write ? "wrote " : "read ") + len + " bytes at 0x"
+                            + Long.toHexString(gpa) + ", outside its memory (0x0-0x" + Long.toHexString(memory.size())
+                            + ")" + atRip());
+                }
+                case KvmApi.EXIT_SHUTDOWN -> {
+                    exitsOther++;
+                    return fault(FaultKind.TRIPLE_FAULT, "triple fault: the guest took an exception it could not handle"
+                            + atRip());
+                }
+                case KvmApi.EXIT_HLT -> {
+                    exitsOther++;
+                    return fault(FaultKind.HLT, "guest executed HLT with interrupts off instead of the HALT hypercall"
+                            + atRip());
+                }
+                case KvmApi.EXIT_INTERNAL_ERROR -> {
+                    exitsOther++;
+                    int sub = run.get(JAVA_INT, KvmApi.RUN_INTERNAL_SUBERROR);
+                    if (sub == KvmApi.INTERNAL_ERROR_EMULATION) {
+                        return fault(FaultKind.EMULATION_FAILURE, "KVM could not emulate the guest's instruction"
+                                + atRip());
+                    }
+                    return fault(FaultKind.EMULATION_FAILURE, "KVM internal error (suberror " + sub + ")" + atRip());
+                }
+                case KvmApi.EXIT_FAIL_ENTRY -> {
+                    exitsOther++;
+                    return fault(FaultKind.ENTRY_FAILURE, "KVM could not enter the guest (hardware reason 0x"
+                            + Long.toHexString(run.get(JAVA_LONG, KvmApi.RUN_FAIL_ENTRY_REASON)) + ")");
+                }
+                default -> {
+                    exitsOther++;
+                    return fault(FaultKind.UNEXPECTED_EXIT, "unexpected KVM exit reason " + reason + atRip());
+                }
+            }
+        }
+    }
+
+    /**
+     * Handles one port-I/O exit as a hypercall (hvt ABI section 5); returns the exit status when
+     * the guest halts, null to continue.
+     */
+    private Integer hypercall(MemorySegment run) throws GuestFault {
+        int direction = run.get(JAVA_BYTE, KvmApi.RUN_IO_DIRECTION);
+        int size = run.get(JAVA_BYTE, KvmApi.RUN_IO_SIZE);
+        int port = Short.toUnsignedInt(run.get(JAVA_SHORT, KvmApi.RUN_IO_PORT));
+        int count = run.get(JAVA_INT, KvmApi.RUN_IO_COUNT);
+        if (direction == KvmApi.EXIT_IO_IN) {
+            throw new GuestFault(FaultKind.IN_INSTRUCTION, "guest executed IN from port 0x" + Integer.toHexString(port)
+                    + "; hvt guests only write to hypercall ports" + atRip());
+        }
+        if (port < Hypercall.PORT_BASE || port >= Hypercall.PORT_END) {
+            throw new GuestFault(FaultKind.BAD_PORT, "guest wrote to port 0x" + Integer.toHexString(port)
+                    + ", which is not a hypercall port (0x500-0x508)" + atRip());
+        }
+        if (size != 4 || count != 1) {
+            throw new GuestFault(FaultKind.BAD_IO_SIZE, "guest wrote " + size + " byte(s) x" + count + " to port 0x"
+                    + Integer.toHexString(port) + "; a hypercall is one 32-bit OUT" + atRip());
+        }
+        long dataOffset = run.get(JAVA_LONG, KvmApi.RUN_IO_DATA_OFFSET);
+        long gpa = Integer.toUnsignedLong(run.get(JAVA_INT, dataOffset));
+        int nr = port - Hypercall.PORT_BASE;
+        hypercallCounts[nr]++;
+        if (nr == Hypercall.HALT) {
+            return halt(gpa);
+        }
+        HypercallHandler handler = hypercalls.get(nr);
+        if (handler == null) {
+            throw new GuestFault(FaultKind.BAD_PORT, Hypercall.name(nr) + " (port 0x" + Integer.toHexString(port)
+                    + ") is not available: the image declared no device that offers it" + atRip());
+        }
+        handler.handle(gpa);
+        return null;
+    }
+
+    /** HALT: {@code struct hvt_hc_halt { GPA cookie; int exit_status; }}. */
+    private int halt(long gpa) throws GuestFault {
+        MemorySegment arg = memory.range(gpa, Hypercall.HALT_SIZE, "HALT argument");
+        long cookie = GuestMemory.getLong(arg, Hypercall.HALT_COOKIE);
+        if (cookie != 0) {
+            memory.range(cookie, Hypercall.HALT_COOKIE_SIZE, "HALT cookie");
+        }
+        return arg.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, Hypercall.HALT_EXIT_STATUS);
+    }
+
+    private Outcome fault(FaultKind kind, String message) {
+        return new Outcome.Faulted(kind, message);
+    }
+
+    /** " at RIP=0x..." for fault messages; only on the slow path. */
+    private String atRip() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment regs = arena.allocate(KvmApi.REGS);
+            vcpu.getRegs(regs);
+            return " (RIP=0x" + Long.toHexString(regs.get(JAVA_LONG, KvmApi.REGS_RIP)) + ")";
+        } catch (KvmException e) {
+            return "";
+        }
+    }
+
+    public InstanceStats stats() {
+        long first = console.firstOutputNanos();
+        long runNanos = runStartNanos == 0 ? 0 : (runEndNanos == 0 ? System.nanoTime() : runEndNanos) - runStartNanos;
+        return new InstanceStats(createNanos, loadNanos, first == 0 ? -1 : first - createStartNanos, runNanos,
+                new InstanceStats.Exits(exitsIo, exitsMmio, exitsInterrupted, exitsOther), hypercallCounts,
+                console.bytesWritten());
+    }
+
+    /** Stops the guest if it runs, waits for it, and releases the VM and its memory. */
+    @Override
+    public void close() {
+        if (state == State.CLOSED) return;
+        if (state == State.RUNNING) {
+            stop(StopCause.REQUESTED);
+            outcome.join();
+        }
+        synchronized (kickLock) {
+            state = State.CLOSED;
+        }
+        vcpu.close();
+        vm.close();
+        memory.close();
+        monitor.closed(this);
+    }
+}

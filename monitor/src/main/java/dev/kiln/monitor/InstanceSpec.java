@@ -1,0 +1,68 @@
+package dev.kiln.monitor;
+
+import dev.kiln.monitor.hvt.BootInfo;
+import dev.kiln.monitor.hvt.GuestMemory;
+import dev.kiln.monitor.image.HvtImage;
+
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What to boot and how: everything an instance needs, validated when built so that creating the
+ * instance cannot fail half-way for a reason the caller could have been told up front.
+ *
+ * @param image       the validated image
+ * @param memoryBytes guest RAM, already rounded down to 2 MiB and within 2 MiB..4 GiB
+ * @param args        the guest's arguments; the command line is them joined by single spaces
+ * @param console     where the guest's PUTS output goes
+ * @param timeLimit   stop the guest after this long (null: no limit)
+ */
+public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console,
+                           Duration timeLimit) {
+    /** Solo5's default, so Kiln is a drop-in replacement for solo5-hvt. */
+    public static final long DEFAULT_MEMORY = 512L << 20;
+
+    public InstanceSpec {
+        Objects.requireNonNull(image, "image");
+        Objects.requireNonNull(console, "console");
+        args = List.copyOf(args);
+        memoryBytes = GuestMemory.validSize(memoryBytes);
+        if (timeLimit != null && (timeLimit.isNegative() || timeLimit.isZero())) {
+            throw new IllegalArgumentException("time limit must be positive, got " + timeLimit);
+        }
+        int length = commandLine(args).length;
+        if (length + 1 > BootInfo.CMDLINE_MAX) {
+            throw new IllegalArgumentException("guest command line is " + length + " bytes; at most "
+                    + (BootInfo.CMDLINE_MAX - 1) + " fit (hvt ABI section 4)");
+        }
+        for (String a : args) {
+            if (a.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("guest argument contains a NUL byte: " + a.replace('\0', '?'));
+            }
+        }
+    }
+
+    public static InstanceSpec of(HvtImage image, OutputStream console, String... args) {
+        return new InstanceSpec(image, DEFAULT_MEMORY, List.of(args), console, null);
+    }
+
+    public InstanceSpec withMemory(long bytes) {
+        return new InstanceSpec(image, bytes, args, console, timeLimit);
+    }
+
+    public InstanceSpec withTimeLimit(Duration limit) {
+        return new InstanceSpec(image, memoryBytes, args, console, limit);
+    }
+
+    /** The command line bytes the guest sees, without the terminating NUL. */
+    public byte[] commandLine() {
+        return commandLine(args);
+    }
+
+    private static byte[] commandLine(List<String> args) {
+        return String.join(" ", args).getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,128 @@
+package dev.kiln.monitor;
+
+import dev.kiln.monitor.arch.x86.Cpuid;
+import dev.kiln.monitor.image.ImageException;
+import dev.kiln.monitor.image.ImageLoader;
+import dev.kiln.monitor.kvm.Kvm;
+import dev.kiln.monitor.kvm.KvmException;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The monitor as a library: one per process, it owns {@code /dev/kvm} and creates instances. It
+ * is thread-safe; many instances can run at once, each on its own vCPU thread.
+ *
+ * <pre>{@code
+ * try (Monitor monitor = Monitor.open()) {
+ *     HvtImage image = HvtImage.read(Path.of("hello.hvt"));
+ *     try (Instance i = monitor.create(InstanceSpec.of(image, System.out, "arg"))) {
+ *         Outcome o = i.run();
+ *     }
+ * }
+ * }</pre>
+ */
+public final class Monitor implements AutoCloseable {
+    private final Kvm kvm;
+    private final MemorySegment guestCpuid;
+    private final AtomicLong nextId = new AtomicLong(1);
+    private final Set<Instance> live = ConcurrentHashMap.newKeySet();
+    private volatile long tscHz;
+    private volatile ScheduledExecutorService watchdog;
+
+    private Monitor(Kvm kvm) {
+        this.kvm = kvm;
+        this.guestCpuid = Cpuid.forGuest(kvm.supportedCpuid());
+    }
+
+    /** Opens KVM; a {@link KvmException} says why when it is unusable (missing, no permission). */
+    public static Monitor open() {
+        return new Monitor(Kvm.open());
+    }
+
+    /**
+     * Creates an instance ready to run: VM, memory, image loaded, boot state set. Anything wrong
+     * with the image for this spec is refused before any KVM object exists.
+     */
+    public Instance create(InstanceSpec spec) throws ImageException {
+        ImageLoader.checkFits(spec.image(), spec.memoryBytes());
+        if (!spec.image().manifest().devices().isEmpty()) {
+            var d = spec.image().manifest().devices().getFirst();
+            throw new ImageException("image " + spec.image().name() + ": all declared devices must be attached: "
+                    + d.type().label() + " device '" + d.name() + "' is not (this monitor has no "
+                    + d.type().label() + " devices yet)");
+        }
+        Instance instance = Instance.create(this, nextId.getAndIncrement(), spec);
+        live.add(instance);
+        return instance;
+    }
+
+    Kvm kvm() {
+        return kvm;
+    }
+
+    MemorySegment guestCpuid() {
+        return guestCpuid;
+    }
+
+    /** The TSC frequency, read from the first vCPU created and the same for all on this host. */
+    long tscHz(dev.kiln.monitor.kvm.Vcpu vcpu) {
+        long hz = tscHz;
+        if (hz == 0) {
+            tscHz = hz = vcpu.tscKhz() * 1000;
+        }
+        return hz;
+    }
+
+    /** One shared daemon thread enforces every instance's time limit. */
+    ScheduledExecutorService watchdog() {
+        ScheduledExecutorService w = watchdog;
+        if (w == null) {
+            synchronized (this) {
+                w = watchdog;
+                if (w == null) {
+                    ScheduledThreadPoolExecutor e = new ScheduledThreadPoolExecutor(1, r -> {
+                        Thread t = new Thread(r, "kiln-watchdog");
+                        t.setDaemon(true);
+                        return t;
+                    });
+                    e.setRemoveOnCancelPolicy(true);
+                    watchdog = w = e;
+                }
+            }
+        }
+        return w;
+    }
+
+    void closed(Instance instance) {
+        live.remove(instance);
+    }
+
+    /** The instances created and not yet closed. */
+    public Set<Instance> instances() {
+        return Set.copyOf(live);
+    }
+
+    /** Stops every live instance with {@code cause}; used on SIGINT/SIGTERM. */
+    public void stopAll(StopCause cause) {
+        for (Instance i : live) {
+            i.stop(cause);
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Instance i : live) {
+            i.stop(StopCause.REQUESTED);
+            i.awaitOutcome();
+            i.close();
+        }
+        ScheduledExecutorService w = watchdog;
+        if (w != null) w.shutdownNow();
+        kvm.close();
+    }
+}

@@ -1,0 +1,25 @@
+package dev.kiln.monitor.hvt;
+
+/** Why the monitor ended a guest that broke the rules or crashed (hvt ABI section 5). */
+public enum FaultKind {
+    /** The CPU shut down: an exception the guest could not handle (no IDT, a bad page...). */
+    TRIPLE_FAULT,
+    /** An OUT to a port that is not a hypercall port. */
+    BAD_PORT,
+    /** An OUT of a size other than 4 bytes, or a string (REP) OUT, to a hypercall port. */
+    BAD_IO_SIZE,
+    /** An IN instruction: hvt guests never read ports. */
+    IN_INSTRUCTION,
+    /** A hypercall argument, or a guest memory access, outside guest RAM. */
+    BAD_GPA,
+    /** KVM could not emulate an instruction. */
+    EMULATION_FAILURE,
+    /** KVM could not enter the guest with the state it has. */
+    ENTRY_FAILURE,
+    /** HLT with interrupts off: the CPU would sleep forever instead of calling HALT. */
+    HLT,
+    /** A KVM exit the monitor does not expect from an hvt guest. */
+    UNEXPECTED_EXIT,
+    /** KVM_RUN itself failed. */
+    KVM_ERROR
+}

@@ -1,0 +1,87 @@
+package dev.kiln.monitor.kvm;
+
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * One virtual CPU: its file descriptor and the {@code kvm_run} area shared with the kernel.
+ * Only its own thread calls {@link #run()}; any thread may {@link #requestImmediateExit()}.
+ */
+public final class Vcpu implements AutoCloseable {
+    private final int fd;
+    private final MemorySegment run;
+    private boolean closed;
+
+    Vcpu(int fd, MemorySegment run) {
+        this.fd = fd;
+        this.run = run;
+    }
+
+    /** The shared {@code struct kvm_run}; read exit details at the {@link KvmApi} offsets. */
+    public MemorySegment runArea() {
+        return run;
+    }
+
+    /** Enters the guest until the next exit; returns 0 or -errno (-EINTR when kicked). */
+    public int run() {
+        return LibC.ioctl(fd, KvmApi.KVM_RUN, 0L);
+    }
+
+    public int exitReason() {
+        return run.get(JAVA_INT, KvmApi.RUN_EXIT_REASON);
+    }
+
+    /**
+     * Makes the next (or current, once a signal interrupts it) KVM_RUN return -EINTR at once, so a
+     * stop request can never be lost between a check and the ioctl.
+     */
+    public void requestImmediateExit() {
+        run.set(JAVA_BYTE, KvmApi.RUN_IMMEDIATE_EXIT, (byte) 1);
+    }
+
+    public void setRegs(MemorySegment regs) {
+        check(LibC.ioctl(fd, KvmApi.KVM_SET_REGS, regs), "KVM_SET_REGS");
+    }
+
+    public void getRegs(MemorySegment regs) {
+        check(LibC.ioctl(fd, KvmApi.KVM_GET_REGS, regs), "KVM_GET_REGS");
+    }
+
+    public void setSregs(MemorySegment sregs) {
+        check(LibC.ioctl(fd, KvmApi.KVM_SET_SREGS, sregs), "KVM_SET_SREGS");
+    }
+
+    public void getSregs(MemorySegment sregs) {
+        check(LibC.ioctl(fd, KvmApi.KVM_GET_SREGS, sregs), "KVM_GET_SREGS");
+    }
+
+    public void setCpuid(MemorySegment cpuid2) {
+        check(LibC.ioctl(fd, KvmApi.KVM_SET_CPUID2, cpuid2), "KVM_SET_CPUID2");
+    }
+
+    /** The guest TSC frequency in kHz. */
+    public long tscKhz() {
+        int khz = LibC.ioctl(fd, KvmApi.KVM_GET_TSC_KHZ, 0L);
+        if (khz <= 0) {
+            throw new KvmException("KVM_GET_TSC_KHZ", khz < 0 ? -khz : 0);
+        }
+        return khz;
+    }
+
+    private static void check(int rc, String call) {
+        if (rc < 0) {
+            throw new KvmException(call, -rc);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            LibC.munmap(run);
+            LibC.close(fd);
+        }
+    }
+}
