@@ -1,34 +1,53 @@
 package dev.kiln.cli;
 
+import dev.kiln.cli.CommandLines.UsageException;
 import dev.kiln.monitor.Instance;
 import dev.kiln.monitor.InstanceSpec;
 import dev.kiln.monitor.Monitor;
 import dev.kiln.monitor.Outcome;
 import dev.kiln.monitor.image.HvtImage;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import dev.kiln.monitor.image.ImageException;
+import dev.kiln.monitor.kvm.KvmException;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** {@code kiln bench ...}: benchmarks that print numbers beside a baseline measured in the same run. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {BenchCommand.Boot.class})
-final class BenchCommand implements Runnable {
-    @Override
-    public void run() {
-        System.err.println("kiln bench: choose a benchmark: boot");
+final class BenchCommand {
+    private final PrintStream out;
+    private final PrintStream err;
+
+    BenchCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    int execute(String[] args) {
+        if (args.length == 0 || !args[0].equals("boot")) {
+            err.println("kiln bench: choose a benchmark: boot");
+            return Main.EXIT_USAGE;
+        }
+        try {
+            return new Boot(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
+        } catch (ImageException | KvmException | IOException e) {
+            err.println("kiln bench boot: " + e.getMessage());
+            return Main.EXIT_CANNOT_START;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 130;
+        }
     }
 
     /**
@@ -36,37 +55,52 @@ final class BenchCommand implements Runnable {
      * beside the C floor (a C program doing the least KVM work to run a guest to HLT) and the whole
      * {@code kiln run} process time.
      */
-    @Command(name = "boot", mixinStandardHelpOptions = true,
-            description = "Boot an image N times in one JVM; compare with a C floor and with whole kiln run processes.")
-    static final class Boot implements Callable<Integer> {
-        @Option(names = "-n", description = "Boots to measure (default ${DEFAULT-VALUE}).", defaultValue = "200")
+    static final class Boot {
+        static final String SYNTAX = "kiln bench boot [-n N] [--warmup N] [--mem MiB] [--image PATH] [--process-runs N]";
+        private final PrintStream out;
+        private final PrintStream err;
         int n;
-
-        @Option(names = "--warmup", description = "Boots run first and not counted (default ${DEFAULT-VALUE}).",
-                defaultValue = "50")
         int warmup;
-
-        @Option(names = "--mem", paramLabel = "MiB", description = "Guest memory (default ${DEFAULT-VALUE}).",
-                defaultValue = "2")
         long memMiB;
-
-        @Option(names = "--image", description = "Image to boot (default: guest/out/hello.hvt).")
         Path image;
-
-        @Option(names = "--process-runs", description = "Whole 'kiln run' processes to time (default ${DEFAULT-VALUE}; 0 skips).",
-                defaultValue = "20")
         int processRuns;
 
-        @Override
-        public Integer call() throws Exception {
+        Boot(PrintStream out, PrintStream err) {
+            this.out = out;
+            this.err = err;
+        }
+
+        int execute(String[] args) throws ImageException, IOException, InterruptedException {
+            Options options = new Options()
+                    .addOption(CommandLines.valued("n", null, "N", "boots to measure (default 200)"))
+                    .addOption(CommandLines.valued(null, "warmup", "N", "boots run first and not counted (default 50)"))
+                    .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory (default 2)"))
+                    .addOption(CommandLines.valued(null, "image", "PATH", "image to boot (default guest/out/hello.hvt)"))
+                    .addOption(CommandLines.valued(null, "process-runs", "N",
+                            "whole 'kiln run' processes to time (default 20; 0 skips)"))
+                    .addOption(CommandLines.flag("help", "show this help"));
+            try {
+                CommandLine cl = CommandLines.parse(options, args, false);
+                if (cl.hasOption("help")) {
+                    CommandLines.help(out, SYNTAX, "Boot latency in one JVM, beside a C floor measured in the same run.",
+                            options, "");
+                    return 0;
+                }
+                if (!cl.getArgList().isEmpty()) throw new UsageException("unexpected argument " + cl.getArgList().getFirst());
+                n = (int) CommandLines.longValue(cl, "n", 200, 1, 1_000_000);
+                warmup = (int) CommandLines.longValue(cl, "warmup", 50, 0, 1_000_000);
+                memMiB = CommandLines.longValue(cl, "mem", 2, 2, 4096);
+                processRuns = (int) CommandLines.longValue(cl, "process-runs", 20, 0, 10_000);
+                image = cl.hasOption("image") ? Path.of(cl.getOptionValue("image")) : null;
+            } catch (UsageException e) {
+                err.println("kiln bench boot: " + e.getMessage());
+                err.println("usage: " + SYNTAX);
+                return Main.EXIT_USAGE;
+            }
             Path home = Path.of(System.getProperty("kiln.home", "."));
             Path img = image != null ? image : home.resolve("guest/out/hello.hvt");
-            if (n < 1 || warmup < 0 || processRuns < 0) {
-                System.err.println("kiln bench boot: -n must be >= 1, --warmup and --process-runs >= 0");
-                return Main.EXIT_CANNOT_START;
-            }
             HvtImage hvt = HvtImage.read(img);
-            System.out.printf(Locale.ROOT, "kiln bench boot: %s, %d MiB, %d boots (+%d warm-up) in one JVM%n",
+            out.printf(Locale.ROOT, "kiln bench boot: %s, %d MiB, %d boots (+%d warm-up) in one JVM%n",
                     img, memMiB, n, warmup);
 
             long[] total = new long[n];
@@ -83,7 +117,7 @@ final class BenchCommand implements Runnable {
                     }
                     long t1 = System.nanoTime();
                     if (!(o instanceof Outcome.Halted h) || h.status() != 0) {
-                        System.err.println("kiln bench boot: boot " + i + " ended badly: " + o.describe());
+                        err.println("kiln bench boot: boot " + i + " ended badly: " + o.describe());
                         return 1;
                     }
                     if (i >= 0) {
@@ -94,13 +128,13 @@ final class BenchCommand implements Runnable {
             }
             Summary java = Summary.of(total);
             Summary first = Summary.of(firstOutput);
-            System.out.println("  java in-JVM boot (create..teardown): " + java);
-            System.out.println("  java create..first console byte:     " + first);
+            out.println("  java in-JVM boot (create..teardown): " + java);
+            out.println("  java create..first console byte:     " + first);
 
             Summary floor = cFloor(home, n);
             if (floor != null) {
-                System.out.println("  C floor (create VM..HLT..teardown):  " + floor);
-                System.out.printf(Locale.ROOT, "  ratio java/C floor (median): %.2fx   (target <= 2x, and median <= 1.5 ms)%n",
+                out.println("  C floor (create VM..HLT..teardown):  " + floor);
+                out.printf(Locale.ROOT, "  ratio java/C floor (median): %.2fx   (targets: <= 2x, median <= 1.5 ms)%n",
                         java.median / floor.median);
             }
             if (processRuns > 0) {
@@ -113,37 +147,37 @@ final class BenchCommand implements Runnable {
                             .redirectError(ProcessBuilder.Redirect.INHERIT).start();
                     if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
                         p.destroyForcibly();
-                        System.err.println("kiln bench boot: '" + launcher + " run' failed");
+                        err.println("kiln bench boot: '" + launcher + " run' failed");
                         return 1;
                     }
                     proc[i] = System.nanoTime() - t0;
                 }
-                System.out.println("  whole 'kiln run' process:           " + Summary.of(proc) + "   (target <= 150 ms)");
+                out.println("  whole 'kiln run' process:           " + Summary.of(proc) + "   (target <= 150 ms)");
             }
             return 0;
         }
 
         /** Compiles and runs bench/kvm-floor/kvm_floor.c; null (with a note) when it cannot. */
-        private static Summary cFloor(Path home, int n) throws IOException, InterruptedException {
+        private Summary cFloor(Path home, int n) throws IOException, InterruptedException {
             Path src = home.resolve("bench/kvm-floor/kvm_floor.c");
             if (!Files.exists(src)) {
-                System.out.println("  C floor: skipped, " + src + " not found");
+                out.println("  C floor: skipped, " + src + " not found");
                 return null;
             }
             Path bin = Files.createTempDirectory("kiln-floor").resolve("kvm_floor");
             Process cc = new ProcessBuilder("gcc", "-O2", "-o", bin.toString(), src.toString()).inheritIO().start();
             if (cc.waitFor() != 0) {
-                System.out.println("  C floor: skipped, gcc failed");
+                out.println("  C floor: skipped, gcc failed");
                 return null;
             }
             Process p = new ProcessBuilder(bin.toString(), Integer.toString(n)).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             p.waitFor();
             Files.deleteIfExists(bin);
             Files.deleteIfExists(bin.getParent());
-            Matcher m = Pattern.compile("min_us=([0-9.]+) median_us=([0-9.]+) p99_us=([0-9.]+)").matcher(out);
+            Matcher m = Pattern.compile("min_us=([0-9.]+) median_us=([0-9.]+) p99_us=([0-9.]+)").matcher(printed);
             if (p.exitValue() != 0 || !m.find()) {
-                System.out.println("  C floor: failed: " + out.strip());
+                out.println("  C floor: failed: " + printed.strip());
                 return null;
             }
             return new Summary(Double.parseDouble(m.group(1)) * 1e3, Double.parseDouble(m.group(2)) * 1e3,

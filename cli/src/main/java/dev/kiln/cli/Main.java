@@ -1,37 +1,62 @@
 package dev.kiln.cli;
 
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
+import java.io.PrintStream;
+import java.util.Arrays;
 
 /**
  * {@code kiln}: the command line over the monitor library. Each subcommand is a thin layer; the
  * work happens in the library so that other hosts (a daemon, tests) can do the same from Java.
+ *
+ * <p>Options are parsed with Apache Commons CLI: small and built for a recent class-file version,
+ * so the AOT cache holds it and {@code kiln run} starts in tens of milliseconds.
  */
-@Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
-        description = "Kiln: build and run hvt unikernels on KVM.",
-        subcommands = {RunCommand.class, BenchCommand.class})
-public final class Main implements Runnable {
+public final class Main {
+    /** Exit status for a usage error. */
+    public static final int EXIT_USAGE = 2;
     /** Exit status when the monitor could not start the guest at all (bad image, options, no KVM). */
     public static final int EXIT_CANNOT_START = 125;
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (run, bench)");
-    }
+    private Main() {}
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        System.exit(execute(args, System.out, System.err));
     }
 
-    static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new Main());
-        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            cmd.getErr().println("kiln: " + e.getMessage());
-            return EXIT_CANNOT_START;
-        });
-        return cl;
+    /** Runs one command line and returns its exit status; never exits the JVM itself. */
+    public static int execute(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0) {
+            usage(err);
+            return EXIT_USAGE;
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        return switch (args[0]) {
+            case "run" -> new RunCommand(out, err).execute(rest);
+            case "bench" -> new BenchCommand(out, err).execute(rest);
+            case "help", "-h", "--help" -> {
+                usage(out);
+                yield 0;
+            }
+            case "version", "--version" -> {
+                out.println("kiln 0.1.0");
+                yield 0;
+            }
+            default -> {
+                err.println("kiln: unknown command '" + args[0] + "'");
+                usage(err);
+                yield EXIT_USAGE;
+            }
+        };
+    }
+
+    static void usage(PrintStream s) {
+        s.println("""
+                usage: kiln COMMAND [OPTIONS]
+
+                commands:
+                  run [--mem=MiB] [--timeout=SECONDS] [--stats] IMAGE [ARGS...]
+                                 boot an hvt unikernel; exit with the guest's status
+                  bench boot     boot latency: N boots in one JVM beside a C floor
+                  version        print the version
+                Run 'kiln COMMAND --help' for a command's options.""");
     }
 }

@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.cli.CommandLines.UsageException;
 import dev.kiln.monitor.Instance;
 import dev.kiln.monitor.InstanceSpec;
 import dev.kiln.monitor.Monitor;
@@ -8,9 +9,8 @@ import dev.kiln.monitor.StopCause;
 import dev.kiln.monitor.image.HvtImage;
 import dev.kiln.monitor.image.ImageException;
 import dev.kiln.monitor.kvm.KvmException;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
 import sun.misc.Signal;
 
 import java.io.FileDescriptor;
@@ -18,59 +18,68 @@ import java.io.FileOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /**
  * {@code kiln run [--mem=MiB] IMAGE [ARGS...]}: boots one image, its console on stdout, and exits
  * with the guest's status. The flags follow solo5-hvt's, so Kiln can stand in for it.
  */
-@Command(name = "run", mixinStandardHelpOptions = true,
-        description = {"Boot an hvt unikernel image; exit with the guest's status.",
-                "Exit status: the guest's HALT status (0 ok, 1 failure, 255 abort); 255 also for a guest"
-                        + " fault; 124 time limit; 130 SIGINT; 143 SIGTERM; 125 if the guest could not start."})
-final class RunCommand implements Callable<Integer> {
-    @Option(names = "--mem", paramLabel = "MiB", description = "Guest memory in MiB (default: ${DEFAULT-VALUE}).",
-            defaultValue = "512")
-    long memMiB;
+final class RunCommand {
+    static final String SYNTAX = "kiln run [--mem=MiB] [--timeout=SECONDS] [--stats] IMAGE [ARGS...]";
+    static final String EXIT_STATUSES = "Exit status: the guest's HALT status (0 ok, 1 failure, 255 abort); 255 also"
+            + " for a guest fault; 124 past --timeout; 130 SIGINT; 143 SIGTERM; 125 if the guest could not start;"
+            + " 2 for a bad command line.";
 
-    @Option(names = "--timeout", paramLabel = "SECONDS",
-            description = "Stop the guest after this many seconds (exit status 124).")
-    Double timeoutSeconds;
+    private final PrintStream out;
+    private final PrintStream err;
 
-    @Option(names = "--stats", description = "Print boot timings and VM exit counts on stderr at the end.")
-    boolean stats;
+    RunCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
 
-    @Parameters(index = "0", paramLabel = "IMAGE", description = "The hvt image (ELF) to boot.")
-    Path image;
+    private static Options options() {
+        return new Options()
+                .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory in MiB, 2..4096 (default 512, as solo5-hvt)"))
+                .addOption(CommandLines.valued(null, "timeout", "SECONDS", "stop the guest after this long (exit 124)"))
+                .addOption(CommandLines.flag("stats", "print boot timings and VM exit counts on stderr at the end"))
+                .addOption(CommandLines.flag("help", "show this help"));
+    }
 
-    @Parameters(index = "1..*", paramLabel = "ARGS", description = "Arguments for the guest (its command line).")
-    List<String> args = new ArrayList<>();
-
-    @Override
-    public Integer call() {
-        PrintStream err = System.err;
-        for (String a : args) {
-            if (a.startsWith("--net:") || a.startsWith("--net-mac:") || a.startsWith("--block:")
-                    || a.startsWith("--block-sector-size:")) {
-                err.println("kiln: " + a.substring(0, a.indexOf(':') + 1)
-                        + " must come before the image, and this monitor has no net or block devices yet");
-                return Main.EXIT_CANNOT_START;
+    int execute(String[] args) {
+        Options options = options();
+        long memMiB;
+        Double timeout;
+        Path image;
+        List<String> guestArgs;
+        boolean stats;
+        try {
+            CommandLine cl = CommandLines.parse(options, args, true);
+            if (cl.hasOption("help")) {
+                CommandLines.help(out, SYNTAX, "Boot an hvt unikernel image; its console goes to stdout.", options,
+                        EXIT_STATUSES);
+                return 0;
             }
+            memMiB = CommandLines.longValue(cl, "mem", InstanceSpec.DEFAULT_MEMORY >> 20, 2, 4096);
+            timeout = CommandLines.positiveSeconds(cl, "timeout");
+            stats = cl.hasOption("stats");
+            List<String> rest = cl.getArgList();
+            if (rest.isEmpty()) throw new UsageException("missing IMAGE");
+            if (rest.getFirst().startsWith("-")) {
+                throw new UsageException(unknownOption(rest.getFirst()));
+            }
+            image = Path.of(rest.getFirst());
+            guestArgs = rest.subList(1, rest.size());
+        } catch (UsageException e) {
+            err.println("kiln run: " + e.getMessage());
+            err.println("usage: " + SYNTAX);
+            return Main.EXIT_USAGE;
         }
-        if (memMiB <= 0 || memMiB > 4096) {
-            err.println("kiln: --mem=" + memMiB + ": guest memory must be 2..4096 MiB");
-            return Main.EXIT_CANNOT_START;
-        }
-        if (timeoutSeconds != null && !(timeoutSeconds > 0 && timeoutSeconds < 1e9)) {
-            err.println("kiln: --timeout=" + timeoutSeconds + ": must be a positive number of seconds");
-            return Main.EXIT_CANNOT_START;
-        }
+
         try (Monitor monitor = Monitor.open()) {
             HvtImage img = HvtImage.read(image);
-            InstanceSpec spec = new InstanceSpec(img, memMiB << 20, args, new FileOutputStream(FileDescriptor.out),
-                    timeoutSeconds == null ? null : Duration.ofNanos((long) (timeoutSeconds * 1e9)));
+            InstanceSpec spec = new InstanceSpec(img, memMiB << 20, guestArgs, new FileOutputStream(FileDescriptor.out),
+                    timeout == null ? null : Duration.ofNanos((long) (timeout * 1e9)));
             try (Instance instance = monitor.create(spec)) {
                 Signal.handle(new Signal("INT"), s -> instance.stop(StopCause.INTERRUPT));
                 Signal.handle(new Signal("TERM"), s -> instance.stop(StopCause.TERMINATE));
@@ -87,5 +96,13 @@ final class RunCommand implements Callable<Integer> {
             err.println("kiln: " + e.getMessage());
             return Main.EXIT_CANNOT_START;
         }
+    }
+
+    private static String unknownOption(String arg) {
+        String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+        if (name.startsWith("--net") || name.startsWith("--block")) {
+            return name + ": this monitor has no net or block devices yet";
+        }
+        return "unknown option " + name;
     }
 }

@@ -6,25 +6,18 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
-import java.lang.foreign.SymbolLookup;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The few libc calls the monitor needs, bound once through {@code java.lang.foreign}.
+ * The few system calls the monitor needs, bound once through {@code java.lang.foreign}.
  *
  * <p>Every call captures {@code errno} into a per-thread segment, so a failing call can be reported
- * by name and reason. Signatures are kept few on purpose: each distinct downcall shape costs JVM
- * start-up time (method-handle spinning), and {@code kiln run} must start fast.
- *
- * <p>{@code ioctl} is variadic in C; on x86_64 the variadic convention differs from the fixed one
- * (AL holds the count of vector registers), so it is bound with {@code firstVariadicArg(2)}, once
- * for a pointer argument and once for an integer argument.
+ * by name and reason. {@code syscall} is variadic in C; on x86_64 the variadic convention differs
+ * from the fixed one (AL holds the count of vector registers), so it is bound with
+ * {@code firstVariadicArg(1)}.
  */
 public final class LibC {
     private LibC() {}
@@ -44,89 +37,60 @@ public final class LibC {
     /** Signal used to kick a vCPU thread out of KVM_RUN; HotSpot installs a handler that ignores it. */
     public static final int SIGXFSZ = 25;
 
+    // x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
+    private static final long SYS_MMAP = 9, SYS_MUNMAP = 11, SYS_IOCTL = 16, SYS_OPEN = 2, SYS_CLOSE = 3,
+            SYS_GETTID = 186, SYS_TGKILL = 234;
+
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final SymbolLookup LIBC = LINKER.defaultLookup();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO =
             CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
 
-    private static final MethodHandle IOCTL_PTR = bind("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
-            CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle IOCTL_LONG = bind("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG),
-            CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle OPEN = bind("open",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
-    private static final MethodHandle CLOSE = bind("close",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT), CAPTURE_ERRNO);
-    private static final MethodHandle MMAP = bind("mmap",
-            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG),
-            CAPTURE_ERRNO);
-    private static final MethodHandle MUNMAP = bind("munmap",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
-    private static final MethodHandle GETTID = bind("gettid",
-            FunctionDescriptor.of(JAVA_INT));
-    private static final MethodHandle TGKILL = bind("tgkill",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), CAPTURE_ERRNO);
+    /**
+     * {@code long syscall(long number, ...)} with six integer arguments: every call the monitor
+     * makes goes through this one downcall shape. Each distinct FFM signature costs the JVM
+     * start-up time (method handles and a stub spun at run time), and {@code kiln run} must start
+     * fast; pointers travel as their addresses, which is exactly how the kernel takes them.
+     */
+    private static final MethodHandle SYSCALL = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("syscall").orElseThrow(() -> new UnsatisfiedLinkError("libc has no syscall")),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+            Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
 
     /** errno of the last failed call on this thread, kept beside the thread so calls never allocate. */
     private static final ThreadLocal<MemorySegment> CALL_STATE =
             ThreadLocal.withInitial(() -> Arena.global().allocate(CAPTURE));
 
-    private static MethodHandle bind(String name, FunctionDescriptor fd, Linker.Option... options) {
-        MemorySegment symbol = LIBC.find(name)
-                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol " + name));
-        return LINKER.downcallHandle(symbol, fd, options);
-    }
-
-    /** The errno captured by the last call on this thread. */
-    public static int errno() {
-        return (int) ERRNO.get(CALL_STATE.get(), 0L);
+    /** One system call; returns its result, or -errno when it failed. */
+    private static long syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
+        MemorySegment state = CALL_STATE.get();
+        try {
+            long rc = (long) SYSCALL.invokeExact(state, nr, a1, a2, a3, a4, a5, a6);
+            return rc == -1 ? -(int) ERRNO.get(state, 0L) : rc;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
     }
 
     /** ioctl(fd, request, ptr); returns the result or -errno. */
     public static int ioctl(int fd, long request, MemorySegment arg) {
-        MemorySegment state = CALL_STATE.get();
-        try {
-            int rc = (int) IOCTL_PTR.invokeExact(state, fd, request, arg);
-            return rc < 0 ? -(int) ERRNO.get(state, 0L) : rc;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_IOCTL, fd, request, arg.address(), 0, 0, 0);
     }
 
     /** ioctl(fd, request, value); returns the result or -errno. */
     public static int ioctl(int fd, long request, long arg) {
-        MemorySegment state = CALL_STATE.get();
-        try {
-            int rc = (int) IOCTL_LONG.invokeExact(state, fd, request, arg);
-            return rc < 0 ? -(int) ERRNO.get(state, 0L) : rc;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_IOCTL, fd, request, arg, 0, 0, 0);
     }
 
     /** open(path, flags); returns the fd or -errno. */
     public static int open(String path, int flags) {
-        MemorySegment state = CALL_STATE.get();
         try (Arena arena = Arena.ofConfined()) {
-            int rc = (int) OPEN.invokeExact(state, arena.allocateFrom(path), flags);
-            return rc < 0 ? -(int) ERRNO.get(state, 0L) : rc;
-        } catch (Throwable t) {
-            throw rethrow(t);
+            return (int) syscall(SYS_OPEN, arena.allocateFrom(path).address(), flags, 0, 0, 0, 0);
         }
     }
 
     public static int close(int fd) {
-        MemorySegment state = CALL_STATE.get();
-        try {
-            int rc = (int) CLOSE.invokeExact(state, fd);
-            return rc < 0 ? -(int) ERRNO.get(state, 0L) : rc;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_CLOSE, fd, 0, 0, 0, 0, 0);
     }
 
     /**
@@ -134,47 +98,24 @@ public final class LibC {
      * {@code what} was being mapped.
      */
     public static MemorySegment mmap(long length, int prot, int flags, int fd, long offset, String what) {
-        MemorySegment state = CALL_STATE.get();
-        try {
-            MemorySegment p = (MemorySegment) MMAP.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd, offset);
-            if (p.address() == -1L) {
-                throw new KvmException("mmap of " + what + " (" + length + " bytes)", (int) ERRNO.get(state, 0L));
-            }
-            return p.reinterpret(length);
-        } catch (KvmException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw rethrow(t);
+        long p = syscall(SYS_MMAP, 0, length, prot, flags, fd, offset);
+        if (p < 0 && p > -4096) {
+            throw new KvmException("mmap of " + what + " (" + length + " bytes)", (int) -p);
         }
+        return MemorySegment.ofAddress(p).reinterpret(length);
     }
 
     public static int munmap(MemorySegment segment) {
-        MemorySegment state = CALL_STATE.get();
-        try {
-            int rc = (int) MUNMAP.invokeExact(state, segment, segment.byteSize());
-            return rc < 0 ? -(int) ERRNO.get(state, 0L) : rc;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_MUNMAP, segment.address(), segment.byteSize(), 0, 0, 0, 0);
     }
 
     public static int gettid() {
-        try {
-            return (int) GETTID.invokeExact();
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_GETTID, 0, 0, 0, 0, 0, 0);
     }
 
     /** Sends {@code sig} to one thread of this process; returns 0 or -errno. */
     public static int tgkill(int tgid, int tid, int sig) {
-        MemorySegment state = CALL_STATE.get();
-        try {
-            int rc = (int) TGKILL.invokeExact(state, tgid, tid, sig);
-            return rc < 0 ? -(int) ERRNO.get(state, 0L) : rc;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(SYS_TGKILL, tgid, tid, sig, 0, 0, 0);
     }
 
     private static RuntimeException rethrow(Throwable t) {

@@ -1,0 +1,45 @@
+/*
+ * The one interface Kiln guest libraries and apps use to reach the
+ * platform.  It is deliberately tiny and platform-neutral: only the hvt
+ * bindings (guest/platform/hvt) implement it today, other platforms can
+ * later implement the same functions.
+ *
+ * The application provides main(); the platform's _start calls it with the
+ * NUL-terminated command line (the arguments after the image, joined by
+ * single spaces) and exits with its return value.
+ */
+#ifndef KILN_PLATFORM_H
+#define KILN_PLATFORM_H
+
+struct hvt_boot_info;                        /* see <kiln/hvt_abi.h> */
+
+/* Write len bytes to the instance's console (one PUTS hypercall). */
+void plat_console_write(const char *buf, unsigned long len);
+
+/* Monotonic time in ns since an unspecified point (the TSC's origin). */
+unsigned long long plat_monotonic_ns(void);
+
+/* Realtime clock, ns since the Unix epoch (one WALLTIME hypercall). */
+unsigned long long plat_walltime_ns(void);
+
+/* Block until a device has input or timeout_ns (relative) passes.
+ * Returns the number of ready devices; if ready_set is not NULL it gets
+ * the bitmap of ready handles (bit i = manifest index i). */
+int plat_poll(unsigned long long timeout_ns, unsigned long long *ready_set);
+
+/* End the instance with this exit status (0 success, 1 failure). */
+__attribute__((noreturn)) void plat_exit(int status);
+
+/* End the instance with exit status 255 (abort). */
+__attribute__((noreturn)) void plat_abort(void);
+
+/* The command line (never NULL; "" if empty). */
+const char *plat_cmdline(void);
+
+/* The monitor-provided boot info (read-only memory). */
+const struct hvt_boot_info *plat_boot_info(void);
+
+/* Provided by the application. */
+int main(const char *cmdline);
+
+#endif /* KILN_PLATFORM_H */

@@ -1,0 +1,56 @@
+/*
+ * GCC requires a freestanding environment to provide memcpy, memmove,
+ * memset and memcmp: it may emit calls to them for struct copies and
+ * initialisers even with -fno-builtin.  These are minimal byte loops,
+ * defined weak so that a real libc linked later wins; --gc-sections drops
+ * them from images that never call them.  build.sh compiles everything with
+ * -fno-tree-loop-distribute-patterns, which stops GCC from turning these
+ * very loops back into (recursive) calls to themselves.
+ */
+#include <stddef.h>
+
+/* No libc headers here (-nostdinc): declare what we define. */
+void *memcpy(void *restrict dst, const void *restrict src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+__attribute__((weak)) void *memcpy(void *restrict dst, const void *restrict src, size_t n)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    while (n--)
+        *d++ = *s++;
+    return dst;
+}
+
+__attribute__((weak)) void *memmove(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    if (d < s) {
+        while (n--)
+            *d++ = *s++;
+    } else if (d > s) {
+        while (n--)
+            d[n] = s[n];
+    }
+    return dst;
+}
+
+__attribute__((weak)) void *memset(void *dst, int c, size_t n)
+{
+    unsigned char *d = dst;
+    while (n--)
+        *d++ = (unsigned char)c;
+    return dst;
+}
+
+__attribute__((weak)) int memcmp(const void *a, const void *b, size_t n)
+{
+    const unsigned char *x = a, *y = b;
+    for (; n; n--, x++, y++)
+        if (*x != *y)
+            return *x - *y;
+    return 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * hvt entry point.
+ *
+ * Spec 3: the monitor enters at e_entry already in 64-bit long mode with
+ * paging on, interrupts off and no IDT, RDI = 0x10000 (the boot info, spec
+ * 4) and RSP = memory size - 8.  Since memory size is a multiple of 2 MiB,
+ * RSP % 16 == 8, exactly what the SysV ABI guarantees at a function's first
+ * instruction, so _start can be an ordinary C function taking the boot info
+ * pointer as its first argument.  There is nothing to return to.
+ *
+ * Boot cost matters (each instruction is expensive under the nested
+ * hypervisor), so the boot path only stores one pointer: the monitor
+ * already zeroed .bss (spec 1) and RAM starts zero-filled, the clock needs
+ * no calibration (conversion happens when the time is asked for) and the
+ * command line is used in place (it lives in the read-only page range at
+ * 0x10000, spec 3).
+ */
+#include <kiln/hvt_abi.h>
+#include <kiln/platform.h>
+#include "hvt_internal.h"
+
+/* The ELF entry point (hvt.ld: ENTRY(_start)); called by nobody. */
+__attribute__((noreturn)) void _start(const struct hvt_boot_info *bi);
+
+/* In .bss: zero until _start runs; read by the platform functions. */
+const struct hvt_boot_info *hvt_bi;
+
+__attribute__((noreturn, used)) void _start(const struct hvt_boot_info *bi)
+{
+    hvt_bi = bi;
+    plat_exit(main((const char *)(uintptr_t)bi->cmdline));
+}
+
+const struct hvt_boot_info *plat_boot_info(void)
+{
+    return hvt_bi;
+}
+
+const char *plat_cmdline(void)
+{
+    /* Spec 4 always provides a NUL-terminated command line; the check only
+     * protects against a monitor handing us GPA 0 (the unmapped page). */
+    hvt_gpa_t p = hvt_bi->cmdline;
+    return p ? (const char *)(uintptr_t)p : "";
+}

@@ -1,0 +1,251 @@
+/*
+ * hvtcheck: one test guest for the monitor's test suite.  The first word of
+ * the command line picks a mode; the rest is the mode's argument.  Modes
+ * that should make the monitor stop the guest (a guest fault, spec 5, or a
+ * CPU-level failure) print "no-fault\n" and exit 2 if the monitor lets
+ * the guest carry on instead, so a missed check is visible.
+ *
+ * Output formats are fixed (the monitor's tests match them); every line
+ * is written with one PUTS.
+ */
+#include <kiln/hvt_abi.h>
+#include <kiln/platform.h>
+#include <kiln/fmt.h>
+
+/* Big enough for "[" + an 8,191-char command line + "]\n". */
+static char line[8192 + 128];
+
+/* puts-big payload: 64 lines of 63 'x' + '\n' = exactly 4096 bytes, so
+ * every 4 KiB chunk of the output is this same buffer (or a prefix). */
+#define CHUNK 4096
+static char chunk[CHUNK] __attribute__((aligned(8)));
+
+static void say(const char *s)
+{
+    plat_console_write(s, fmt_strlen(s));
+}
+
+/* Raw hypercall with an arbitrary (possibly bogus) 32-bit argument GPA. */
+static void hypercall_raw(int nr, uint32_t gpa)
+{
+    __asm__ __volatile__("outl %0, %1"
+                         :
+                         : "a"(gpa), "d"((unsigned short)(HVT_HYPERCALL_PIO_BASE + nr))
+                         : "memory");
+}
+
+/* Hide a constant address from the optimiser (GCC 12 warns about, and may
+ * mistreat, dereferences of small constant addresses). */
+static inline uintptr_t opaque(uintptr_t a)
+{
+    __asm__("" : "+r"(a));
+    return a;
+}
+
+__attribute__((noreturn)) static void no_fault(void)
+{
+    say("no-fault\n");
+    plat_exit(2);
+}
+
+static int streq_n(const char *a, unsigned long n, const char *lit)
+{
+    unsigned long i = 0;
+    for (; i < n; i++)
+        if (lit[i] != a[i])          /* also stops at lit's NUL */
+            return 0;
+    return lit[i] == '\0';
+}
+
+/* Parse a decimal argument or stop with status 1. */
+static unsigned long long arg_u64(const char *arg)
+{
+    unsigned long long v;
+    unsigned long n = fmt_parse_u64(arg, &v);
+    if (n == 0 || (arg[n] != '\0' && arg[n] != ' ')) {
+        say("bad argument\n");
+        plat_exit(1);
+    }
+    return v;
+}
+
+static void mode_puts_big(unsigned long long n)
+{
+    /* 8 bytes at a time: 7 x 'x' words then one word ending in '\n'
+     * (little-endian: the last byte is the top one). */
+    uint64_t *w = (uint64_t *)chunk;
+    for (unsigned i = 0; i < CHUNK / 8; i++)
+        w[i] = (i % 8 == 7) ? 0x0a78787878787878ull : 0x7878787878787878ull;
+    while (n) {
+        unsigned long len = n < CHUNK ? (unsigned long)n : CHUNK;
+        plat_console_write(chunk, len);
+        n -= len;
+    }
+}
+
+static void mode_poll(unsigned long long ms)
+{
+    volatile struct hvt_hc_poll a = {
+        .timeout_nsecs = ms * 1000000ull,
+        .ready_set = 0,
+        .ret = 0,
+    };
+    unsigned long long t0 = plat_monotonic_ns();
+    hvt_do_hypercall(HVT_HYPERCALL_POLL, &a);
+    unsigned long long t1 = plat_monotonic_ns();
+    struct fmt_buf b;
+    fmt_init(&b, line, sizeof line);
+    fmt_puts(&b, "poll ret=");
+    fmt_puti(&b, a.ret);
+    fmt_puts(&b, " ready=");
+    fmt_putu(&b, a.ready_set);
+    fmt_puts(&b, " elapsed_ns=");
+    fmt_putu(&b, t1 - t0);
+    fmt_putc(&b, '\n');
+    plat_console_write(b.p, b.len);
+}
+
+static void mode_bootinfo(void)
+{
+    const struct hvt_boot_info *bi = plat_boot_info();
+    const struct mft *m = (const struct mft *)(uintptr_t)bi->mft;
+    struct fmt_buf b;
+    fmt_init(&b, line, sizeof line);
+    fmt_puts(&b, "mem_size=");
+    fmt_putu(&b, bi->mem_size);
+    fmt_puts(&b, " kernel_end=");
+    fmt_putu(&b, bi->kernel_end);
+    fmt_puts(&b, " cpu_cycle_freq=");
+    fmt_putu(&b, bi->cpu_cycle_freq);
+    fmt_puts(&b, " mft_entries=");
+    fmt_putu(&b, m ? m->entries : 0);
+    fmt_puts(&b, " host_features=");
+    fmt_putu(&b, bi->host_features);
+    fmt_putc(&b, '\n');
+    plat_console_write(b.p, b.len);
+}
+
+int main(const char *cmdline)
+{
+    const struct hvt_boot_info *bi = plat_boot_info();
+    unsigned long wl = 0;
+    while (cmdline[wl] != '\0' && cmdline[wl] != ' ')
+        wl++;
+    const char *arg = cmdline + wl;
+    while (*arg == ' ')
+        arg++;
+    struct fmt_buf b;
+
+#define MODE(s) streq_n(cmdline, wl, s)
+
+    if (MODE("exit")) {
+        return (int)arg_u64(arg);
+    } else if (MODE("puts")) {
+        say("puts-ok\n");
+        return 0;
+    } else if (MODE("puts-big")) {
+        mode_puts_big(arg_u64(arg));
+        return 0;
+    } else if (MODE("cmdline")) {
+        fmt_init(&b, line, sizeof line);
+        fmt_putc(&b, '[');
+        fmt_puts(&b, cmdline);
+        fmt_puts(&b, "]\n");
+        plat_console_write(b.p, b.len);
+        return 0;
+    } else if (MODE("walltime")) {
+        unsigned long long ns = plat_walltime_ns();
+        fmt_init(&b, line, sizeof line);
+        fmt_puts(&b, "walltime_ns=");
+        fmt_putu(&b, ns);
+        fmt_putc(&b, '\n');
+        plat_console_write(b.p, b.len);
+        return 0;
+    } else if (MODE("poll")) {
+        mode_poll(arg_u64(arg));
+        return 0;
+    } else if (MODE("bootinfo")) {
+        mode_bootinfo();
+        return 0;
+    } else if (MODE("triple")) {
+        /* #UD with no IDT -> #DF -> triple fault (KVM_EXIT_SHUTDOWN). */
+        __asm__ __volatile__("ud2");
+        no_fault();
+    } else if (MODE("port")) {
+        /* 32-bit OUT outside [0x500, 0x509): spec 5 guest fault. */
+        __asm__ __volatile__("outl %0, %1" : : "a"(0u), "d"((unsigned short)0x5ff));
+        no_fault();
+    } else if (MODE("outb")) {
+        /* 8-bit OUT to the PUTS port: wrong size, spec 5 guest fault. */
+        __asm__ __volatile__("outb %0, %1" : : "a"((unsigned char)0), "d"((unsigned short)0x502));
+        no_fault();
+    } else if (MODE("in")) {
+        /* Any IN is a spec 5 guest fault. */
+        unsigned v;
+        __asm__ __volatile__("inl %1, %0" : "=a"(v) : "d"((unsigned short)0x501));
+        (void)v;
+        no_fault();
+    } else if (MODE("gpa-struct")) {
+        /* PUTS whose argument struct lies beyond RAM.  With (close to)
+         * 4 GiB of RAM, mem_size + 1 MiB no longer fits in 32 bits; then
+         * use a struct straddling the 4 GiB end instead. */
+        uint64_t gpa = bi->mem_size + 0x100000;
+        if (gpa > 0xffffffffull)
+            gpa = 0xfffffff8ull;
+        hypercall_raw(HVT_HYPERCALL_PUTS, (uint32_t)gpa);
+        no_fault();
+    } else if (MODE("gpa-data")) {
+        /* Valid struct; data starts 8 bytes below mem_size and runs 4 MiB
+         * on, past the end of RAM even if a ring area (< 2.1 MiB, spec 6)
+         * sits above mem_size. */
+        volatile struct hvt_hc_puts a = {
+            .data = bi->mem_size - 8,
+            .len = 4ull << 20,
+        };
+        hvt_do_hypercall(HVT_HYPERCALL_PUTS, &a);
+        no_fault();
+    } else if (MODE("gpa-wrap")) {
+        /* data + len wraps around 2^64 to 0xfff00, which is inside RAM:
+         * only an overflow-checked range test catches it. */
+        volatile struct hvt_hc_puts a = {
+            .data = 0x100000,
+            .len = 0xffffffffffffff00ull,
+        };
+        hvt_do_hypercall(HVT_HYPERCALL_PUTS, &a);
+        no_fault();
+    } else if (MODE("mmio")) {
+        /* Mapped by the guest page tables (spec 3 maps 4 GiB) but no RAM
+         * behind it: KVM reports an MMIO read exit. */
+        volatile uint64_t *p = (volatile uint64_t *)opaque(0xC0000000ul);
+        (void)*p;
+        no_fault();
+    } else if (MODE("emul")) {
+        /* Instruction fetch from a GPA without RAM: KVM cannot emulate. */
+        void (*f)(void) = (void (*)(void))opaque(0xC0000000ul);
+        f();
+        no_fault();
+    } else if (MODE("null")) {
+        /* Page 0 is not present (spec 3): #PF, no IDT -> triple fault. */
+        volatile uint64_t *p = (volatile uint64_t *)opaque(0x8);
+        (void)*p;
+        no_fault();
+    } else if (MODE("hlt")) {
+        /* Stop the vCPU without the HALT hypercall (KVM_EXIT_HLT). */
+        __asm__ __volatile__("cli; hlt");
+        no_fault();
+    } else if (MODE("spin")) {
+        for (;;)
+            __asm__ __volatile__("pause");
+    } else if (MODE("halt-cookie-bad")) {
+        /* Spec 5: a cookie must be 0 or >= 512 readable bytes of RAM. */
+        volatile struct hvt_hc_halt a = {
+            .cookie = 0xF0000000ull,
+            .exit_status = 0,
+        };
+        hvt_do_hypercall(HVT_HYPERCALL_HALT, &a);
+        no_fault();
+    }
+#undef MODE
+    say("unknown mode\n");
+    return 1;
+}
