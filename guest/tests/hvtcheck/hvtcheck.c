@@ -234,6 +234,8 @@ int main(const char *cmdline)
         __asm__ __volatile__("cli; hlt");
         no_fault();
     } else if (MODE("spin")) {
+        /* Say so first: a test waits for this line before it signals the monitor. */
+        say("spinning\n");
         for (;;)
             __asm__ __volatile__("pause");
     } else if (MODE("halt-cookie-bad")) {

@@ -34,7 +34,7 @@ public sealed interface Outcome {
 
         @Override
         public String describe() {
-            return "guest fault (" + kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + "): " + message;
+            return "guest fault: " + message;
         }
     }
 

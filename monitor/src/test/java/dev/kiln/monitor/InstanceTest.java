@@ -1,0 +1,276 @@
+package dev.kiln.monitor;
+
+import dev.kiln.monitor.hvt.FaultKind;
+import dev.kiln.monitor.image.GuestImages;
+import dev.kiln.monitor.image.HvtImage;
+import dev.kiln.monitor.image.ImageException;
+import dev.kiln.monitor.image.TestElf;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** End to end on real KVM: the test guest drives every hypercall, exit status and guest fault. */
+class InstanceTest {
+    private static Monitor monitor;
+    private static HvtImage check;
+    private static HvtImage hello;
+
+    @BeforeAll
+    static void open() throws ImageException {
+        KvmAvailable.require();
+        monitor = Monitor.open();
+        check = HvtImage.read(GuestImages.path("hvtcheck.hvt"));
+        hello = HvtImage.read(GuestImages.path("hello.hvt"));
+    }
+
+    @AfterAll
+    static void close() {
+        if (monitor != null) monitor.close();
+    }
+
+    record Run(Outcome outcome, String console, InstanceStats stats) {}
+
+    private static Run boot(HvtImage image, long memMiB, Duration limit, String... args) throws ImageException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        InstanceSpec spec = new InstanceSpec(image, memMiB << 20, List.of(args), out, limit);
+        try (Instance i = monitor.create(spec)) {
+            Outcome o = i.run();
+            return new Run(o, out.toString(StandardCharsets.UTF_8), i.stats());
+        }
+    }
+
+    private static Run check(String... args) throws ImageException {
+        return boot(check, 8, Duration.ofSeconds(60), args);
+    }
+
+    private static long field(String console, String name) {
+        Matcher m = Pattern.compile(name + "=(\\d+)").matcher(console);
+        assertTrue(m.find(), () -> name + " not in: " + console);
+        return Long.parseLong(m.group(1));
+    }
+
+    @Test
+    void helloBootsInTwoMiB() throws ImageException {
+        Run r = boot(hello, 2, null, "a", "b");
+        assertEquals(new Outcome.Halted(0), r.outcome());
+        assertTrue(r.console().startsWith("Hello from Kiln!\ncmdline: a b\nwalltime_ns: "), r.console());
+        assertTrue(r.stats().firstOutputNanos() > 0);
+        assertEquals(3, r.stats().exits().io(), "WALLTIME, PUTS, HALT");
+    }
+
+    @ParameterizedTest
+    @CsvSource({"0", "1", "255", "7"})
+    void exitStatusIsTheGuests(int status) throws ImageException {
+        Run r = check("exit", Integer.toString(status));
+        assertEquals(new Outcome.Halted(status), r.outcome());
+        assertEquals(status, r.outcome().exitStatus());
+    }
+
+    @Test
+    void puts() throws ImageException {
+        Run r = check("puts");
+        assertEquals("puts-ok\n", r.console());
+        assertEquals(new Outcome.Halted(0), r.outcome());
+    }
+
+    @Test
+    void putsLargeOutputIsByteExact() throws ImageException {
+        int n = 300_000;
+        Run r = check("puts-big", Integer.toString(n));
+        StringBuilder expected = new StringBuilder(n);
+        while (expected.length() < n) {
+            for (int i = 0; i < 63 && expected.length() < n; i++) expected.append('x');
+            if (expected.length() < n) expected.append('\n');
+        }
+        assertEquals(expected.toString(), r.console());
+        assertEquals(n, r.stats().consoleBytes());
+    }
+
+    @Test
+    void walltimeIsTheHostClock() throws ImageException {
+        long before = System.currentTimeMillis() * 1_000_000L;
+        long guest = field(check("walltime").console(), "walltime_ns");
+        long after = System.currentTimeMillis() * 1_000_000L + 1_000_000L;
+        assertTrue(guest >= before - 1_000_000L && guest <= after, before + " <= " + guest + " <= " + after);
+    }
+
+    @Test
+    void pollSleepsForItsTimeoutWithNothingReady() throws ImageException {
+        String out = check("poll", "120").console();
+        assertEquals(0, field(out, "ret"));
+        assertEquals(0, field(out, "ready"));
+        long elapsed = field(out, "elapsed_ns");
+        assertTrue(elapsed >= 110_000_000L && elapsed < 5_000_000_000L, "elapsed " + elapsed);
+    }
+
+    @Test
+    void bootInfoDescribesTheGuest() throws ImageException {
+        String out = boot(check, 16, null, "bootinfo").console();
+        assertEquals(16L << 20, field(out, "mem_size"));
+        assertEquals(check.kernelEnd(), field(out, "kernel_end"));
+        assertTrue(field(out, "cpu_cycle_freq") > 100_000_000L);
+        assertEquals(1, field(out, "mft_entries"));
+        assertEquals(0, field(out, "host_features"));
+    }
+
+    @Test
+    void memoryIsRoundedDownToTwoMiB() throws ImageException {
+        assertEquals(4L << 20, field(boot(check, 5, null, "bootinfo").console(), "mem_size"));
+    }
+
+    @Test
+    void commandLineArrivesExactly() throws ImageException {
+        assertEquals("[cmdline  two  spaces ünïcödé \"q\"]\n",
+                check("cmdline", "", "two", "", "spaces", "ünïcödé", "\"q\"").console());
+        String longest = "cmdline " + "y".repeat(8191 - "cmdline ".length());
+        assertEquals("[" + longest + "]\n", check(longest.split(" ")).console());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new InstanceSpec(check, 8L << 20, List.of(longest + "z"), System.out, null));
+        assertTrue(e.getMessage().contains("guest command line is 8192 bytes; at most 8191 fit"), e.getMessage());
+    }
+
+    @Test
+    void memoryOutsideTwoMiBToFourGiBIsRefused() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> boot(check, 1, null, "puts"))
+                .getMessage().contains("below the minimum of 2 MiB"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> boot(check, 4100, null, "puts"))
+                .getMessage().contains("above the maximum of 4096 MiB"));
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+            "triple,          TRIPLE_FAULT,      triple fault",
+            "null,            TRIPLE_FAULT,      triple fault",
+            "port,            BAD_PORT,          port 0x5ff, which is not a hypercall port",
+            "outb,            BAD_IO_SIZE,       wrote 1 byte(s) x1 to port 0x502",
+            "in,              IN_INSTRUCTION,    guest executed IN from port 0x501",
+            "gpa-struct,      BAD_GPA,           PUTS argument at 0x900000 (16 bytes) is outside guest memory",
+            "gpa-data,        BAD_GPA,           PUTS data at 0x7ffff8 (4194304 bytes) is outside guest memory",
+            "gpa-wrap,        BAD_GPA,           (18446744073709551360 bytes) is outside guest memory",
+            "mmio,            BAD_GPA,           guest read 8 bytes at 0xc0000000",
+            "emul,            EMULATION_FAILURE, could not emulate",
+            "hlt,             HLT,               HLT with interrupts off",
+            "halt-cookie-bad, BAD_GPA,           HALT cookie at 0xf0000000 (512 bytes)",
+    })
+    void guestFaultsEndTheGuestWithTheirCause(String mode, FaultKind kind, String message) throws ImageException {
+        Run r = check(mode);
+        Outcome.Faulted f = assertInstanceOf(Outcome.Faulted.class, r.outcome(), () -> mode + ": " + r.outcome());
+        assertEquals(kind, f.kind());
+        assertTrue(f.message().contains(message), f.message());
+        assertEquals(255, f.exitStatus());
+        assertTrue(!r.console().contains("no-fault"), "the monitor let the fault through");
+    }
+
+    @Test
+    void aSpinningGuestIsStoppedAtItsTimeLimit() throws ImageException {
+        long t0 = System.nanoTime();
+        Run r = boot(check, 8, Duration.ofMillis(300), "spin");
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertEquals(new Outcome.Stopped(StopCause.TIME_LIMIT), r.outcome());
+        assertEquals(124, r.outcome().exitStatus());
+        assertTrue(ms >= 300 && ms < 10_000, ms + " ms");
+    }
+
+    @Test
+    void stopEndsASpinningAndAnIdleGuest() throws Exception {
+        for (String[] args : new String[][] {{"spin"}, {"poll", "3600000"}}) {
+            try (Instance i = monitor.create(InstanceSpec.of(check, new ByteArrayOutputStream(), args))) {
+                i.start();
+                Thread.sleep(200);
+                assertEquals(Instance.State.RUNNING, i.state());
+                i.stop(StopCause.REQUESTED);
+                Outcome o = i.outcome().get(10, TimeUnit.SECONDS);
+                assertEquals(new Outcome.Stopped(StopCause.REQUESTED), o, String.join(" ", args));
+            }
+        }
+    }
+
+    @Test
+    void aCraftedImageLoadsAndHalts() throws ImageException {
+        HvtImage img = HvtImage.parse("crafted.hvt", TestElf.valid().build());
+        assertEquals(new Outcome.Halted(TestElf.EXIT_STATUS), boot(img, 2, null).outcome());
+    }
+
+    @Test
+    void declaredDevicesMustBeAttached() throws ImageException {
+        TestElf e = TestElf.valid().replace(3, new TestElf.Seg(TestElf.PT_NOTE, TestElf.R, 0,
+                TestElf.mftNote(TestElf.manifest("service0", 2)), 0, 4));
+        HvtImage img = HvtImage.parse("net.hvt", e.build());
+        ImageException x = assertThrows(ImageException.class, () -> boot(img, 2, null));
+        assertTrue(x.getMessage().contains("all declared devices must be attached: net device 'service0'"), x.getMessage());
+    }
+
+    @Test
+    void anImageTooBigForMemoryIsRefusedBeforeAnyVmExists() throws ImageException {
+        TestElf e = TestElf.valid().replace(1, new TestElf.Seg(TestElf.PT_LOAD, TestElf.R | TestElf.W, TestElf.DATA,
+                TestElf.haltData(), 8L << 20, 0x1000));
+        HvtImage img = HvtImage.parse("big.hvt", e.build());
+        ImageException x = assertThrows(ImageException.class, () -> boot(img, 4, null));
+        assertTrue(x.getMessage().contains("past guest memory of 4 MiB"), x.getMessage());
+        assertEquals(new Outcome.Halted(TestElf.EXIT_STATUS), boot(img, 12, null).outcome());
+    }
+
+    @Test
+    void oneGuestsFaultDoesNotTouchAnother() throws Exception {
+        ByteArrayOutputStream calmOut = new ByteArrayOutputStream();
+        try (Instance calm = monitor.create(InstanceSpec.of(check, calmOut, "poll", "300"));
+             Instance crash = monitor.create(InstanceSpec.of(check, new ByteArrayOutputStream(), "triple"))) {
+            calm.start();
+            crash.start();
+            assertInstanceOf(Outcome.Faulted.class, crash.outcome().get(10, TimeUnit.SECONDS));
+            assertEquals(new Outcome.Halted(0), calm.outcome().get(10, TimeUnit.SECONDS));
+            assertTrue(calmOut.toString().startsWith("poll ret=0"), calmOut.toString());
+        }
+    }
+
+    @Test
+    void manyBootsLeakNoDescriptorsOrMappings() throws Exception {
+        for (int i = 0; i < 5; i++) boot(hello, 2, null);
+        long fds = countFds();
+        long maps = countMaps();
+        for (int i = 0; i < 100; i++) {
+            assertEquals(new Outcome.Halted(0), boot(hello, 2, null).outcome());
+        }
+        assertTrue(countFds() <= fds + 2, "fds " + fds + " -> " + countFds());
+        assertTrue(countMaps() <= maps + 8, "maps " + maps + " -> " + countMaps());
+    }
+
+    @Test
+    void anInstanceRunsOnlyOnce() throws Exception {
+        try (Instance i = monitor.create(InstanceSpec.of(check, new ByteArrayOutputStream(), "exit", "0"))) {
+            assertEquals(new Outcome.Halted(0), i.run());
+            assertThrows(IllegalStateException.class, i::run);
+        }
+    }
+
+    private static long countFds() throws IOException {
+        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        }
+    }
+
+    private static long countMaps() throws IOException {
+        try (Stream<String> s = Files.lines(Path.of("/proc/self/maps"))) {
+            return s.count();
+        }
+    }
+}
