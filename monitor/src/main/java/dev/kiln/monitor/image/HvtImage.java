@@ -97,11 +97,12 @@ public record HvtImage(String name, byte[] bytes, long entry, List<LoadSegment> 
         }
 
         HvtImage parse() throws ImageException {
+            // The magic first: a script or a text file is "not an ELF file", whatever its length.
+            if (bytes.length >= 4 && (bytes[0] != 0x7f || bytes[1] != 'E' || bytes[2] != 'L' || bytes[3] != 'F')) {
+                throw refuse("not an ELF file (bad magic)");
+            }
             if (bytes.length < ELF_HEADER_SIZE) {
                 throw refuse("truncated: " + bytes.length + " bytes, an ELF64 header needs " + ELF_HEADER_SIZE);
-            }
-            if (bytes[0] != 0x7f || bytes[1] != 'E' || bytes[2] != 'L' || bytes[3] != 'F') {
-                throw refuse("not an ELF file (bad magic)");
             }
             if (bytes[4] != 2) throw refuse("not a 64-bit ELF (EI_CLASS " + bytes[4] + ")");
             if (bytes[5] != 1) throw refuse("not a little-endian ELF (EI_DATA " + bytes[5] + ")");

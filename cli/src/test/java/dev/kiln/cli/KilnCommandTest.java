@@ -1,0 +1,117 @@
+package dev.kiln.cli;
+
+import dev.kiln.monitor.kvm.Kvm;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command line end to end: parsing, exit statuses, messages, and signals to a real process. */
+class KilnCommandTest {
+    private static final Path GUESTS = Path.of(System.getProperty("kiln.guest.dir", "../guest/out"));
+    private static final String CHECK = GUESTS.resolve("hvtcheck.hvt").toString();
+
+    record Result(int status, String out, String err) {}
+
+    private static Result kiln(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Main.execute(args, new PrintStream(out, true), new PrintStream(err, true));
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static void requireKvm() {
+        String reason = Kvm.unavailableReason();
+        if (reason != null) System.err.println("!!! KVM TESTS SKIPPED: " + reason);
+        Assumptions.assumeTrue(reason == null, () -> "KVM TESTS SKIPPED: " + reason);
+        assertTrue(Files.isRegularFile(Path.of(CHECK)), CHECK + " is missing: run guest/build.sh first");
+    }
+
+    private static void usageError(String expected, String... args) {
+        Result r = kiln(args);
+        assertEquals(Main.EXIT_USAGE, r.status(), r.err());
+        assertTrue(r.err().contains(expected), () -> "expected '" + expected + "' in: " + r.err());
+    }
+
+    @Test
+    void badCommandLinesAreUsageErrorsThatSayWhatIsWrong() {
+        usageError("usage: kiln COMMAND");
+        usageError("unknown command 'boot'", "boot");
+        usageError("missing IMAGE", "run");
+        usageError("--mem=abc: not a whole number", "run", "--mem=abc", CHECK);
+        usageError("--mem=1: must be in 2..4096", "run", "--mem=1", CHECK);
+        usageError("--mem=9000: must be in 2..4096", "run", "--mem", "9000", CHECK);
+        usageError("--timeout=-3: must be a positive number of seconds", "run", "--timeout=-3", CHECK);
+        usageError("unknown option --memory", "run", "--memory=4", CHECK);
+        usageError("--net:service0: this monitor has no net or block devices yet", "run", "--net:service0=tap0", CHECK);
+        usageError("choose a benchmark", "bench");
+        usageError("-n=0: must be in 1..1000000", "bench", "boot", "-n", "0");
+    }
+
+    @Test
+    void helpAndVersion() {
+        Result help = kiln("run", "--help");
+        assertEquals(0, help.status());
+        assertTrue(help.out().contains("--mem <MiB>") && help.out().contains("Exit status"), help.out());
+        assertEquals("kiln 0.1.0\n", kiln("--version").out());
+    }
+
+    @Test
+    void aMissingOrBadImageCannotStart(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        requireKvm();
+        Result missing = kiln("run", dir.resolve("none.hvt").toString());
+        assertEquals(Main.EXIT_CANNOT_START, missing.status());
+        assertTrue(missing.err().contains("none.hvt: no such file"), missing.err());
+        Path junk = Files.writeString(dir.resolve("junk.hvt"), "#!/bin/sh\necho not an image\n");
+        Result bad = kiln("run", junk.toString());
+        assertEquals(Main.EXIT_CANNOT_START, bad.status());
+        assertTrue(bad.err().contains("image junk.hvt: not an ELF file"), bad.err());
+    }
+
+    @Test
+    void exitStatusesFaultsAndTimeLimits() {
+        requireKvm();
+        assertEquals(7, kiln("run", "--mem=8", CHECK, "exit", "7").status());
+        assertEquals(255, kiln("run", "--mem=8", CHECK, "exit", "255").status());
+        Result fault = kiln("run", "--mem=8", CHECK, "port");
+        assertEquals(255, fault.status());
+        assertTrue(fault.err().contains("kiln: guest fault: guest wrote to port 0x5ff"), fault.err());
+        Result spin = kiln("run", "--mem=8", "--timeout=0.3", CHECK, "spin");
+        assertEquals(124, spin.status());
+        assertTrue(spin.err().contains("kiln: guest ran past its time limit"), spin.err());
+        Result stats = kiln("run", "--mem=8", "--stats", CHECK, "exit", "0");
+        assertTrue(stats.err().matches("(?s)kiln: create [0-9.]+ ms, load .*hypercalls 1, console 0 bytes\\s*"), stats.err());
+    }
+
+    /** A real `kiln run` process; SIGINT and SIGTERM stop the guest cleanly with 130 and 143. */
+    @Test
+    void signalsStopTheGuestCleanly() throws Exception {
+        requireKvm();
+        for (String[] c : new String[][] {{"INT", "130", "spin"}, {"TERM", "143", "spin"}}) {
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    "dev.kiln.cli.Main", "run", "--mem=8", CHECK, c[2]));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("spinning", r.readLine(), "the guest is running");
+            Process kill = new ProcessBuilder("kill", "-" + c[0], Long.toString(p.pid())).inheritIO().start();
+            assertEquals(0, kill.waitFor());
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS), "kiln run did not stop on SIG" + c[0]);
+            String rest = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(Integer.parseInt(c[1]), p.exitValue(), rest);
+            assertTrue(rest.contains("kiln: guest stopped by SIG" + c[0]), rest);
+        }
+    }
+}
