@@ -1,29 +1,41 @@
 /*
- * hello: the smallest useful Kiln guest.  Reads both clocks first, then
- * prints everything with a single PUTS so the whole run costs three
- * hypercalls (WALLTIME, PUTS, HALT).
+ * hello: the smallest useful Kiln guest: prints a greeting, the wall-clock
+ * time and its command line, then exits 0.
+ *
+ * Every guest instruction costs about a microsecond on an emulating KVM
+ * and every hypercall a VM exit, so the text is laid out to do almost no
+ * work: the fixed parts live pre-formatted in .data, the time's digits are
+ * written in place, and the command line is printed straight from where
+ * the monitor put it (hvt ABI section 4) instead of being copied.
+ * An empty command line costs three hypercalls: WALLTIME, PUTS, HALT.
  */
 #include <kiln/platform.h>
-#include <kiln/fmt.h>
 
-/* Room for the fixed text plus the longest command line (8,191 chars,
- * spec 3).  In .bss: costs no file bytes and no boot time. */
-static char out[8192 + 128];
+#define PREFIX "Hello from Kiln!\nwalltime_ns: "
+#define DIGITS 19 /* nanoseconds since 1970 have 19 digits until 2286 */
+#define SUFFIX "\ncmdline: "
+
+static char text[] = PREFIX "0000000000000000000" SUFFIX "\n";
 
 int main(const char *cmdline)
 {
-    unsigned long long wall = plat_walltime_ns();
-    unsigned long long mono = plat_monotonic_ns();
-    struct fmt_buf b;
+    unsigned long long now = plat_walltime_ns();
+    char *d = text + sizeof PREFIX - 1 + DIGITS;
+    for (int i = 0; i < DIGITS; i++) {
+        *--d = (char)('0' + now % 10);
+        now /= 10;
+    }
 
-    fmt_init(&b, out, sizeof out);
-    fmt_puts(&b, "Hello from Kiln!\ncmdline: ");
-    fmt_puts(&b, cmdline);
-    fmt_puts(&b, "\nwalltime_ns: ");
-    fmt_putu(&b, wall);
-    fmt_puts(&b, "\nmonotonic_ns: ");
-    fmt_putu(&b, mono);
-    fmt_putc(&b, '\n');
-    plat_console_write(b.p, b.len);
+    unsigned long head = sizeof text - 2; /* all but the final newline */
+    if (cmdline[0] == '\0') {
+        plat_console_write(text, head + 1);
+        return 0;
+    }
+    unsigned long n = 0;
+    while (cmdline[n] != '\0')
+        n++;
+    plat_console_write(text, head);
+    plat_console_write(cmdline, n);
+    plat_console_write("\n", 1);
     return 0;
 }

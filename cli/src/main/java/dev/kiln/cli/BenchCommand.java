@@ -3,6 +3,7 @@ package dev.kiln.cli;
 import dev.kiln.cli.CommandLines.UsageException;
 import dev.kiln.monitor.Instance;
 import dev.kiln.monitor.InstanceSpec;
+import dev.kiln.monitor.InstanceStats;
 import dev.kiln.monitor.Monitor;
 import dev.kiln.monitor.Outcome;
 import dev.kiln.monitor.image.HvtImage;
@@ -105,15 +106,18 @@ final class BenchCommand {
 
             long[] total = new long[n];
             long[] firstOutput = new long[n];
+            long[] create = new long[n];
+            long[] load = new long[n];
+            long[] run = new long[n];
             try (Monitor monitor = Monitor.open()) {
                 InstanceSpec spec = new InstanceSpec(hvt, memMiB << 20, List.of(), OutputStream.nullOutputStream(), null);
                 for (int i = -warmup; i < n; i++) {
                     long t0 = System.nanoTime();
-                    long first;
                     Outcome o;
+                    InstanceStats st;
                     try (Instance inst = monitor.create(spec)) {
                         o = inst.run();
-                        first = inst.stats().firstOutputNanos();
+                        st = inst.stats();
                     }
                     long t1 = System.nanoTime();
                     if (!(o instanceof Outcome.Halted h) || h.status() != 0) {
@@ -122,7 +126,10 @@ final class BenchCommand {
                     }
                     if (i >= 0) {
                         total[i] = t1 - t0;
-                        firstOutput[i] = first;
+                        firstOutput[i] = st.firstOutputNanos();
+                        create[i] = st.createNanos();
+                        load[i] = st.loadNanos();
+                        run[i] = st.runNanos();
                     }
                 }
             }
@@ -130,6 +137,9 @@ final class BenchCommand {
             Summary first = Summary.of(firstOutput);
             out.println("  java in-JVM boot (create..teardown): " + java);
             out.println("  java create..first console byte:     " + first);
+            out.println("    of which VM+memory+vCPU creation:  " + Summary.of(create));
+            out.println("    of which image load + boot state:  " + Summary.of(load));
+            out.println("    of which guest run (entry..HALT):  " + Summary.of(run));
 
             Summary floor = cFloor(home, n);
             if (floor != null) {
