@@ -14,12 +14,8 @@
 
 #define NT_VERSION          1
 #define SOLO5_NOTE_ABI1     0x31494241      /* "ABI1" */
-#define SOLO5_NOTE_MFT1     0x3154464d      /* "MFT1" */
 #define HVT_ABI_TARGET      1               /* hvt */
 #define HVT_ABI_VERSION     2
-#define MFT_VERSION         1
-#define MFT_RESERVED_FIRST  0x40000000      /* 1 << 30 */
-#define MFT_ENTRY_SIZE      104
 
 /*
  * PT_INTERP: a host kernel that is asked to exec the image looks for this
@@ -70,52 +66,9 @@ abi_desc_end:
         .endif
 
 /*
- * Spec 1/2, MFT1: the manifest.  Its descriptor is 8-aligned inside the
- * note, so 4 padding bytes follow the 20-byte header and are counted in
- * n_descsz: 4 + sizeof(struct mft) 8 + one 104-byte entry = 116.
- *
- * This image declares no devices: e[0] is the mandatory unnamed
- * RESERVED_FIRST entry with every other field (incl. attached) zero.
- *
- * The section is only 4-aligned as an ELF section, so that its PT_NOTE gets
- * p_align 4 and tools (readelf) parse it with the usual 4-byte note rules;
- * hvt.ld places it at an 8-aligned address so the manifest itself is
- * naturally aligned in memory and in the file.
+ * The MFT1 manifest note is not here: it depends on the devices each app
+ * declares, so the builder generates it per app (kiln build: manifest.S).
  */
-        .section .note.solo5.manifest, "a", @note
-        .p2align 2
-mft_note:
-        .long   6                           /* n_namesz */
-        .long   mft_desc_end - mft_desc     /* n_descsz = 116 */
-        .long   SOLO5_NOTE_MFT1             /* n_type */
-        .asciz  "Solo5"                     /* 6 bytes ... */
-        .byte   0, 0                        /* ... padded to 8: header = 20 bytes */
-mft_desc:
-        .long   0                           /* pad: struct mft at note + 24 */
-mft:
-        .long   MFT_VERSION                 /* version @0 */
-        .long   1                           /* entries @4 */
-mft_e0:                                     /* e[0] @8 */
-        .zero   68                          /* name[68] @0: "" */
-        .long   MFT_RESERVED_FIRST          /* type @68 */
-        .zero   16                          /* u (block/net) @72 */
-        .zero   8                           /* tender-private @88 */
-        .byte   0                           /* attached @96: false */
-        .zero   7                           /* tail padding to 104 */
-mft_e0_end:
-mft_desc_end:
-        .if (mft_desc - mft_note) != 20
-        .error "MFT1 note header must be 20 bytes"
-        .endif
-        .if (mft - mft_note) != 24
-        .error "struct mft must start 24 bytes into the note (8-aligned)"
-        .endif
-        .if (mft_e0_end - mft_e0) != MFT_ENTRY_SIZE
-        .error "mft_entry must be 104 bytes"
-        .endif
-        .if (mft_desc_end - mft_desc) != 116
-        .error "MFT1 n_descsz must be 116"
-        .endif
 
 /* No executable stack (keeps ld from warning; the image has no PT_GNU_STACK). */
         .section .note.GNU-stack, "", @progbits

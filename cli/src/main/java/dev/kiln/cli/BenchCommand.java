@@ -76,7 +76,7 @@ final class BenchCommand {
                     .addOption(CommandLines.valued("n", null, "N", "boots to measure (default 200)"))
                     .addOption(CommandLines.valued(null, "warmup", "N", "boots run first and not counted (default 50)"))
                     .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory (default 2)"))
-                    .addOption(CommandLines.valued(null, "image", "PATH", "image to boot (default guest/out/hello.hvt)"))
+                    .addOption(CommandLines.valued(null, "image", "PATH", "image to boot (default guest/apps/helloworld/build/helloworld.hvt)"))
                     .addOption(CommandLines.valued(null, "process-runs", "N",
                             "whole 'kiln run' processes to time (default 20; 0 skips)"))
                     .addOption(CommandLines.flag("help", "show this help"));
@@ -99,7 +99,7 @@ final class BenchCommand {
                 return Main.EXIT_USAGE;
             }
             Path home = Path.of(System.getProperty("kiln.home", "."));
-            Path img = image != null ? image : home.resolve("guest/out/hello.hvt");
+            Path img = image != null ? image : home.resolve("guest/apps/helloworld/build/helloworld.hvt");
             HvtImage hvt = HvtImage.read(img);
             out.printf(Locale.ROOT, "kiln bench boot: %s, %d MiB, %d boots (+%d warm-up) in one JVM%n",
                     img, memMiB, n, warmup);

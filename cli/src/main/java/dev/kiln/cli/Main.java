@@ -32,6 +32,9 @@ public final class Main {
         return switch (args[0]) {
             case "run" -> new RunCommand(out, err).execute(rest);
             case "bench" -> new BenchCommand(out, err).execute(rest);
+            case "build" -> new BuildCommand(out, err).execute(rest);
+            case "libs" -> new LibsCommand(out, err).execute(rest);
+            case "config" -> new ConfigCommand(out, err).execute(rest);
             case "help", "-h", "--help" -> {
                 usage(out);
                 yield 0;
@@ -55,6 +58,11 @@ public final class Main {
                 commands:
                   run [--mem=MiB] [--timeout=SECONDS] [--stats] IMAGE [ARGS...]
                                  boot an hvt unikernel; exit with the guest's status
+                  build [--out DIR] [--lto] APP_DIR
+                                 build an app's image from its kiln.toml
+                  libs [-v]      list the guest libraries
+                  config list|get|set|unset APP_DIR [NAME [VALUE]]
+                                 read or change an app's library options
                   bench boot     boot latency: N boots in one JVM beside a C floor
                   version        print the version
                 Run 'kiln COMMAND --help' for a command's options.""");

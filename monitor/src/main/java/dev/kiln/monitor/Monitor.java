@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <pre>{@code
  * try (Monitor monitor = Monitor.open()) {
- *     HvtImage image = HvtImage.read(Path.of("hello.hvt"));
+ *     HvtImage image = HvtImage.read(Path.of("helloworld.hvt"));
  *     try (Instance i = monitor.create(InstanceSpec.of(image, System.out, "arg"))) {
  *         Outcome o = i.run();
  *     }

@@ -39,7 +39,7 @@ class InstanceTest {
         KvmAvailable.require();
         monitor = Monitor.open();
         check = HvtImage.read(GuestImages.path("hvtcheck.hvt"));
-        hello = HvtImage.read(GuestImages.path("hello.hvt"));
+        hello = HvtImage.read(GuestImages.path("helloworld.hvt"));
     }
 
     @AfterAll

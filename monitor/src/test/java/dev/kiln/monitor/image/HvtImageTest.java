@@ -40,7 +40,7 @@ class HvtImageTest {
 
     @Test
     void realGuestImagesParse() throws Exception {
-        for (String name : new String[] {"hello.hvt", "hvtcheck.hvt"}) {
+        for (String name : new String[] {"helloworld.hvt", "hvtcheck.hvt"}) {
             HvtImage img = HvtImage.read(GuestImages.path(name));
             assertTrue(img.segments().stream().noneMatch(s -> s.permissions().equals("rwx")));
             assertEquals(1, img.manifest().raw().length > 0 ? 1 : 0);
@@ -49,7 +49,7 @@ class HvtImageTest {
 
     @Test
     void truncatedFilesAreRefusedAtEveryLength() throws Exception {
-        byte[] whole = Files.readAllBytes(GuestImages.path("hello.hvt"));
+        byte[] whole = Files.readAllBytes(GuestImages.path("helloworld.hvt"));
         refused(new byte[0], "truncated: 0 bytes, an ELF64 header needs 64");
         refused(Arrays.copyOf(whole, 63), "truncated: 63 bytes");
         refused(Arrays.copyOf(whole, 100), "truncated: program headers end at byte");

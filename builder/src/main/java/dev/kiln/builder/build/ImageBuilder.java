@@ -1,0 +1,240 @@
+package dev.kiln.builder.build;
+
+import dev.kiln.builder.manifest.LibraryManifest;
+import dev.kiln.builder.resolve.ResolvedBuild;
+import dev.kiln.monitor.image.HvtImage;
+import dev.kiln.monitor.image.ImageException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+
+/**
+ * Turns a resolved build into an hvt image: generates the config header and the MFT1 note,
+ * compiles every source in parallel through a content-hash cache, links with the platform's
+ * linker script and {@code --gc-sections}, strips, checks the result with the monitor's own image
+ * rules, and reports sizes by library from the link map.
+ *
+ * <p>Layout under the output folder {@code OUT}: {@code OUT/NAME.hvt} (stripped), {@code NAME.dbg}
+ * (symbols), {@code NAME.map}, and {@code OUT/NAME.build/} with {@code gen/}, {@code obj/LIB/...}
+ * and {@code cache/}. A cache entry's key hashes the compiler's version, the exact flags, the
+ * source and every header the build can see, so a rebuild with no change compiles nothing and any
+ * change that could matter recompiles. Paths are mapped to fixed prefixes so two clean builds of
+ * the same tree are byte-identical.
+ */
+public final class ImageBuilder {
+    /** The app's objects are attributed to this pseudo-library in the size table. */
+    public static final String APP = "app";
+
+    private final Toolchain toolchain;
+    private final int jobs;
+
+    public ImageBuilder(Toolchain toolchain, int jobs) {
+        this.toolchain = toolchain;
+        this.jobs = Math.max(1, jobs);
+    }
+
+    private record Unit(String library, Path source, Path object, Path depRoot) {}
+
+    public BuildReport build(ResolvedBuild build, Path guestRoot, Path out, boolean lto) throws BuildException {
+        long t0 = System.nanoTime();
+        String name = build.app().name();
+        Path work = out.resolve(name + ".build");
+        Path gen = work.resolve("gen");
+        Path objDir = work.resolve("obj");
+        Path cache = work.resolve("cache");
+        try {
+            Files.createDirectories(gen.resolve("kiln"));
+            Files.createDirectories(cache);
+            writeIfChanged(gen.resolve("kiln/config.h"), build.configHeader());
+            writeIfChanged(gen.resolve("manifest.S"), ManifestNote.assembly(build.app().devices()));
+        } catch (IOException e) {
+            throw new BuildException("cannot write to " + work + ": " + e.getMessage());
+        }
+
+        List<String> flags = new ArrayList<>(Toolchain.CFLAGS);
+        if (lto) flags.addAll(List.of("-flto", "-flto-partition=none"));
+        flags.addAll(List.of("-isystem", toolchain.builtinIncludeDir()));
+        flags.addAll(List.of("-include", gen.resolve("kiln/config.h").toString()));
+        List<Path> includeDirs = new ArrayList<>();
+        for (String inc : build.app().include()) includeDirs.add(build.app().dir().resolve(inc));
+        for (LibraryManifest l : build.libraries()) {
+            for (String inc : l.include()) includeDirs.add(l.dir().resolve(inc));
+        }
+        for (Path inc : includeDirs) flags.addAll(List.of("-I", inc.toString()));
+        // Fixed prefixes instead of where the tree happens to be: reproducible objects and debug info.
+        flags.add("-ffile-prefix-map=" + guestRoot.toAbsolutePath().normalize() + "=guest");
+        flags.add("-ffile-prefix-map=" + build.app().dir().toAbsolutePath().normalize() + "=app");
+        flags.add("-ffile-prefix-map=" + work.toAbsolutePath().normalize() + "=build");
+        flags.add("-ffile-prefix-map=" + guestRoot + "=guest");
+        flags.add("-ffile-prefix-map=" + build.app().dir() + "=app");
+        flags.add("-ffile-prefix-map=" + work + "=build");
+
+        List<Unit> units = new ArrayList<>();
+        for (String src : build.app().sources()) {
+            units.add(unit(APP, build.app().dir(), src, objDir));
+        }
+        for (LibraryManifest l : build.libraries()) {
+            for (String src : l.sources()) units.add(unit(l.name(), l.dir(), src, objDir));
+        }
+        units.add(new Unit("platform-notes", gen.resolve("manifest.S"), objDir.resolve(build.platform().name()).resolve("manifest.o"), gen));
+
+        for (Unit u : units) {
+            if (!Files.isRegularFile(u.source())) {
+                throw new BuildException("source " + u.source() + " of " + u.library() + " does not exist");
+            }
+        }
+        String headerDigest = headerDigest(includeDirs, gen);
+        int[] compiled = {0};
+        ExecutorService pool = Executors.newFixedThreadPool(jobs);
+        try {
+            List<Future<Boolean>> results = new ArrayList<>();
+            for (Unit u : units) results.add(pool.submit(() -> compile(u, flags, headerDigest, cache)));
+            for (Future<Boolean> f : results) {
+                if (f.get()) compiled[0]++;
+            }
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof BuildException b) throw b;
+            throw new BuildException("compilation failed: " + c);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BuildException("interrupted");
+        } finally {
+            pool.shutdownNow();
+        }
+
+        Path dbg = out.resolve(name + ".dbg");
+        Path hvt = out.resolve(name + ".hvt");
+        Path map = out.resolve(name + ".map");
+        List<String> link = new ArrayList<>();
+        link.add(toolchain.cc());
+        link.addAll(Toolchain.LDFLAGS);
+        if (lto) link.addAll(List.of("-flto", "-flto-partition=none", "-O2", "-mgeneral-regs-only", "-mno-red-zone"));
+        link.add("-Wl,-T," + build.platform().dir().resolve(build.platform().linkerScript()));
+        link.add("-Wl,-Map=" + map);
+        link.addAll(List.of("-o", dbg.toString()));
+        for (Unit u : units) link.add(u.object().toString());
+        Toolchain.run(link, "linking " + name);
+        Toolchain.run(List.of(toolchain.strip(), "-s", "-o", hvt.toString(), dbg.toString()), "strip");
+
+        try {
+            HvtImage.read(hvt);
+        } catch (ImageException e) {
+            throw new BuildException("the linked image breaks an hvt rule (check the platform's linker script): " + e.getMessage());
+        }
+        Map<String, LinkMap.Sizes> sizes;
+        long imageSize;
+        try {
+            Map<String, String> owners = new LinkedHashMap<>();
+            for (Unit u : units) owners.put(u.object().toString(), u.library().equals("platform-notes") ? build.platform().name() : u.library());
+            sizes = LinkMap.sizesByLibrary(Files.readAllLines(map), owners::get);
+            imageSize = Files.size(hvt);
+        } catch (IOException e) {
+            throw new BuildException("cannot read the link map " + map + ": " + e.getMessage());
+        }
+        return new BuildReport(hvt, dbg, compiled[0], units.size() - compiled[0], sizes, imageSize,
+                (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    private static Unit unit(String library, Path dir, String src, Path objDir) {
+        String obj = src.replaceAll("\\.(c|S|s)$", "") + ".o";
+        return new Unit(library, dir.resolve(src), objDir.resolve(library).resolve(obj), dir);
+    }
+
+    /** Compiles one unit unless the cache has it; returns true when it compiled. */
+    private boolean compile(Unit u, List<String> flags, String headerDigest, Path cache) throws BuildException, IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(toolchain.cc());
+        cmd.addAll(flags);
+        cmd.add("-c");
+        cmd.add(u.source().toString());
+        String key = digest(toolchain.version(), String.join("\u0000", flags), u.source().toString(),
+                Files.readString(u.source(), StandardCharsets.ISO_8859_1), headerDigest);
+        Path cached = cache.resolve(key + ".o");
+        Files.createDirectories(u.object().getParent());
+        boolean built = false;
+        if (!Files.isRegularFile(cached)) {
+            Path tmp = Files.createTempFile(cache, key, ".tmp");
+            List<String> full = new ArrayList<>(cmd);
+            full.addAll(List.of("-o", tmp.toString()));
+            try {
+                Toolchain.run(full, "compiling " + u.source() + " (" + u.library() + ")");
+                move(tmp, cached);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+            built = true;
+        }
+        Path tmp = Files.createTempFile(u.object().getParent(), "obj", ".tmp");
+        Files.copy(cached, tmp, StandardCopyOption.REPLACE_EXISTING);
+        move(tmp, u.object());
+        return built;
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** One hash over every header the build can include (conservative: any header change recompiles). */
+    private static String headerDigest(List<Path> includeDirs, Path gen) throws BuildException {
+        List<Path> headers = new ArrayList<>();
+        List<Path> dirs = new ArrayList<>(includeDirs);
+        dirs.add(gen);
+        try {
+            for (Path d : dirs) {
+                if (!Files.isDirectory(d)) continue;
+                try (Stream<Path> s = Files.walk(d)) {
+                    s.filter(p -> Files.isRegularFile(p) && p.toString().endsWith(".h")).forEach(headers::add);
+                }
+            }
+            headers.sort(null);
+            List<String> parts = new ArrayList<>();
+            for (Path h : headers) {
+                parts.add(h.toString());
+                parts.add(Files.readString(h, StandardCharsets.ISO_8859_1));
+            }
+            return digest(parts.toArray(String[]::new));
+        } catch (IOException | UncheckedIOException e) {
+            throw new BuildException("cannot read headers: " + e.getMessage());
+        }
+    }
+
+    static String digest(String... parts) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (String p : parts) {
+                md.update(p.getBytes(StandardCharsets.UTF_8));
+                md.update((byte) 0);
+            }
+            return HexFormat.of().formatHex(md.digest()).substring(0, 40);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void writeIfChanged(Path file, String content) throws IOException {
+        if (Files.isRegularFile(file) && Files.readString(file).equals(content)) return;
+        Files.writeString(file, content);
+    }
+}

@@ -1,0 +1,72 @@
+package dev.kiln.builder.build;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The host gcc/binutils and the flags every guest object is built with.
+ *
+ * <p>Why these flags: the guest runs on a KVM that emulates many instructions and lacks SSE ones
+ * ({@code -mgeneral-regs-only}); there is no red zone under interrupts ({@code -mno-red-zone});
+ * nothing is hosted ({@code -ffreestanding -nostdlib}); sections per function and data let
+ * {@code --gc-sections} drop what the app does not use; loops are never turned into calls to
+ * memcpy/memset, which the library implementing them would then call itself.
+ */
+public record Toolchain(String cc, String strip, String version) {
+    public static final List<String> CFLAGS = List.of(
+            "-std=gnu11", "-Wall", "-Wextra",
+            "-ffreestanding", "-fno-builtin", "-nostdlib", "-nostdinc",
+            "-mgeneral-regs-only", "-mno-red-zone", "-fno-stack-protector",
+            "-fno-pic", "-fno-pie", "-O2", "-g",
+            "-fno-asynchronous-unwind-tables", "-fno-unwind-tables",
+            "-ffunction-sections", "-fdata-sections", "-mcmodel=small",
+            "-fno-tree-loop-distribute-patterns", "-fcf-protection=none", "-fno-ident", "-fno-common");
+    public static final List<String> LDFLAGS = List.of(
+            "-nostdlib", "-static", "-no-pie",
+            "-Wl,--gc-sections", "-Wl,--build-id=none", "-z", "noexecstack", "-z", "max-page-size=0x1000",
+            "-Wl,--orphan-handling=error", "-Wl,--fatal-warnings");
+
+    /** Finds gcc and strip (or $CC / $STRIP) and records gcc's version, which is part of every cache key. */
+    public static Toolchain detect() throws BuildException {
+        String cc = System.getenv().getOrDefault("CC", "gcc");
+        String strip = System.getenv().getOrDefault("STRIP", "strip");
+        String version = run(List.of(cc, "--version"), "the C compiler").lines().findFirst().orElse(cc);
+        run(List.of(strip, "--version"), "strip");
+        return new Toolchain(cc, strip, version);
+    }
+
+    /** gcc's own header folder (stddef.h, stdint.h...), which freestanding code may use. */
+    public String builtinIncludeDir() throws BuildException {
+        return run(List.of(cc, "-print-file-name=include"), "the C compiler").strip();
+    }
+
+    static String run(List<String> cmd, String what) throws BuildException {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(120, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new BuildException(what + " (" + cmd.getFirst() + ") did not finish in 120 s");
+            }
+            if (p.exitValue() != 0) {
+                throw new BuildException(what + " failed: " + String.join(" ", cmd) + "\n" + out.strip());
+            }
+            return out;
+        } catch (IOException e) {
+            throw new BuildException(what + " (" + cmd.getFirst() + ") cannot be run: " + e.getMessage()
+                    + " (install gcc and binutils)");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BuildException(what + " was interrupted");
+        }
+    }
+
+    static List<String> concat(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+}

@@ -1,0 +1,285 @@
+package dev.kiln.builder.manifest;
+
+import dev.kiln.monitor.image.DeviceType;
+import org.tomlj.Toml;
+import org.tomlj.TomlArray;
+import org.tomlj.TomlParseError;
+import org.tomlj.TomlParseResult;
+import org.tomlj.TomlPosition;
+import org.tomlj.TomlTable;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * Reads library and app manifests with a real TOML parser (tomlj) and checks their shape strictly:
+ * an unknown key, a wrong type or a missing field is an error naming the file and line, so a typo
+ * never silently changes a build.
+ */
+public final class ManifestParser {
+    private ManifestParser() {}
+
+    public static final String FILE_NAME = "kiln.toml";
+    private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_-]{0,62}");
+    private static final Pattern OPTION = Pattern.compile("[A-Z][A-Z0-9_]{0,62}");
+    private static final Pattern DEVICE = Pattern.compile("[A-Za-z0-9]{1,67}");
+
+    public static LibraryManifest library(Path file) throws ManifestException {
+        Doc doc = Doc.read(file);
+        doc.onlyKeys(doc.root, "", Set.of("library", "options"));
+        TomlTable lib = doc.table(doc.root, "library", true);
+        doc.onlyKeys(lib, "library", Set.of("name", "description", "provides", "depends", "selects", "conflicts",
+                "sources", "include", "linker_script"));
+        String name = doc.name(lib, "library.name", NAME);
+        List<OptionSpec> options = new ArrayList<>();
+        TomlTable opts = doc.table(doc.root, "options", false);
+        if (opts != null) {
+            for (String key : new TreeMap<>(opts.toMap()).keySet()) {
+                options.add(doc.option(opts, key));
+            }
+        }
+        return new LibraryManifest(file, file.getParent(), name, doc.string(lib, "library.description", true),
+                doc.strings(lib, "library.provides", NAME), doc.strings(lib, "library.depends", NAME),
+                doc.strings(lib, "library.selects", OPTION), doc.strings(lib, "library.conflicts", NAME),
+                doc.paths(lib, "library.sources"), doc.paths(lib, "library.include"),
+                doc.pathOrNull(lib, "library.linker_script"), options);
+    }
+
+    public static AppManifest app(Path dir) throws ManifestException {
+        return app(dir, Doc.readText(dir.resolve(FILE_NAME)));
+    }
+
+    /** Parses {@code text} as the app manifest of {@code dir} (used to check an edit before writing it). */
+    public static AppManifest app(Path dir, String text) throws ManifestException {
+        Path file = dir.resolve(FILE_NAME);
+        Doc doc = Doc.parse(file, text);
+        doc.onlyKeys(doc.root, "", Set.of("app", "providers", "options", "devices"));
+        TomlTable app = doc.table(doc.root, "app", true);
+        doc.onlyKeys(app, "app", Set.of("name", "description", "libraries", "sources", "include", "memory", "lto"));
+        String name = doc.name(app, "app.name", NAME);
+        long memory = 2;
+        if (app.contains("memory")) {
+            memory = doc.integer(app, "app.memory");
+            if (memory < 2 || memory > 4096) {
+                throw doc.error(app, "memory", "app.memory = " + memory + " MiB is outside 2..4096");
+            }
+        }
+        boolean lto = app.contains("lto") && doc.bool(app, "app.lto");
+
+        Map<String, String> providers = new LinkedHashMap<>();
+        TomlTable prov = doc.table(doc.root, "providers", false);
+        if (prov != null) {
+            for (String cap : prov.keySet()) {
+                providers.put(cap, doc.name(prov, "providers." + cap, NAME));
+            }
+        }
+        Map<String, OptionValue> options = new LinkedHashMap<>();
+        TomlTable opts = doc.table(doc.root, "options", false);
+        if (opts != null) {
+            for (String key : opts.keySet()) {
+                if (!OPTION.matcher(key).matches()) {
+                    throw doc.error(opts, key, "option name '" + key + "' must be UPPER_CASE letters, digits and _");
+                }
+                options.put(key, doc.value(opts, key));
+            }
+        }
+        List<AppManifest.Device> devices = new ArrayList<>();
+        TomlTable devs = doc.table(doc.root, "devices", false);
+        if (devs != null) {
+            doc.onlyKeys(devs, "devices", Set.of("net", "block"));
+            for (String kind : List.of("net", "block")) {
+                for (String d : doc.strings(devs, "devices." + kind, DEVICE)) {
+                    if (devices.stream().anyMatch(x -> x.name().equals(d))) {
+                        throw doc.error(devs, kind, "device '" + d + "' is declared twice");
+                    }
+                    devices.add(new AppManifest.Device(d, kind.equals("net") ? DeviceType.NET_BASIC : DeviceType.BLOCK_BASIC));
+                }
+            }
+            if (devices.size() > 63) {
+                throw doc.error(devs, "net", devices.size() + " devices declared; an hvt manifest holds at most 63");
+            }
+        }
+        List<String> sources = doc.paths(app, "app.sources");
+        if (sources.isEmpty()) throw doc.error(app, "sources", "app.sources is empty: an app needs at least one source");
+        return new AppManifest(file, dir, name, doc.string(app, "app.description", false), doc.strings(app, "app.libraries", NAME),
+                sources, doc.paths(app, "app.include"), memory, lto, providers, options, devices);
+    }
+
+    /** One parsed file and typed accessors whose errors carry the file and line. */
+    private record Doc(Path file, TomlParseResult root) {
+        static Doc read(Path file) throws ManifestException {
+            return parse(file, readText(file));
+        }
+
+        static String readText(Path file) throws ManifestException {
+            try {
+                return Files.readString(file);
+            } catch (NoSuchFileException e) {
+                throw new ManifestException(file + ": no such file");
+            } catch (IOException e) {
+                throw new ManifestException(file + ": cannot read: " + e.getMessage());
+            }
+        }
+
+        static Doc parse(Path file, String text) throws ManifestException {
+            TomlParseResult r = Toml.parse(text);
+            if (r.hasErrors()) {
+                TomlParseError e = r.errors().getFirst();
+                throw new ManifestException(file + ":" + e.position().line() + ": not valid TOML: " + e.getMessage());
+            }
+            return new Doc(file, r);
+        }
+
+        ManifestException error(TomlTable t, String key, String why) {
+            TomlPosition p = t.inputPositionOf(key);
+            return new ManifestException(file + (p != null ? ":" + p.line() : "") + ": " + why);
+        }
+
+        void onlyKeys(TomlTable t, String where, Set<String> allowed) throws ManifestException {
+            for (String k : t.keySet()) {
+                if (!allowed.contains(k)) {
+                    throw error(t, k, "unknown key '" + k + "'" + (where.isEmpty() ? "" : " in [" + where + "]")
+                            + "; expected one of " + new java.util.TreeSet<>(allowed));
+                }
+            }
+        }
+
+        TomlTable table(TomlTable t, String key, boolean required) throws ManifestException {
+            if (!t.contains(key)) {
+                if (required) throw new ManifestException(file + ": missing [" + key + "] table");
+                return null;
+            }
+            if (!t.isTable(key)) throw error(t, key, "'" + key + "' must be a table");
+            return t.getTable(key);
+        }
+
+        private static String leaf(String dotted) {
+            return dotted.substring(dotted.lastIndexOf('.') + 1);
+        }
+
+        String string(TomlTable t, String dotted, boolean required) throws ManifestException {
+            String k = leaf(dotted);
+            if (!t.contains(k)) {
+                if (required) throw new ManifestException(file + ": missing " + dotted);
+                return "";
+            }
+            if (!t.isString(k)) throw error(t, k, dotted + " must be a string");
+            return t.getString(k);
+        }
+
+        String name(TomlTable t, String dotted, Pattern rule) throws ManifestException {
+            String v = string(t, dotted, true);
+            if (!rule.matcher(v).matches()) throw error(t, leaf(dotted), dotted + " '" + v + "' is not a valid name");
+            return v;
+        }
+
+        long integer(TomlTable t, String dotted) throws ManifestException {
+            String k = leaf(dotted);
+            if (!t.isLong(k)) throw error(t, k, dotted + " must be an integer");
+            return t.getLong(k);
+        }
+
+        boolean bool(TomlTable t, String dotted) throws ManifestException {
+            String k = leaf(dotted);
+            if (!t.isBoolean(k)) throw error(t, k, dotted + " must be true or false");
+            return t.getBoolean(k);
+        }
+
+        List<String> strings(TomlTable t, String dotted, Pattern rule) throws ManifestException {
+            String k = leaf(dotted);
+            List<String> out = new ArrayList<>();
+            if (!t.contains(k)) return out;
+            if (!t.isArray(k)) throw error(t, k, dotted + " must be an array of strings");
+            TomlArray a = t.getArray(k);
+            for (int i = 0; i < a.size(); i++) {
+                if (!(a.get(i) instanceof String s)) throw error(t, k, dotted + "[" + i + "] must be a string");
+                if (rule != null && !rule.matcher(s).matches()) {
+                    throw error(t, k, dotted + "[" + i + "] '" + s + "' is not a valid name");
+                }
+                if (out.contains(s)) throw error(t, k, dotted + " names '" + s + "' twice");
+                out.add(s);
+            }
+            return out;
+        }
+
+        /** Relative paths that stay inside the manifest's folder. */
+        List<String> paths(TomlTable t, String dotted) throws ManifestException {
+            List<String> out = strings(t, dotted, null);
+            for (String p : out) checkPath(t, dotted, p);
+            return out;
+        }
+
+        String pathOrNull(TomlTable t, String dotted) throws ManifestException {
+            if (!t.contains(leaf(dotted))) return null;
+            String p = string(t, dotted, true);
+            checkPath(t, dotted, p);
+            return p;
+        }
+
+        private void checkPath(TomlTable t, String dotted, String p) throws ManifestException {
+            Path path = Path.of(p);
+            if (p.isEmpty() || path.isAbsolute() || path.normalize().startsWith("..")) {
+                throw error(t, leaf(dotted), dotted + ": '" + p + "' must be a relative path inside " + file.getParent());
+            }
+        }
+
+        OptionValue value(TomlTable t, String key) throws ManifestException {
+            Object v = t.get(key);
+            return switch (v) {
+                case Boolean b -> new OptionValue.Bool(b);
+                case Long l -> new OptionValue.Int(l);
+                case String s -> new OptionValue.Str(s);
+                case null, default -> throw error(t, key, "option " + key + " must be true/false, an integer or a string");
+            };
+        }
+
+        OptionSpec option(TomlTable opts, String key) throws ManifestException {
+            if (!OPTION.matcher(key).matches()) {
+                throw error(opts, key, "option name '" + key + "' must be UPPER_CASE letters, digits and _");
+            }
+            if (!opts.isTable(key)) throw error(opts, key, "[options." + key + "] must be a table");
+            TomlTable o = opts.getTable(key);
+            String where = "options." + key;
+            onlyKeys(o, where, Set.of("type", "default", "range", "help"));
+            String type = string(o, where + ".type", true);
+            String help = string(o, where + ".help", true);
+            if (!o.contains("default")) throw new ManifestException(file + ": missing " + where + ".default");
+            switch (type) {
+                case "bool" -> {
+                    if (o.contains("range")) throw error(o, "range", where + ": only int options have a range");
+                    return new OptionSpec.BoolOption(key, bool(o, where + ".default"), help);
+                }
+                case "int" -> {
+                    long dflt = integer(o, where + ".default");
+                    long min = Long.MIN_VALUE, max = Long.MAX_VALUE;
+                    if (o.contains("range")) {
+                        TomlArray r = o.isArray("range") ? o.getArray("range") : null;
+                        if (r == null || r.size() != 2 || !(r.get(0) instanceof Long lo) || !(r.get(1) instanceof Long hi) || lo > hi) {
+                            throw error(o, "range", where + ".range must be [min, max] with min <= max");
+                        }
+                        min = lo;
+                        max = hi;
+                    }
+                    if (dflt < min || dflt > max) {
+                        throw error(o, "default", where + ".default " + dflt + " is outside its range [" + min + ", " + max + "]");
+                    }
+                    return new OptionSpec.IntOption(key, dflt, min, max, help);
+                }
+                case "string" -> {
+                    if (o.contains("range")) throw error(o, "range", where + ": only int options have a range");
+                    return new OptionSpec.StringOption(key, string(o, where + ".default", true), help);
+                }
+                default -> throw error(o, "type", where + ".type '" + type + "' must be bool, int or string");
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+package dev.kiln.cli;
+
+import dev.kiln.builder.build.BuildException;
+import dev.kiln.builder.build.BuildReport;
+import dev.kiln.builder.build.ImageBuilder;
+import dev.kiln.builder.build.Toolchain;
+import dev.kiln.builder.manifest.AppManifest;
+import dev.kiln.builder.manifest.LibraryManifest;
+import dev.kiln.builder.manifest.ManifestException;
+import dev.kiln.builder.manifest.ManifestParser;
+import dev.kiln.builder.resolve.LibraryCatalog;
+import dev.kiln.builder.resolve.ResolveException;
+import dev.kiln.builder.resolve.ResolvedBuild;
+import dev.kiln.builder.resolve.Resolver;
+import dev.kiln.cli.CommandLines.UsageException;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * {@code kiln build APP_DIR}: resolves the app's manifest against the guest libraries and writes
+ * its image, debug image and size report.
+ */
+final class BuildCommand {
+    static final String SYNTAX = "kiln build [--out DIR] [--lto] [-j N] APP_DIR";
+    /** Issue target: the helloworld image stays at or below this. */
+    static final long SIZE_TARGET = 32 * 1024;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    BuildCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    /** The guest tree: {@code $KILN_HOME/guest}, or {@code --guest-root}. */
+    static Path guestRoot(CommandLine cl) {
+        if (cl.hasOption("guest-root")) return Path.of(cl.getOptionValue("guest-root"));
+        return Path.of(System.getProperty("kiln.home", ".")).resolve("guest");
+    }
+
+    static Options common() {
+        return new Options()
+                .addOption(CommandLines.valued(null, "guest-root", "DIR", "the guest tree with platform/ and lib/ (default: KILN_HOME/guest)"))
+                .addOption(CommandLines.flag("help", "show this help"));
+    }
+
+    /** Reads the app and the catalog and resolves them; errors are printed, null returned. */
+    static ResolvedBuild resolve(Path appDir, Path guestRoot, PrintStream err) {
+        try {
+            AppManifest app = ManifestParser.app(appDir);
+            return Resolver.resolve(app, LibraryCatalog.scan(guestRoot));
+        } catch (ManifestException | ResolveException e) {
+            err.println("kiln: " + e.getMessage());
+            return null;
+        }
+    }
+
+    int execute(String[] args) {
+        Options options = common()
+                .addOption(CommandLines.valued(null, "out", "DIR", "where the image goes (default: APP_DIR/build)"))
+                .addOption(CommandLines.flag("lto", "link-time optimisation (also: lto = true in kiln.toml)"))
+                .addOption(CommandLines.valued("j", "jobs", "N", "parallel compiler jobs (default: the number of cores)"));
+        Path appDir;
+        Path outDir;
+        int jobs;
+        CommandLine cl;
+        try {
+            cl = CommandLines.parse(options, args, false);
+            if (cl.hasOption("help")) {
+                CommandLines.help(out, SYNTAX, "Build an app's hvt image from its kiln.toml.", options, "");
+                return 0;
+            }
+            if (cl.getArgList().size() != 1) throw new UsageException("expected one APP_DIR, got " + cl.getArgList().size());
+            appDir = Path.of(cl.getArgList().getFirst());
+            outDir = cl.hasOption("out") ? Path.of(cl.getOptionValue("out")) : appDir.resolve("build");
+            jobs = (int) CommandLines.longValue(cl, "jobs", Runtime.getRuntime().availableProcessors(), 1, 256);
+        } catch (UsageException e) {
+            err.println("kiln build: " + e.getMessage());
+            err.println("usage: " + SYNTAX);
+            return Main.EXIT_USAGE;
+        }
+        ResolvedBuild build = resolve(appDir, guestRoot(cl), err);
+        if (build == null) return 1;
+        try {
+            boolean lto = cl.hasOption("lto") || build.app().lto();
+            BuildReport r = new ImageBuilder(Toolchain.detect(), jobs).build(build, guestRoot(cl), outDir, lto);
+            out.println("kiln build: " + build.app().name() + " (" + build.app().file() + ")" + (lto ? " with LTO" : ""));
+            out.println("  libraries: " + build.libraries().stream().map(LibraryManifest::name).collect(Collectors.joining(" ")));
+            out.printf(Locale.ROOT, "  compiled %d, from cache %d, in %d ms%n", r.compiled(), r.cached(), r.millis());
+            r.table().lines().forEach(l -> out.println("  " + l));
+            out.printf(Locale.ROOT, "  image %s: %d bytes (%.1f KiB; helloworld target <= 32 KiB; Solo5 test_hello ~130 KB, Unikraft helloworld ~197 KB)%n",
+                    r.image(), r.imageSize(), r.imageSize() / 1024.0);
+            out.println("  debug image " + r.debug() + " (symbols and DWARF for gdb)");
+            out.println("  memory: " + build.app().memoryMiB() + " MiB (kiln run --mem=" + build.app().memoryMiB() + ")");
+            return 0;
+        } catch (BuildException e) {
+            err.println("kiln build: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    static String list(List<String> xs) {
+        return xs.isEmpty() ? "-" : String.join(", ", xs);
+    }
+}

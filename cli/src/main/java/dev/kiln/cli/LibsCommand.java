@@ -1,0 +1,57 @@
+package dev.kiln.cli;
+
+import dev.kiln.builder.manifest.LibraryManifest;
+import dev.kiln.builder.manifest.ManifestException;
+import dev.kiln.builder.manifest.OptionSpec;
+import dev.kiln.builder.resolve.LibraryCatalog;
+import dev.kiln.cli.CommandLines.UsageException;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/** {@code kiln libs [-v]}: the guest libraries, one line each (with -v: what they provide, need and offer). */
+final class LibsCommand {
+    private final PrintStream out;
+    private final PrintStream err;
+
+    LibsCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    int execute(String[] args) {
+        Options options = BuildCommand.common().addOption(Option.builder("v").longOpt("verbose").desc("also show provides, depends and options").build());
+        CommandLine cl;
+        try {
+            cl = CommandLines.parse(options, args, false);
+            if (cl.hasOption("help")) {
+                CommandLines.help(out, "kiln libs [--verbose]", "List the guest libraries.", options, "");
+                return 0;
+            }
+            if (!cl.getArgList().isEmpty()) throw new UsageException("unexpected argument " + cl.getArgList().getFirst());
+        } catch (UsageException e) {
+            err.println("kiln libs: " + e.getMessage());
+            return Main.EXIT_USAGE;
+        }
+        try {
+            LibraryCatalog catalog = LibraryCatalog.scan(BuildCommand.guestRoot(cl));
+            for (LibraryManifest l : catalog.all()) {
+                out.printf(Locale.ROOT, "%-10s %s%n", l.name(), l.description());
+                if (cl.hasOption("verbose")) {
+                    out.println("           provides: " + BuildCommand.list(l.provides()) + "; depends: "
+                            + BuildCommand.list(l.depends()) + "; " + l.sources().size() + " sources; " + l.file());
+                    for (OptionSpec o : l.options()) {
+                        out.printf(Locale.ROOT, "           %s = %s  (%s)%n", o.name(), o.defaultValue().toml(), o.help());
+                    }
+                }
+            }
+            return 0;
+        } catch (ManifestException e) {
+            err.println("kiln: " + e.getMessage());
+            return 1;
+        }
+    }
+}
