@@ -1,0 +1,133 @@
+package dev.kiln.builder.build;
+
+import dev.kiln.builder.manifest.ManifestParser;
+import dev.kiln.builder.resolve.LibraryCatalog;
+import dev.kiln.builder.resolve.ResolvedBuild;
+import dev.kiln.builder.resolve.Resolver;
+import dev.kiln.monitor.Instance;
+import dev.kiln.monitor.InstanceSpec;
+import dev.kiln.monitor.Monitor;
+import dev.kiln.monitor.Outcome;
+import dev.kiln.monitor.image.DeviceType;
+import dev.kiln.monitor.image.HvtImage;
+import dev.kiln.monitor.image.Manifest;
+import dev.kiln.monitor.kvm.Kvm;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The builder on the real guest tree: reproducible images, the cache, sizes, and images that boot. */
+class ImageBuilderTest {
+    static final Path GUEST = Path.of(System.getProperty("kiln.guest.root", "../guest"));
+    static Toolchain toolchain;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void tools() throws BuildException {
+        toolchain = Toolchain.detect();
+    }
+
+    static ResolvedBuild resolve(Path appDir) throws Exception {
+        return Resolver.resolve(ManifestParser.app(appDir), LibraryCatalog.scan(GUEST));
+    }
+
+    static BuildReport build(Path appDir, Path out, boolean lto) throws Exception {
+        return new ImageBuilder(toolchain, 2).build(resolve(appDir), GUEST, out, lto);
+    }
+
+    @Test
+    void twoCleanBuildsAreByteIdenticalAndSmall() throws Exception {
+        Path app = GUEST.resolve("apps/helloworld");
+        BuildReport a = build(app, tmp.resolve("a"), false);
+        BuildReport b = build(app, tmp.resolve("b"), false);
+        assertArrayEquals(Files.readAllBytes(a.image()), Files.readAllBytes(b.image()));
+        assertTrue(a.imageSize() <= 32 * 1024, a.imageSize() + " bytes");
+        assertTrue(a.sizes().containsKey(ImageBuilder.APP) && a.sizes().containsKey("hvt"), a.sizes().toString());
+        assertTrue(a.sizes().get(ImageBuilder.APP).text() > 0);
+        assertTrue(a.table().contains("(all)"));
+        assertTrue(Files.size(a.debug()) > a.imageSize(), "the .dbg keeps symbols");
+        HvtImage.read(a.image());
+    }
+
+    @Test
+    void aRebuildWithNoChangeCompilesNothingAndAChangeRecompilesOnlyWhatItMust() throws Exception {
+        Path app = copyApp("tests/hvtcheck");
+        Path out = tmp.resolve("out");
+        BuildReport first = build(app, out, false);
+        assertEquals(0, first.cached());
+        byte[] image = Files.readAllBytes(first.image());
+        BuildReport again = build(app, out, false);
+        assertEquals(0, again.compiled(), "nothing changed");
+        assertArrayEquals(image, Files.readAllBytes(again.image()));
+
+        Path src = app.resolve("hvtcheck.c");
+        Files.writeString(src, Files.readString(src) + "\n/* a change */\nint kiln_test_marker;\n");
+        BuildReport changed = build(app, out, false);
+        assertEquals(1, changed.compiled(), "only the changed source");
+
+        Files.writeString(app.resolve("kiln.toml"), Files.readString(app.resolve("kiln.toml")).replace("memory = 8", "memory = 16"));
+        assertEquals(0, build(app, out, false).compiled(), "memory is not part of any object");
+    }
+
+    @Test
+    void declaredDevicesBecomeTheImagesManifest() throws Exception {
+        Path app = copyApp("apps/helloworld");
+        Files.writeString(app.resolve("kiln.toml"), Files.readString(app.resolve("kiln.toml"))
+                + "\n[devices]\nnet = [\"service0\"]\nblock = [\"storage\", \"logs\"]\n");
+        HvtImage img = HvtImage.read(build(app, tmp.resolve("out"), false).image());
+        assertEquals(List.of(new Manifest.Device(1, "service0", DeviceType.NET_BASIC),
+                new Manifest.Device(2, "storage", DeviceType.BLOCK_BASIC),
+                new Manifest.Device(3, "logs", DeviceType.BLOCK_BASIC)), img.manifest().devices());
+    }
+
+    @Test
+    void aCompileErrorNamesTheSourceAndShowsTheCompilersWords() throws Exception {
+        Path app = copyApp("apps/helloworld");
+        Files.writeString(app.resolve("main.c"), "int main(const char *c) { return undefined_thing; }\n");
+        BuildException e = assertThrows(BuildException.class, () -> build(app, tmp.resolve("out"), false));
+        assertTrue(e.getMessage().contains("main.c (app)") && e.getMessage().contains("undefined_thing"), e.getMessage());
+    }
+
+    @Test
+    void builtImagesBootInTheirDeclaredMemory() throws Exception {
+        String reason = Kvm.unavailableReason();
+        if (reason != null) System.err.println("!!! KVM TESTS SKIPPED: " + reason);
+        Assumptions.assumeTrue(reason == null, reason);
+        for (boolean lto : new boolean[] {false, true}) {
+            BuildReport r = build(GUEST.resolve("apps/helloworld"), tmp.resolve("lto-" + lto), lto);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try (Monitor m = Monitor.open();
+                 Instance i = m.create(InstanceSpec.of(HvtImage.read(r.image()), out, "built", "by", "kiln")
+                         .withMemory(2L << 20))) {
+                assertEquals(new Outcome.Halted(0), i.run());
+            }
+            assertTrue(out.toString(StandardCharsets.UTF_8).endsWith("cmdline: built by kiln\n"), out.toString());
+        }
+    }
+
+    private Path copyApp(String rel) throws IOException {
+        Path from = GUEST.resolve(rel);
+        Path to = tmp.resolve("app-" + from.getFileName());
+        Files.createDirectories(to);
+        try (Stream<Path> s = Files.list(from)) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) Files.copy(p, to.resolve(p.getFileName()));
+        }
+        return to;
+    }
+}
