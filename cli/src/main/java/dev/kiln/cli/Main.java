@@ -35,6 +35,7 @@ public final class Main {
             case "build" -> new BuildCommand(out, err).execute(rest);
             case "libs" -> new LibsCommand(out, err).execute(rest);
             case "config" -> new ConfigCommand(out, err).execute(rest);
+            case "menuconfig" -> new MenuconfigCommand(out, err).execute(rest);
             case "help", "-h", "--help" -> {
                 usage(out);
                 yield 0;
@@ -61,6 +62,8 @@ public final class Main {
                   build [--out DIR] [--lto] APP_DIR
                                  build an app's image from its kiln.toml
                   libs [-v]      list the guest libraries
+                  menuconfig APP_DIR
+                                 browse libraries and options in a terminal UI; change values
                   config list|get|set|unset APP_DIR [NAME [VALUE]]
                                  read or change an app's library options
                   bench boot     boot latency: N boots in one JVM beside a C floor
