@@ -5,9 +5,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,15 +20,6 @@ class ConfigAndMenuconfigTest {
     Path root;
     Path guest;
     Path app;
-
-    record Result(int status, String out, String err) {}
-
-    static Result kiln(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Main.execute(args, new PrintStream(out, true), new PrintStream(err, true));
-        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
 
     @BeforeEach
     void tree() throws IOException {
@@ -87,31 +76,31 @@ class ConfigAndMenuconfigTest {
 
     @Test
     void configListGetSetUnset() throws IOException {
-        Result list = kiln(cfg("list", app.toString()));
+        CliRun list = CliRun.of(cfg("list", app.toString()));
         assertEquals(0, list.status(), list.err());
         assertTrue(list.out().contains("DEMO_SIZE = 64    # demo: How big the demo is (default)"), list.out());
         assertTrue(list.out().contains("DEMO_NAME = \"x\"    # demo: A name (set by the app)"), list.out());
-        assertEquals("64\n", kiln(cfg("get", app.toString(), "DEMO_SIZE")).out());
-        assertEquals(0, kiln(cfg("set", app.toString(), "DEMO_SIZE", "128")).status());
-        assertEquals(0, kiln(cfg("set", app.toString(), "DEMO_FAST", "true")).status());
-        assertEquals(0, kiln(cfg("set", app.toString(), "DEMO_NAME", "say \"hi\"")).status());
-        assertEquals("128\n", kiln(cfg("get", app.toString(), "DEMO_SIZE")).out());
-        assertEquals("\"say \\\"hi\\\"\"\n", kiln(cfg("get", app.toString(), "DEMO_NAME")).out());
+        assertEquals("64\n", CliRun.of(cfg("get", app.toString(), "DEMO_SIZE")).out());
+        assertEquals(0, CliRun.of(cfg("set", app.toString(), "DEMO_SIZE", "128")).status());
+        assertEquals(0, CliRun.of(cfg("set", app.toString(), "DEMO_FAST", "true")).status());
+        assertEquals(0, CliRun.of(cfg("set", app.toString(), "DEMO_NAME", "say \"hi\"")).status());
+        assertEquals("128\n", CliRun.of(cfg("get", app.toString(), "DEMO_SIZE")).out());
+        assertEquals("\"say \\\"hi\\\"\"\n", CliRun.of(cfg("get", app.toString(), "DEMO_NAME")).out());
         String text = Files.readString(app.resolve("kiln.toml"));
         assertTrue(text.startsWith("# my app: comments survive edits\n"), text);
 
-        Result range = kiln(cfg("set", app.toString(), "DEMO_SIZE", "5000"));
+        CliRun range = CliRun.of(cfg("set", app.toString(), "DEMO_SIZE", "5000"));
         assertEquals(1, range.status());
         assertTrue(range.err().contains("DEMO_SIZE: value 5000 is out of range [1, 1000]"), range.err());
-        Result type = kiln(cfg("set", app.toString(), "DEMO_FAST", "maybe"));
+        CliRun type = CliRun.of(cfg("set", app.toString(), "DEMO_FAST", "maybe"));
         assertTrue(type.err().contains("DEMO_FAST: expects true or false, got \"maybe\""), type.err());
-        Result unknown = kiln(cfg("get", app.toString(), "NOPE"));
+        CliRun unknown = CliRun.of(cfg("get", app.toString(), "NOPE"));
         assertTrue(unknown.err().contains("no library in demoapp's build has an option NOPE"), unknown.err());
         assertEquals(text, Files.readString(app.resolve("kiln.toml")), "refused edits leave the file alone");
 
-        assertEquals(0, kiln(cfg("unset", app.toString(), "DEMO_SIZE")).status());
-        assertEquals("64\n", kiln(cfg("get", app.toString(), "DEMO_SIZE")).out());
-        assertEquals(Main.EXIT_USAGE, kiln(cfg("frob", app.toString())).status());
+        assertEquals(0, CliRun.of(cfg("unset", app.toString(), "DEMO_SIZE")).status());
+        assertEquals("64\n", CliRun.of(cfg("get", app.toString(), "DEMO_SIZE")).out());
+        assertEquals(Main.EXIT_USAGE, CliRun.of(cfg("frob", app.toString())).status());
     }
 
     private static String tmux(String... args) throws Exception {

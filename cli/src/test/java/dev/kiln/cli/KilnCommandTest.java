@@ -5,9 +5,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStreamReader;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,15 +21,6 @@ class KilnCommandTest {
     private static final Path GUESTS = Path.of(System.getProperty("kiln.guest.dir", "../guest/out"));
     private static final String CHECK = GUESTS.resolve("hvtcheck.hvt").toString();
 
-    record Result(int status, String out, String err) {}
-
-    private static Result kiln(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Main.execute(args, new PrintStream(out, true), new PrintStream(err, true));
-        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
     private static void requireKvm() {
         String reason = Kvm.unavailableReason();
         if (reason != null) System.err.println("!!! KVM TESTS SKIPPED: " + reason);
@@ -40,7 +29,7 @@ class KilnCommandTest {
     }
 
     private static void usageError(String expected, String... args) {
-        Result r = kiln(args);
+        CliRun r = CliRun.of(args);
         assertEquals(Main.EXIT_USAGE, r.status(), r.err());
         assertTrue(r.err().contains(expected), () -> "expected '" + expected + "' in: " + r.err());
     }
@@ -62,20 +51,20 @@ class KilnCommandTest {
 
     @Test
     void helpAndVersion() {
-        Result help = kiln("run", "--help");
+        CliRun help = CliRun.of("run", "--help");
         assertEquals(0, help.status());
         assertTrue(help.out().contains("--mem <MiB>") && help.out().contains("Exit status"), help.out());
-        assertEquals("kiln 0.1.0\n", kiln("--version").out());
+        assertEquals("kiln 0.1.0\n", CliRun.of("--version").out());
     }
 
     @Test
     void aMissingOrBadImageCannotStart(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         requireKvm();
-        Result missing = kiln("run", dir.resolve("none.hvt").toString());
+        CliRun missing = CliRun.of("run", dir.resolve("none.hvt").toString());
         assertEquals(Main.EXIT_CANNOT_START, missing.status());
         assertTrue(missing.err().contains("none.hvt: no such file"), missing.err());
         Path junk = Files.writeString(dir.resolve("junk.hvt"), "#!/bin/sh\necho not an image\n");
-        Result bad = kiln("run", junk.toString());
+        CliRun bad = CliRun.of("run", junk.toString());
         assertEquals(Main.EXIT_CANNOT_START, bad.status());
         assertTrue(bad.err().contains("image junk.hvt: not an ELF file"), bad.err());
     }
@@ -83,15 +72,15 @@ class KilnCommandTest {
     @Test
     void exitStatusesFaultsAndTimeLimits() {
         requireKvm();
-        assertEquals(7, kiln("run", "--mem=8", CHECK, "exit", "7").status());
-        assertEquals(255, kiln("run", "--mem=8", CHECK, "exit", "255").status());
-        Result fault = kiln("run", "--mem=8", CHECK, "port");
+        assertEquals(7, CliRun.of("run", "--mem=8", CHECK, "exit", "7").status());
+        assertEquals(255, CliRun.of("run", "--mem=8", CHECK, "exit", "255").status());
+        CliRun fault = CliRun.of("run", "--mem=8", CHECK, "port");
         assertEquals(255, fault.status());
         assertTrue(fault.err().contains("kiln: guest fault: guest wrote to port 0x5ff"), fault.err());
-        Result spin = kiln("run", "--mem=8", "--timeout=0.3", CHECK, "spin");
+        CliRun spin = CliRun.of("run", "--mem=8", "--timeout=0.3", CHECK, "spin");
         assertEquals(124, spin.status());
         assertTrue(spin.err().contains("kiln: guest ran past its time limit"), spin.err());
-        Result stats = kiln("run", "--mem=8", "--stats", CHECK, "exit", "0");
+        CliRun stats = CliRun.of("run", "--mem=8", "--stats", CHECK, "exit", "0");
         assertTrue(stats.err().matches("(?s)kiln: create [0-9.]+ ms, load .*hypercalls 1, console 0 bytes\\s*"), stats.err());
     }
 
