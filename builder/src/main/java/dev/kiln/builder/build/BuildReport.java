@@ -13,9 +13,10 @@ import java.util.Map;
  * @param cached    objects taken from the content-hash cache
  * @param sizes     bytes by library, from the link map
  * @param imageSize bytes of the stripped image file
+ * @param entryToMain instructions from the entry point to main (null if main was not found)
  */
 public record BuildReport(Path image, Path debug, int compiled, int cached, Map<String, LinkMap.Sizes> sizes,
-                          long imageSize, long millis) {
+                          long imageSize, EntryPath.Count entryToMain, long millis) {
     public String table() {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "%-14s %8s %8s %8s %8s %8s%n", "library", "text", "rodata", "data", "bss", "total"));

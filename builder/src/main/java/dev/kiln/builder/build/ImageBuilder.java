@@ -149,7 +149,10 @@ public final class ImageBuilder {
         } catch (IOException e) {
             throw new BuildException("cannot read the link map " + map + ": " + e.getMessage());
         }
-        return new BuildReport(hvt, dbg, compiled[0], units.size() - compiled[0], sizes, imageSize,
+        String objdump = toolchain.strip().replaceAll("strip$", "objdump");
+        EntryPath.Count entry = EntryPath.count(Toolchain.run(List.of(objdump, "-d", "--no-show-raw-insn", dbg.toString()),
+                "objdump").lines().toList(), "_start");
+        return new BuildReport(hvt, dbg, compiled[0], units.size() - compiled[0], sizes, imageSize, entry,
                 (System.nanoTime() - t0) / 1_000_000);
     }
 

@@ -61,6 +61,8 @@ class ImageBuilderTest {
         assertTrue(a.sizes().containsKey(ImageBuilder.APP) && a.sizes().containsKey("hvt"), a.sizes().toString());
         assertTrue(a.sizes().get(ImageBuilder.APP).text() > 0);
         assertTrue(a.table().contains("(all)"));
+        assertTrue(a.entryToMain() != null && a.entryToMain().straight() < 20 && !a.entryToMain().loops(),
+                "boot path " + a.entryToMain());
         assertTrue(Files.size(a.debug()) > a.imageSize(), "the .dbg keeps symbols");
         HvtImage.read(a.image());
     }
