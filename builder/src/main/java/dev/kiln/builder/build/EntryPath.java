@@ -22,7 +22,7 @@ public final class EntryPath {
 
     private static final Pattern FUNCTION = Pattern.compile("^([0-9a-f]+) <([^>]+)>:$");
     private static final Pattern INSN = Pattern.compile("^\\s+([0-9a-f]+):\\s+(\\S+)\\s*(.*)$");
-    private static final Pattern TARGET = Pattern.compile("^([0-9a-f]+) <([^>+]+)>");
+    private static final Pattern TARGET = Pattern.compile("^([0-9a-f]+) <([^>+]+)(\\+0x[0-9a-f]+)?>");
 
     record Insn(long address, String mnemonic, String operands) {}
 
