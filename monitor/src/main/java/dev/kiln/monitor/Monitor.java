@@ -117,9 +117,7 @@ public final class Monitor implements AutoCloseable {
     @Override
     public void close() {
         for (Instance i : live) {
-            i.stop(StopCause.REQUESTED);
-            i.awaitOutcome();
-            i.close();
+            i.close(); // stops and waits for a running guest first
         }
         ScheduledExecutorService w = watchdog;
         if (w != null) w.shutdownNow();

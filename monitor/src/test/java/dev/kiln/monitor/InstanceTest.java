@@ -257,6 +257,21 @@ class InstanceTest {
     }
 
     @Test
+    void closingAMonitorClosesItsInstancesStartedOrNot() throws Exception {
+        Monitor m = Monitor.open();
+        Instance never = m.create(InstanceSpec.of(check, new ByteArrayOutputStream(), "exit", "0"));
+        Instance spinning = m.create(InstanceSpec.of(check, new ByteArrayOutputStream(), "spin"));
+        spinning.start();
+        Thread.sleep(100);
+        assertEquals(2, m.instances().size());
+        m.close();
+        assertEquals(Instance.State.CLOSED, never.state());
+        assertEquals(Instance.State.CLOSED, spinning.state());
+        assertEquals(new Outcome.Stopped(StopCause.REQUESTED), spinning.outcome().get());
+        assertTrue(m.instances().isEmpty());
+    }
+
+    @Test
     void anInstanceRunsOnlyOnce() throws Exception {
         try (Instance i = monitor.create(InstanceSpec.of(check, new ByteArrayOutputStream(), "exit", "0"))) {
             assertEquals(new Outcome.Halted(0), i.run());
