@@ -42,4 +42,21 @@ const struct hvt_boot_info *plat_boot_info(void);
 /* Provided by the application. */
 int main(const char *cmdline);
 
+/*
+ * Devices (hvt ABI sections 2 and 5).  Apps declare them in kiln.toml
+ * ([devices]); the operator attaches them (--block:NAME=FILE).  A handle is
+ * the device's index in the manifest.
+ */
+
+/* The handle of the attached device NAME of TYPE (MFT_DEV_BLOCK_BASIC or
+ * MFT_DEV_NET_BASIC), or -1. */
+int plat_device_find(const char *name, unsigned type);
+
+/* Capacity in bytes and block size of a block device; HVT_OK or HVT_EINVAL. */
+int plat_block_info(int handle, unsigned long long *capacity, unsigned *block_size);
+
+/* One whole block at a block-aligned offset: HVT_OK, HVT_EINVAL or HVT_EUNSPEC. */
+int plat_block_read(int handle, unsigned long long offset, void *buf, unsigned long len);
+int plat_block_write(int handle, unsigned long long offset, const void *buf, unsigned long len);
+
 #endif /* KILN_PLATFORM_H */

@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import dev.kiln.cli.CommandLines.UsageException;
+import dev.kiln.monitor.DeviceAttachment;
 import dev.kiln.monitor.Instance;
 import dev.kiln.monitor.InstanceSpec;
 import dev.kiln.monitor.Monitor;
@@ -25,7 +26,8 @@ import java.util.List;
  * with the guest's status. The flags follow solo5-hvt's, so Kiln can stand in for it.
  */
 final class RunCommand {
-    static final String SYNTAX = "kiln run [--mem=MiB] [--timeout=SECONDS] [--stats] IMAGE [ARGS...]";
+    static final String SYNTAX = "kiln run [--mem=MiB] [--timeout=SECONDS] [--stats] [--block:NAME=FILE]"
+            + " [--block-sector-size:NAME=N] IMAGE [ARGS...]";
     static final String EXIT_STATUSES = "Exit status: the guest's HALT status (0 ok, 1 failure, 255 abort); 255 also"
             + " for a guest fault; 124 past --timeout; 130 SIGINT; 143 SIGTERM; 125 if the guest could not start;"
             + " 2 for a bad command line.";
@@ -44,6 +46,7 @@ final class RunCommand {
                 .addOption(CommandLines.valued(null, "timeout", "SECONDS", "stop the guest after this long (exit 124)"))
                 .addOption(CommandLines.flag("stats", "print boot timings and VM exit counts on stderr at the end"))
                 .addOption(CommandLines.flag("help", "show this help"));
+        // --block:NAME=FILE and --block-sector-size:NAME=N are read by DeviceOptions first.
     }
 
     int execute(String[] args) {
@@ -53,8 +56,11 @@ final class RunCommand {
         Path image;
         List<String> guestArgs;
         boolean stats;
+        List<DeviceAttachment> devices;
         try {
-            CommandLine cl = CommandLines.parse(options, args, true);
+            DeviceOptions.Split split = DeviceOptions.split(args);
+            devices = split.devices();
+            CommandLine cl = CommandLines.parse(options, split.rest(), true);
             if (cl.hasOption("help")) {
                 CommandLines.help(out, SYNTAX, "Boot an hvt unikernel image; its console goes to stdout.", options,
                         EXIT_STATUSES);
@@ -79,7 +85,7 @@ final class RunCommand {
         try (Monitor monitor = Monitor.open()) {
             HvtImage img = HvtImage.read(image);
             InstanceSpec spec = new InstanceSpec(img, memMiB << 20, guestArgs, new FileOutputStream(FileDescriptor.out),
-                    timeout == null ? null : Duration.ofNanos((long) (timeout * 1e9)));
+                    timeout == null ? null : Duration.ofNanos((long) (timeout * 1e9)), devices);
             try (Instance instance = monitor.create(spec)) {
                 Signal.handle(new Signal("INT"), s -> instance.stop(StopCause.INTERRUPT));
                 Signal.handle(new Signal("TERM"), s -> instance.stop(StopCause.TERMINATE));
@@ -100,9 +106,6 @@ final class RunCommand {
 
     private static String unknownOption(String arg) {
         String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
-        if (name.startsWith("--net") || name.startsWith("--block")) {
-            return name + ": this monitor has no net or block devices yet";
-        }
         return "unknown option " + name;
     }
 }

@@ -3,6 +3,7 @@ package dev.kiln.monitor;
 import dev.kiln.monitor.arch.x86.LongMode;
 import dev.kiln.monitor.devices.ClockModule;
 import dev.kiln.monitor.devices.ConsoleModule;
+import dev.kiln.monitor.devices.BlockModule;
 import dev.kiln.monitor.devices.PollModule;
 import dev.kiln.monitor.hvt.BootInfo;
 import dev.kiln.monitor.hvt.FaultKind;
@@ -13,6 +14,7 @@ import dev.kiln.monitor.hvt.HypercallHandler;
 import dev.kiln.monitor.hvt.HypercallTable;
 import dev.kiln.monitor.image.ImageException;
 import dev.kiln.monitor.image.ImageLoader;
+import dev.kiln.monitor.image.Manifest;
 import dev.kiln.monitor.kvm.KvmApi;
 import dev.kiln.monitor.kvm.KvmException;
 import dev.kiln.monitor.kvm.LibC;
@@ -51,6 +53,7 @@ public final class Instance implements AutoCloseable {
     private final Vcpu vcpu;
     private final HypercallTable hypercalls = new HypercallTable();
     private final ConsoleModule console;
+    private final BlockModule blocks;
     private final AtomicReference<StopCause> stopCause = new AtomicReference<>();
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final Object kickLock = new Object();
@@ -68,7 +71,7 @@ public final class Instance implements AutoCloseable {
     private final long[] hypercallCounts = new long[Hypercall.PORT_END - Hypercall.PORT_BASE];
 
     private Instance(Monitor monitor, long id, InstanceSpec spec, Vm vm, GuestMemory memory, Vcpu vcpu,
-                     long createStartNanos, long createNanos, long loadNanos) {
+                     BlockModule blocks, long createStartNanos, long createNanos, long loadNanos) {
         this.monitor = monitor;
         this.id = id;
         this.spec = spec;
@@ -82,15 +85,28 @@ public final class Instance implements AutoCloseable {
         console.register(hypercalls);
         new ClockModule(memory).register(hypercalls);
         new PollModule(memory, () -> stopCause.get() != null).register(hypercalls);
+        this.blocks = blocks;
+        if (blocks != null) blocks.register(hypercalls);
     }
 
     static Instance create(Monitor monitor, long id, InstanceSpec spec) throws ImageException {
         long t0 = System.nanoTime();
-        Vm vm = monitor.kvm().createVm();
+        byte[] manifest = spec.image().manifest().raw();
+        java.util.Map<Integer, BlockModule.Device> blockDevices = spec.devices().isEmpty()
+                ? java.util.Map.of() : openDevices(spec, manifest);
+        Vm vm;
+        try {
+            vm = monitor.kvm().createVm();
+        } catch (RuntimeException e) {
+            BlockModule.closeAll(blockDevices.values());
+            throw e;
+        }
         GuestMemory memory = null;
         Vcpu vcpu = null;
+        BlockModule blocks = null;
         try {
             memory = GuestMemory.allocate(spec.memoryBytes());
+            blocks = blockDevices.isEmpty() ? null : new BlockModule(memory, blockDevices);
             vm.setUserMemoryRegion(0, 0, memory.segment());
             vcpu = vm.createVcpu(0);
             vcpu.setCpuid(monitor.guestCpuid());
@@ -99,8 +115,8 @@ public final class Instance implements AutoCloseable {
             MemorySegment ram = memory.segment();
             ImageLoader.load(spec.image(), ram);
             LongMode.writeTables(ram);
-            BootInfo.write(ram, memory.size(), spec.image().kernelEnd(), monitor.tscHz(vcpu),
-                    spec.image().manifest().raw(), spec.commandLine());
+            BootInfo.write(ram, memory.size(), spec.image().kernelEnd(), monitor.tscHz(vcpu), manifest,
+                    spec.commandLine());
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment sregs = arena.allocate(KvmApi.SREGS);
                 LongMode.fillSregs(sregs);
@@ -110,13 +126,43 @@ public final class Instance implements AutoCloseable {
                 vcpu.setRegs(regs);
             }
             long t2 = System.nanoTime();
-            return new Instance(monitor, id, spec, vm, memory, vcpu, t0, t1 - t0, t2 - t1);
+            return new Instance(monitor, id, spec, vm, memory, vcpu, blocks, t0, t1 - t0, t2 - t1);
         } catch (RuntimeException | ImageException e) {
             if (vcpu != null) vcpu.close();
             vm.close();
             if (memory != null) memory.close();
+            BlockModule.closeAll(blockDevices.values());
             throw e;
         }
+    }
+
+    /**
+     * Opens what backs each attached device and fills its manifest entry in the guest's copy:
+     * capacity and block size, and {@code attached} (hvt ABI section 2).
+     */
+    private static java.util.Map<Integer, BlockModule.Device> openDevices(InstanceSpec spec, byte[] manifest) {
+        java.util.Map<Integer, BlockModule.Device> opened = new java.util.HashMap<>();
+        java.nio.ByteBuffer mft = java.nio.ByteBuffer.wrap(manifest).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        try {
+            for (DeviceAttachment a : spec.devices()) {
+                Manifest.Device d = spec.image().manifest().devices().stream()
+                        .filter(x -> x.name().equals(a.name())).findFirst().orElseThrow();
+                int at = Manifest.HEADER_SIZE + d.handle() * Manifest.ENTRY_SIZE;
+                switch (a) {
+                    case DeviceAttachment.Block b -> {
+                        BlockModule.Device dev = BlockModule.open(d.handle(), b.name(), b.file(), b.sectorSize());
+                        opened.put(d.handle(), dev);
+                        mft.putLong(at + Manifest.UNION_OFFSET, dev.capacity());
+                        mft.putShort(at + Manifest.UNION_OFFSET + 8, (short) dev.blockSize());
+                    }
+                }
+                mft.put(at + Manifest.ATTACHED_OFFSET, (byte) 1);
+            }
+        } catch (java.io.IOException e) {
+            BlockModule.closeAll(opened.values());
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        return opened;
     }
 
     public long id() {
@@ -362,6 +408,7 @@ public final class Instance implements AutoCloseable {
         vcpu.close();
         vm.close();
         memory.close();
+        if (blocks != null) blocks.close();
         monitor.closed(this);
     }
 }

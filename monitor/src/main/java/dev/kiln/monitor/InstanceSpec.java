@@ -19,9 +19,10 @@ import java.util.Objects;
  * @param args        the guest's arguments; the command line is them joined by single spaces
  * @param console     where the guest's PUTS output goes
  * @param timeLimit   stop the guest after this long (null: no limit)
+ * @param devices     what backs each device the image declares; every declared device needs one
  */
 public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console,
-                           Duration timeLimit) {
+                           Duration timeLimit, List<DeviceAttachment> devices) {
     /** Solo5's default, so Kiln is a drop-in replacement for solo5-hvt. */
     public static final long DEFAULT_MEMORY = 512L << 20;
 
@@ -29,6 +30,7 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
         Objects.requireNonNull(image, "image");
         Objects.requireNonNull(console, "console");
         args = List.copyOf(args);
+        devices = List.copyOf(devices);
         memoryBytes = GuestMemory.validSize(memoryBytes);
         if (timeLimit != null && (timeLimit.isNegative() || timeLimit.isZero())) {
             throw new IllegalArgumentException("time limit must be positive, got " + timeLimit);
@@ -45,16 +47,25 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
         }
     }
 
+    /** A spec without devices. */
+    public InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console, Duration timeLimit) {
+        this(image, memoryBytes, args, console, timeLimit, List.of());
+    }
+
     public static InstanceSpec of(HvtImage image, OutputStream console, String... args) {
         return new InstanceSpec(image, DEFAULT_MEMORY, List.of(args), console, null);
     }
 
     public InstanceSpec withMemory(long bytes) {
-        return new InstanceSpec(image, bytes, args, console, timeLimit);
+        return new InstanceSpec(image, bytes, args, console, timeLimit, devices);
     }
 
     public InstanceSpec withTimeLimit(Duration limit) {
-        return new InstanceSpec(image, memoryBytes, args, console, limit);
+        return new InstanceSpec(image, memoryBytes, args, console, limit, devices);
+    }
+
+    public InstanceSpec withDevices(List<DeviceAttachment> attached) {
+        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, attached);
     }
 
     /** The command line bytes the guest sees, without the terminating NUL. */

@@ -50,15 +50,40 @@ public final class Monitor implements AutoCloseable {
      */
     public Instance create(InstanceSpec spec) throws ImageException {
         ImageLoader.checkFits(spec.image(), spec.memoryBytes());
-        if (!spec.image().manifest().devices().isEmpty()) {
-            var d = spec.image().manifest().devices().getFirst();
-            throw new ImageException("image " + spec.image().name() + ": all declared devices must be attached: "
-                    + d.type().label() + " device '" + d.name() + "' is not (this monitor has no "
-                    + d.type().label() + " devices yet)");
-        }
+        checkAttachments(spec);
         Instance instance = Instance.create(this, nextId.getAndIncrement(), spec);
         live.add(instance);
         return instance;
+    }
+
+    /**
+     * Every device the image declares must be attached, with the right kind, and nothing else may
+     * be (hvt ABI section 2).
+     */
+    private static void checkAttachments(InstanceSpec spec) throws ImageException {
+        var declared = spec.image().manifest().devices();
+        String image = "image " + spec.image().name() + ": ";
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (DeviceAttachment a : spec.devices()) {
+            if (!names.add(a.name())) throw new ImageException(image + "device '" + a.name() + "' is attached twice");
+            var d = declared.stream().filter(x -> x.name().equals(a.name())).findFirst();
+            String kind = a instanceof DeviceAttachment.Block ? "block" : "net";
+            if (d.isEmpty()) {
+                throw new ImageException(image + "--" + kind + ":" + a.name() + " attaches a device the image does not declare"
+                        + (declared.isEmpty() ? " (it declares none)" : " (it declares: " + declared.stream()
+                        .map(x -> x.type().label() + " '" + x.name() + "'").collect(java.util.stream.Collectors.joining(", ")) + ")"));
+            }
+            if (!d.get().type().label().equals(kind)) {
+                throw new ImageException(image + "device '" + a.name() + "' is a " + d.get().type().label()
+                        + " device, attached as " + kind);
+            }
+        }
+        for (var d : declared) {
+            if (!names.contains(d.name())) {
+                throw new ImageException(image + "all declared devices must be attached: " + d.type().label()
+                        + " device '" + d.name() + "' is not (--" + d.type().label() + ":" + d.name() + "=...)");
+            }
+        }
     }
 
     Kvm kvm() {

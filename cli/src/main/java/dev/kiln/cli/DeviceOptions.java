@@ -1,0 +1,79 @@
+package dev.kiln.cli;
+
+import dev.kiln.cli.CommandLines.UsageException;
+import dev.kiln.monitor.DeviceAttachment;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Solo5's device options, which carry the device name inside the option itself and so are read
+ * here, before the ordinary options: {@code --block:NAME=FILE}, {@code --block-sector-size:NAME=N}
+ * (hvt ABI section 7). They must come before the image; everything after it is the guest's.
+ */
+final class DeviceOptions {
+    private DeviceOptions() {}
+
+    /** The device attachments and the arguments left for the ordinary parser. */
+    record Split(List<DeviceAttachment> devices, String[] rest) {}
+
+    private static final Pattern DEVICE = Pattern.compile("--(block|block-sector-size|net|net-mac):([^=]*)=(.*)");
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9]{1,67}");
+
+    static Split split(String[] args) throws UsageException {
+        Map<String, Path> files = new LinkedHashMap<>();
+        Map<String, Integer> sectors = new LinkedHashMap<>();
+        List<String> rest = new ArrayList<>();
+        int i = 0;
+        for (; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("-")) break;           // the image: the guest's arguments follow
+            if (!a.startsWith("--block") && !a.startsWith("--net")) {
+                rest.add(a);
+                if (!a.contains("=") && i + 1 < args.length && (a.equals("--mem") || a.equals("--timeout"))) {
+                    rest.add(args[++i]);
+                }
+                continue;
+            }
+            Matcher m = DEVICE.matcher(a);
+            if (!m.matches()) throw new UsageException(a + ": expected --block:NAME=FILE or --block-sector-size:NAME=N");
+            String kind = m.group(1), name = m.group(2), value = m.group(3);
+            if (!NAME.matcher(name).matches()) {
+                throw new UsageException(a + ": device name '" + name + "' must be 1..67 letters and digits");
+            }
+            switch (kind) {
+                case "block" -> {
+                    if (value.isEmpty()) throw new UsageException(a + ": no file given");
+                    if (files.put(name, Path.of(value)) != null) throw new UsageException("--block:" + name + " given twice");
+                }
+                case "block-sector-size" -> {
+                    try {
+                        sectors.put(name, Integer.parseInt(value));
+                    } catch (NumberFormatException e) {
+                        throw new UsageException(a + ": '" + value + "' is not a number");
+                    }
+                }
+                default -> throw new UsageException("--" + kind + ":" + name + ": this monitor has no net devices yet");
+            }
+        }
+        for (String s : sectors.keySet()) {
+            if (!files.containsKey(s)) throw new UsageException("--block-sector-size:" + s + " without --block:" + s + "=FILE");
+        }
+        List<DeviceAttachment> devices = new ArrayList<>();
+        try {
+            for (Map.Entry<String, Path> f : files.entrySet()) {
+                devices.add(new DeviceAttachment.Block(f.getKey(), f.getValue(),
+                        sectors.getOrDefault(f.getKey(), DeviceAttachment.Block.DEFAULT_SECTOR_SIZE)));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        for (; i < args.length; i++) rest.add(args[i]);
+        return new Split(devices, rest.toArray(String[]::new));
+    }
+}

@@ -1,0 +1,64 @@
+/*
+ * Devices the app declared in its kiln.toml ([devices]), found by name in the
+ * monitor's filled-in manifest copy (hvt ABI section 2), and the block I/O
+ * hypercalls (section 5).  A device handle is its manifest index.
+ */
+#include <kiln/hvt_abi.h>
+#include <kiln/platform.h>
+#include "hvt_internal.h"
+
+static int name_is(const char *a, const char *b)
+{
+    unsigned i = 0;
+    for (; i < MFT_NAME_SIZE && a[i] == b[i]; i++)
+        if (a[i] == '\0')
+            return 1;
+    return 0;
+}
+
+int plat_device_find(const char *name, unsigned type)
+{
+    const struct mft *m = (const struct mft *)(uintptr_t)hvt_bi->mft;
+    for (unsigned i = 1; i < m->entries; i++) {
+        const struct mft_entry *e = &m->e[i];
+        if (e->type == type && e->attached && name_is(e->name, name))
+            return (int)i;
+    }
+    return -1;
+}
+
+int plat_block_info(int handle, unsigned long long *capacity, unsigned *block_size)
+{
+    const struct mft *m = (const struct mft *)(uintptr_t)hvt_bi->mft;
+    if (handle <= 0 || (unsigned)handle >= m->entries)
+        return HVT_EINVAL;
+    const struct mft_entry *e = &m->e[handle];
+    if (e->type != MFT_DEV_BLOCK_BASIC || !e->attached)
+        return HVT_EINVAL;
+    *capacity = e->u.block_basic.capacity;
+    *block_size = e->u.block_basic.block_size;
+    return HVT_OK;
+}
+
+static int block_io(int nr, int handle, unsigned long long offset, void *buf, unsigned long len)
+{
+    volatile struct hvt_hc_block_io a = {
+        .handle = (uint64_t)handle,
+        .offset = offset,
+        .data = (hvt_gpa_t)(uintptr_t)buf,
+        .len = len,
+        .ret = 0,
+    };
+    hvt_do_hypercall(nr, &a);
+    return a.ret;
+}
+
+int plat_block_write(int handle, unsigned long long offset, const void *buf, unsigned long len)
+{
+    return block_io(HVT_HYPERCALL_BLOCK_WRITE, handle, offset, (void *)(uintptr_t)buf, len);
+}
+
+int plat_block_read(int handle, unsigned long long offset, void *buf, unsigned long len)
+{
+    return block_io(HVT_HYPERCALL_BLOCK_READ, handle, offset, buf, len);
+}

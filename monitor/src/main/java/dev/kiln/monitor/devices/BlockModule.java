@@ -1,0 +1,127 @@
+package dev.kiln.monitor.devices;
+
+import dev.kiln.monitor.hvt.GuestFault;
+import dev.kiln.monitor.hvt.GuestMemory;
+import dev.kiln.monitor.hvt.Hypercall;
+import dev.kiln.monitor.hvt.HypercallTable;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+
+/**
+ * BLOCK_BASIC devices backed by files (hvt ABI sections 2 and 5): BLOCK_WRITE and BLOCK_READ move
+ * exactly one block at a block-aligned offset. Every argument is checked: a handle that is not a
+ * block device, a misaligned offset, a length other than one block, or a range past the capacity
+ * is EINVAL; a data range outside guest RAM is a guest fault; a host I/O error is EUNSPEC.
+ *
+ * <pre>
+ * struct hvt_hc_block_write / _read {
+ *     uint64_t handle;  // 0
+ *     uint64_t offset;  // 8
+ *     GPA data;         // 16
+ *     size_t len;       // 24 (read: in/out)
+ *     int ret;          // 32
+ * };
+ * </pre>
+ */
+public final class BlockModule implements AutoCloseable {
+    static final long ARG_SIZE = 36;
+    static final long HANDLE = 0, OFFSET = 8, DATA = 16, LEN = 24, RET = 32;
+
+    /** One open device: its file, its capacity in bytes and its block size. */
+    public record Device(int handle, String name, FileChannel file, long capacity, int blockSize) {}
+
+    private final GuestMemory memory;
+    private final Map<Integer, Device> devices;
+
+    public BlockModule(GuestMemory memory, Map<Integer, Device> devices) {
+        this.memory = memory;
+        this.devices = Map.copyOf(devices);
+    }
+
+    /**
+     * Opens a backing file read-write; its capacity is its size rounded down to whole blocks.
+     * Errors name the device and the file.
+     */
+    public static Device open(int handle, String name, Path file, int blockSize) throws IOException {
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IOException("block device '" + name + "': " + file + ": no such file", e);
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new IOException("block device '" + name + "': " + file + ": permission denied (it must be readable and writable)", e);
+        } catch (IOException e) {
+            throw new IOException("block device '" + name + "': cannot open " + file + " read-write: " + e, e);
+        }
+        long size = ch.size();
+        long capacity = size - size % blockSize;
+        if (capacity == 0) {
+            ch.close();
+            throw new IOException("block device '" + name + "': " + file + " is " + size
+                    + " bytes, smaller than one " + blockSize + "-byte block");
+        }
+        return new Device(handle, name, ch, capacity, blockSize);
+    }
+
+    public void register(HypercallTable table) {
+        table.register(Hypercall.BLOCK_WRITE, gpa -> transfer(gpa, true));
+        table.register(Hypercall.BLOCK_READ, gpa -> transfer(gpa, false));
+    }
+
+    private void transfer(long argGpa, boolean write) throws GuestFault {
+        String call = write ? "BLOCK_WRITE" : "BLOCK_READ";
+        MemorySegment arg = memory.range(argGpa, ARG_SIZE, call + " argument");
+        long handle = GuestMemory.getLong(arg, HANDLE);
+        long offset = GuestMemory.getLong(arg, OFFSET);
+        long data = GuestMemory.getLong(arg, DATA);
+        long len = GuestMemory.getLong(arg, LEN);
+        Device d = handle >= 0 && handle < Integer.MAX_VALUE ? devices.get((int) handle) : null;
+        if (d == null || len != d.blockSize() || offset < 0 || offset % d.blockSize() != 0
+                || offset >= d.capacity() || len > d.capacity() - offset) {
+            arg.set(JAVA_INT_UNALIGNED, RET, Hypercall.EINVAL);
+            return;
+        }
+        ByteBuffer buf = memory.range(data, len, call + " data").asByteBuffer();
+        int ret = Hypercall.OK;
+        try {
+            long at = offset;
+            while (buf.hasRemaining()) {
+                int n = write ? d.file().write(buf, at) : d.file().read(buf, at);
+                if (n < 0) throw new IOException("unexpected end of file");
+                at += n;
+            }
+        } catch (IOException e) {
+            ret = Hypercall.EUNSPEC;
+        }
+        arg.set(JAVA_INT_UNALIGNED, RET, ret);
+    }
+
+    /** Flushes writes to the files (so nothing is lost when the guest ends) and closes them. */
+    @Override
+    public void close() {
+        closeAll(devices.values());
+    }
+
+    public static void closeAll(java.util.Collection<Device> devices) {
+        for (Device d : devices) {
+            try {
+                d.file().force(true);
+            } catch (IOException e) {
+                // The guest's own writes already reached the page cache; nothing more can be done here.
+            }
+            try {
+                d.file().close();
+            } catch (IOException ignored) {
+                // closing a file we only read or wrote through positional calls
+            }
+        }
+    }
+}
