@@ -62,3 +62,43 @@ int plat_block_read(int handle, unsigned long long offset, void *buf, unsigned l
 {
     return block_io(HVT_HYPERCALL_BLOCK_READ, handle, offset, buf, len);
 }
+
+int plat_net_info(int handle, unsigned char mac[6], unsigned *mtu)
+{
+    const struct mft *m = (const struct mft *)(uintptr_t)hvt_bi->mft;
+    if (handle <= 0 || (unsigned)handle >= m->entries)
+        return HVT_EINVAL;
+    const struct mft_entry *e = &m->e[handle];
+    if (e->type != MFT_DEV_NET_BASIC || !e->attached)
+        return HVT_EINVAL;
+    for (int i = 0; i < 6; i++)
+        mac[i] = e->u.net_basic.mac[i];
+    *mtu = e->u.net_basic.mtu;
+    return HVT_OK;
+}
+
+int plat_net_write(int handle, const void *frame, unsigned long len)
+{
+    volatile struct hvt_hc_net_io a = {
+        .handle = (uint64_t)handle,
+        .data = (hvt_gpa_t)(uintptr_t)frame,
+        .len = len,
+        .ret = 0,
+    };
+    hvt_do_hypercall(HVT_HYPERCALL_NET_WRITE, &a);
+    return a.ret;
+}
+
+int plat_net_read(int handle, void *buf, unsigned long *len)
+{
+    volatile struct hvt_hc_net_io a = {
+        .handle = (uint64_t)handle,
+        .data = (hvt_gpa_t)(uintptr_t)buf,
+        .len = *len,
+        .ret = 0,
+    };
+    hvt_do_hypercall(HVT_HYPERCALL_NET_READ, &a);
+    if (a.ret == HVT_OK)
+        *len = a.len;
+    return a.ret;
+}

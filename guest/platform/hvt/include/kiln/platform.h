@@ -59,4 +59,14 @@ int plat_block_info(int handle, unsigned long long *capacity, unsigned *block_si
 int plat_block_read(int handle, unsigned long long offset, void *buf, unsigned long len);
 int plat_block_write(int handle, unsigned long long offset, const void *buf, unsigned long len);
 
+/* MAC and MTU of a net device; HVT_OK or HVT_EINVAL. */
+int plat_net_info(int handle, unsigned char mac[6], unsigned *mtu);
+
+/* One Ethernet frame out: HVT_OK, HVT_EINVAL or HVT_EUNSPEC. */
+int plat_net_write(int handle, const void *frame, unsigned long len);
+
+/* One frame in: *len is the buffer's size in and the frame's length out;
+ * HVT_OK, HVT_EAGAIN when none waits, HVT_EINVAL. */
+int plat_net_read(int handle, void *buf, unsigned long *len);
+
 #endif /* KILN_PLATFORM_H */

@@ -13,8 +13,8 @@ import java.util.regex.Pattern;
 
 /**
  * Solo5's device options, which carry the device name inside the option itself and so are read
- * here, before the ordinary options: {@code --block:NAME=FILE}, {@code --block-sector-size:NAME=N}
- * (hvt ABI section 7). They must come before the image; everything after it is the guest's.
+ * here, before the ordinary options: {@code --block:NAME=FILE}, {@code --block-sector-size:NAME=N},
+ * {@code --net:NAME=TAP}, {@code --net-mac:NAME=MAC} (hvt ABI section 7). They must come before the image; everything after it is the guest's.
  */
 final class DeviceOptions {
     private DeviceOptions() {}
@@ -28,6 +28,8 @@ final class DeviceOptions {
     static Split split(String[] args) throws UsageException {
         Map<String, Path> files = new LinkedHashMap<>();
         Map<String, Integer> sectors = new LinkedHashMap<>();
+        Map<String, String> taps = new LinkedHashMap<>();
+        Map<String, String> macs = new LinkedHashMap<>();
         List<String> rest = new ArrayList<>();
         int i = 0;
         for (; i < args.length; i++) {
@@ -41,7 +43,10 @@ final class DeviceOptions {
                 continue;
             }
             Matcher m = DEVICE.matcher(a);
-            if (!m.matches()) throw new UsageException(a + ": expected --block:NAME=FILE or --block-sector-size:NAME=N");
+            if (!m.matches()) {
+                throw new UsageException(a + ": expected --block:NAME=FILE, --block-sector-size:NAME=N, --net:NAME=TAP"
+                        + " or --net-mac:NAME=MAC");
+            }
             String kind = m.group(1), name = m.group(2), value = m.group(3);
             if (!NAME.matcher(name).matches()) {
                 throw new UsageException(a + ": device name '" + name + "' must be 1..67 letters and digits");
@@ -58,17 +63,29 @@ final class DeviceOptions {
                         throw new UsageException(a + ": '" + value + "' is not a number");
                     }
                 }
-                default -> throw new UsageException("--" + kind + ":" + name + ": this monitor has no net devices yet");
+                case "net" -> {
+                    if (value.isEmpty()) throw new UsageException(a + ": no tap interface given");
+                    if (taps.put(name, value) != null) throw new UsageException("--net:" + name + " given twice");
+                }
+                default -> macs.put(name, value);
             }
         }
         for (String s : sectors.keySet()) {
             if (!files.containsKey(s)) throw new UsageException("--block-sector-size:" + s + " without --block:" + s + "=FILE");
+        }
+        for (String m : macs.keySet()) {
+            if (!taps.containsKey(m)) throw new UsageException("--net-mac:" + m + " without --net:" + m + "=TAP");
         }
         List<DeviceAttachment> devices = new ArrayList<>();
         try {
             for (Map.Entry<String, Path> f : files.entrySet()) {
                 devices.add(new DeviceAttachment.Block(f.getKey(), f.getValue(),
                         sectors.getOrDefault(f.getKey(), DeviceAttachment.Block.DEFAULT_SECTOR_SIZE)));
+            }
+            for (Map.Entry<String, String> t : taps.entrySet()) {
+                String mac = macs.get(t.getKey());
+                devices.add(new DeviceAttachment.Net(t.getKey(), t.getValue(),
+                        mac == null ? null : DeviceAttachment.Net.parseMac(mac)));
             }
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());

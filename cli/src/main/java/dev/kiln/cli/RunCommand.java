@@ -27,7 +27,7 @@ import java.util.List;
  */
 final class RunCommand {
     static final String SYNTAX = "kiln run [--mem=MiB] [--timeout=SECONDS] [--stats] [--block:NAME=FILE]"
-            + " [--block-sector-size:NAME=N] IMAGE [ARGS...]";
+            + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] IMAGE [ARGS...]";
     static final String EXIT_STATUSES = "Exit status: the guest's HALT status (0 ok, 1 failure, 255 abort); 255 also"
             + " for a guest fault; 124 past --timeout; 130 SIGINT; 143 SIGTERM; 125 if the guest could not start;"
             + " 2 for a bad command line.";
@@ -46,7 +46,7 @@ final class RunCommand {
                 .addOption(CommandLines.valued(null, "timeout", "SECONDS", "stop the guest after this long (exit 124)"))
                 .addOption(CommandLines.flag("stats", "print boot timings and VM exit counts on stderr at the end"))
                 .addOption(CommandLines.flag("help", "show this help"));
-        // --block:NAME=FILE and --block-sector-size:NAME=N are read by DeviceOptions first.
+        // --block:, --block-sector-size:, --net: and --net-mac: are read by DeviceOptions first.
     }
 
     int execute(String[] args) {

@@ -44,7 +44,8 @@ class KilnCommandTest {
         usageError("--mem=9000: must be in 2..4096", "run", "--mem", "9000", CHECK);
         usageError("--timeout=-3: must be a positive number of seconds", "run", "--timeout=-3", CHECK);
         usageError("unknown option --memory", "run", "--memory=4", CHECK);
-        usageError("--net:service0: this monitor has no net devices yet", "run", "--net:service0=tap0", CHECK);
+        usageError("--net-mac:service0 without --net:service0=TAP", "run", "--net-mac:service0=02:00:00:00:00:01", CHECK);
+        usageError("MAC 'zz' must be six hex bytes", "run", "--net:a=tap0", "--net-mac:a=zz", CHECK);
         usageError("--block:a/b=x: device name 'a/b' must be 1..67 letters and digits", "run", "--block:a/b=x", CHECK);
         usageError("--block-sector-size:disk without --block:disk=FILE", "run", "--block-sector-size:disk=4096", CHECK);
         usageError("sector size 1000 must be a power of two", "run", "--block:disk=f", "--block-sector-size:disk=1000", CHECK);

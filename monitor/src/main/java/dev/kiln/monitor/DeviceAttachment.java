@@ -24,4 +24,42 @@ public sealed interface DeviceAttachment {
             }
         }
     }
+
+    /**
+     * A network device on a host tap interface; {@code mac} is six bytes, or null for a random
+     * locally administered address.
+     */
+    record Net(String name, String tap, byte[] mac) implements DeviceAttachment {
+        public Net {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(tap, "tap");
+            if (mac != null) {
+                if (mac.length != 6) throw new IllegalArgumentException("net device '" + name + "': a MAC has 6 bytes");
+                if ((mac[0] & 1) != 0) {
+                    throw new IllegalArgumentException("net device '" + name + "': " + format(mac) + " is a multicast address");
+                }
+                mac = mac.clone();
+            }
+        }
+
+        /** Parses {@code xx:xx:xx:xx:xx:xx}. */
+        public static byte[] parseMac(String text) {
+            String[] parts = text.split(":", -1);
+            if (parts.length != 6) throw new IllegalArgumentException("MAC '" + text + "' must be six hex bytes like 02:00:00:00:00:01");
+            byte[] mac = new byte[6];
+            for (int i = 0; i < 6; i++) {
+                if (!parts[i].matches("[0-9A-Fa-f]{2}")) {
+                    throw new IllegalArgumentException("MAC '" + text + "' must be six hex bytes like 02:00:00:00:00:01");
+                }
+                mac[i] = (byte) Integer.parseInt(parts[i], 16);
+            }
+            return mac;
+        }
+
+        public static String format(byte[] mac) {
+            StringBuilder b = new StringBuilder();
+            for (byte x : mac) b.append(b.isEmpty() ? "" : ":").append(String.format("%02x", x & 0xff));
+            return b.toString();
+        }
+    }
 }

@@ -4,6 +4,8 @@ import dev.kiln.monitor.arch.x86.LongMode;
 import dev.kiln.monitor.devices.ClockModule;
 import dev.kiln.monitor.devices.ConsoleModule;
 import dev.kiln.monitor.devices.BlockModule;
+import dev.kiln.monitor.devices.NetModule;
+import dev.kiln.monitor.devices.TapDevice;
 import dev.kiln.monitor.devices.PollModule;
 import dev.kiln.monitor.hvt.BootInfo;
 import dev.kiln.monitor.hvt.FaultKind;
@@ -54,6 +56,7 @@ public final class Instance implements AutoCloseable {
     private final HypercallTable hypercalls = new HypercallTable();
     private final ConsoleModule console;
     private final BlockModule blocks;
+    private final NetModule nets;
     private final AtomicReference<StopCause> stopCause = new AtomicReference<>();
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final Object kickLock = new Object();
@@ -71,7 +74,7 @@ public final class Instance implements AutoCloseable {
     private final long[] hypercallCounts = new long[Hypercall.PORT_END - Hypercall.PORT_BASE];
 
     private Instance(Monitor monitor, long id, InstanceSpec spec, Vm vm, GuestMemory memory, Vcpu vcpu,
-                     BlockModule blocks, long createStartNanos, long createNanos, long loadNanos) {
+                     BlockModule blocks, NetModule nets, long createStartNanos, long createNanos, long loadNanos) {
         this.monitor = monitor;
         this.id = id;
         this.spec = spec;
@@ -84,29 +87,37 @@ public final class Instance implements AutoCloseable {
         this.console = new ConsoleModule(memory, spec.console());
         console.register(hypercalls);
         new ClockModule(memory).register(hypercalls);
-        new PollModule(memory, () -> stopCause.get() != null).register(hypercalls);
         this.blocks = blocks;
         if (blocks != null) blocks.register(hypercalls);
+        this.nets = nets;
+        if (nets != null) nets.register(hypercalls);
+        new PollModule(memory, () -> stopCause.get() != null, nets == null ? java.util.List.of()
+                : nets.devices().stream().map(d -> new PollModule.Source(d.handle(), d.tap().fd())).toList())
+                .register(hypercalls);
     }
 
     static Instance create(Monitor monitor, long id, InstanceSpec spec) throws ImageException {
         long t0 = System.nanoTime();
         byte[] manifest = spec.image().manifest().raw();
-        java.util.Map<Integer, BlockModule.Device> blockDevices = spec.devices().isEmpty()
-                ? java.util.Map.of() : openDevices(spec, manifest);
+        java.util.Map<Integer, BlockModule.Device> blockDevices = new java.util.HashMap<>();
+        java.util.Map<Integer, NetModule.Device> netDevices = new java.util.HashMap<>();
+        if (!spec.devices().isEmpty()) openDevices(spec, manifest, blockDevices, netDevices);
         Vm vm;
         try {
             vm = monitor.kvm().createVm();
         } catch (RuntimeException e) {
             BlockModule.closeAll(blockDevices.values());
+            NetModule.closeAll(netDevices.values());
             throw e;
         }
         GuestMemory memory = null;
         Vcpu vcpu = null;
         BlockModule blocks = null;
+        NetModule nets = null;
         try {
             memory = GuestMemory.allocate(spec.memoryBytes());
             blocks = blockDevices.isEmpty() ? null : new BlockModule(memory, blockDevices);
+            nets = netDevices.isEmpty() ? null : new NetModule(memory, netDevices);
             vm.setUserMemoryRegion(0, 0, memory.segment());
             vcpu = vm.createVcpu(0);
             vcpu.setCpuid(monitor.guestCpuid());
@@ -126,12 +137,13 @@ public final class Instance implements AutoCloseable {
                 vcpu.setRegs(regs);
             }
             long t2 = System.nanoTime();
-            return new Instance(monitor, id, spec, vm, memory, vcpu, blocks, t0, t1 - t0, t2 - t1);
+            return new Instance(monitor, id, spec, vm, memory, vcpu, blocks, nets, t0, t1 - t0, t2 - t1);
         } catch (RuntimeException | ImageException e) {
             if (vcpu != null) vcpu.close();
             vm.close();
             if (memory != null) memory.close();
             BlockModule.closeAll(blockDevices.values());
+            NetModule.closeAll(netDevices.values());
             throw e;
         }
     }
@@ -140,8 +152,8 @@ public final class Instance implements AutoCloseable {
      * Opens what backs each attached device and fills its manifest entry in the guest's copy:
      * capacity and block size, and {@code attached} (hvt ABI section 2).
      */
-    private static java.util.Map<Integer, BlockModule.Device> openDevices(InstanceSpec spec, byte[] manifest) {
-        java.util.Map<Integer, BlockModule.Device> opened = new java.util.HashMap<>();
+    private static void openDevices(InstanceSpec spec, byte[] manifest, java.util.Map<Integer, BlockModule.Device> blocks,
+                                    java.util.Map<Integer, NetModule.Device> nets) {
         java.nio.ByteBuffer mft = java.nio.ByteBuffer.wrap(manifest).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         try {
             for (DeviceAttachment a : spec.devices()) {
@@ -151,18 +163,38 @@ public final class Instance implements AutoCloseable {
                 switch (a) {
                     case DeviceAttachment.Block b -> {
                         BlockModule.Device dev = BlockModule.open(d.handle(), b.name(), b.file(), b.sectorSize());
-                        opened.put(d.handle(), dev);
+                        blocks.put(d.handle(), dev);
                         mft.putLong(at + Manifest.UNION_OFFSET, dev.capacity());
                         mft.putShort(at + Manifest.UNION_OFFSET + 8, (short) dev.blockSize());
+                    }
+                    case DeviceAttachment.Net n -> {
+                        TapDevice tap;
+                        try {
+                            tap = TapDevice.open(n.tap());
+                        } catch (java.io.IOException e) {
+                            throw new java.io.IOException("net device '" + n.name() + "': " + e.getMessage(), e);
+                        }
+                        byte[] mac = n.mac() != null ? n.mac() : randomMac();
+                        nets.put(d.handle(), new NetModule.Device(d.handle(), n.name(), tap, mac));
+                        mft.put(at + Manifest.UNION_OFFSET, mac);
+                        mft.putShort(at + Manifest.UNION_OFFSET + 6, (short) Math.min(tap.mtu(), 0xffff));
                     }
                 }
                 mft.put(at + Manifest.ATTACHED_OFFSET, (byte) 1);
             }
         } catch (java.io.IOException e) {
-            BlockModule.closeAll(opened.values());
+            BlockModule.closeAll(blocks.values());
+            NetModule.closeAll(nets.values());
             throw new IllegalArgumentException(e.getMessage(), e);
         }
-        return opened;
+    }
+
+    /** A random locally administered unicast MAC, as solo5-hvt gives a device without --net-mac. */
+    private static byte[] randomMac() {
+        byte[] mac = new byte[6];
+        java.util.concurrent.ThreadLocalRandom.current().nextBytes(mac);
+        mac[0] = (byte) ((mac[0] & 0xfe) | 0x02);
+        return mac;
     }
 
     public long id() {
@@ -409,6 +441,7 @@ public final class Instance implements AutoCloseable {
         vm.close();
         memory.close();
         if (blocks != null) blocks.close();
+        if (nets != null) nets.close();
         monitor.closed(this);
     }
 }

@@ -4,27 +4,50 @@ import dev.kiln.monitor.hvt.GuestFault;
 import dev.kiln.monitor.hvt.GuestMemory;
 import dev.kiln.monitor.hvt.Hypercall;
 import dev.kiln.monitor.hvt.HypercallTable;
+import dev.kiln.monitor.kvm.LibC;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
 /**
  * POLL (hvt ABI section 5): the guest's idle point. It blocks the vCPU thread until a device has
- * input or the relative timeout passes, then reports the ready set and its size. No device can
- * have input yet (devices arrive with the network and block modules), so it sleeps out the timeout.
+ * input or the relative timeout passes, then reports the ready set (bit i = handle i) and its size.
  *
- * <p>The sleep parks the thread rather than sleeping in the kernel, so a stop request (which unparks
- * the vCPU thread) ends it at once: a guest idling for an hour still stops on Ctrl-C.
+ * <p>With network devices it waits in {@code poll(2)} on their tap descriptors; without, it parks.
+ * Either way a stop request ends the wait at once: the stop unparks the thread and signals it,
+ * which makes {@code poll(2)} return EINTR.
  */
 public final class PollModule {
+    static final short POLLIN = 1;
+
     private final GuestMemory memory;
     private final BooleanSupplier stopRequested;
+    private final int[] handles;
+    private final MemorySegment pollfds;
 
-    public PollModule(GuestMemory memory, BooleanSupplier stopRequested) {
+    /**
+     * @param sources the descriptors to wait on, by device handle
+     */
+    public PollModule(GuestMemory memory, BooleanSupplier stopRequested, List<Source> sources) {
         this.memory = memory;
         this.stopRequested = stopRequested;
+        this.handles = sources.stream().mapToInt(Source::handle).toArray();
+        // struct pollfd { int fd; short events; short revents; }: 8 bytes each, for the instance's life.
+        this.pollfds = sources.isEmpty() ? null : Arena.ofAuto().allocate(8L * sources.size(), 8);
+        for (int i = 0; i < sources.size(); i++) {
+            pollfds.set(JAVA_INT, 8L * i, sources.get(i).fd());
+            pollfds.set(JAVA_SHORT, 8L * i + 4, POLLIN);
+        }
     }
+
+    /** A device whose descriptor POLL waits on. */
+    public record Source(int handle, int fd) {}
 
     public void register(HypercallTable table) {
         table.register(Hypercall.POLL, this::poll);
@@ -33,12 +56,34 @@ public final class PollModule {
     private void poll(long argGpa) throws GuestFault {
         MemorySegment arg = memory.range(argGpa, Hypercall.POLL_SIZE, "POLL argument");
         long timeout = GuestMemory.getLong(arg, Hypercall.POLL_TIMEOUT);
-        // The timeout is an unsigned 64-bit count of nanoseconds; beyond 2^63 it is "forever" enough.
+        // The timeout is an unsigned 64-bit count of nanoseconds; beyond 2^62 it is "forever" enough.
         long deadline = System.nanoTime() + (timeout < 0 ? Long.MAX_VALUE / 2 : Math.min(timeout, Long.MAX_VALUE / 2));
-        for (long left; (left = deadline - System.nanoTime()) > 0 && !stopRequested.getAsBoolean(); ) {
-            LockSupport.parkNanos(this, left);
+        long ready = 0;
+        int count = 0;
+        if (pollfds == null) {
+            for (long left; (left = deadline - System.nanoTime()) > 0 && !stopRequested.getAsBoolean(); ) {
+                LockSupport.parkNanos(this, left);
+            }
+        } else {
+            while (!stopRequested.getAsBoolean()) {
+                long left = deadline - System.nanoTime();
+                int ms = left <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000);
+                int n = LibC.poll(pollfds, handles.length, ms);
+                if (n > 0) {
+                    for (int i = 0; i < handles.length; i++) {
+                        if ((pollfds.get(JAVA_SHORT, 8L * i + 6) & POLLIN) != 0) {
+                            ready |= 1L << handles[i];
+                            count++;
+                        }
+                    }
+                    break;
+                }
+                if (n == 0 && deadline - System.nanoTime() <= 0) break;
+                if (n < 0 && n != -LibC.EINTR) break; // a descriptor went bad: report nothing ready
+                // n == 0 early (ms rounding) or -EINTR (a stop, or another signal): look again.
+            }
         }
-        GuestMemory.putLong(arg, Hypercall.POLL_READY_SET, 0L);
-        GuestMemory.putInt(arg, Hypercall.POLL_RET, 0);
+        GuestMemory.putLong(arg, Hypercall.POLL_READY_SET, ready);
+        GuestMemory.putInt(arg, Hypercall.POLL_RET, count);
     }
 }

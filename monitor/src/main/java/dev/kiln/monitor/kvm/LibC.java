@@ -38,8 +38,8 @@ public final class LibC {
     public static final int SIGXFSZ = 25;
 
     // x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
-    private static final long SYS_MMAP = 9, SYS_MUNMAP = 11, SYS_IOCTL = 16, SYS_OPEN = 2, SYS_CLOSE = 3,
-            SYS_GETTID = 186, SYS_TGKILL = 234;
+    private static final long SYS_READ = 0, SYS_WRITE = 1, SYS_POLL = 7, SYS_MMAP = 9, SYS_MUNMAP = 11,
+            SYS_IOCTL = 16, SYS_OPEN = 2, SYS_CLOSE = 3, SYS_SOCKET = 41, SYS_GETTID = 186, SYS_TGKILL = 234;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
@@ -107,6 +107,25 @@ public final class LibC {
 
     public static int munmap(MemorySegment segment) {
         return (int) syscall(SYS_MUNMAP, segment.address(), segment.byteSize(), 0, 0, 0, 0);
+    }
+
+    /** read(fd, buf, len): bytes read, or -errno. */
+    public static long read(int fd, MemorySegment buf) {
+        return syscall(SYS_READ, fd, buf.address(), buf.byteSize(), 0, 0, 0);
+    }
+
+    /** write(fd, buf, len): bytes written, or -errno. */
+    public static long write(int fd, MemorySegment buf) {
+        return syscall(SYS_WRITE, fd, buf.address(), buf.byteSize(), 0, 0, 0);
+    }
+
+    /** poll(fds, n, timeoutMillis) over {@code struct pollfd { int fd; short events; short revents; }}. */
+    public static int poll(MemorySegment fds, int n, int timeoutMillis) {
+        return (int) syscall(SYS_POLL, fds.address(), n, timeoutMillis, 0, 0, 0);
+    }
+
+    public static int socket(int domain, int type, int protocol) {
+        return (int) syscall(SYS_SOCKET, domain, type, protocol, 0, 0, 0);
     }
 
     public static int gettid() {

@@ -1,0 +1,92 @@
+package dev.kiln.cli;
+
+import dev.kiln.monitor.kvm.Kvm;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * NET_BASIC end to end on a real tap interface, in a network namespace this test makes: the
+ * netcheck guest echoes Ethernet frames that a Python AF_PACKET peer sends and checks.
+ */
+class NetDeviceTest {
+    static final Path GUESTS = Path.of(System.getProperty("kiln.guest.dir", "../guest/out"));
+    static final Path PEER = Path.of(System.getProperty("kiln.guest.root", "../guest"), "tests/netcheck/peer.py");
+    static final String NS = "kiln-net-" + ProcessHandle.current().pid();
+    static final String TAP = "kt" + (ProcessHandle.current().pid() % 100000);
+
+    static String sh(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) throw new IllegalStateException(String.join(" ", cmd) + ": " + out);
+        return out;
+    }
+
+    @BeforeAll
+    static void namespace() throws Exception {
+        String reason = Kvm.unavailableReason();
+        if (reason == null && !"root".equals(System.getProperty("user.name"))) reason = "needs root for network namespaces";
+        if (reason == null && new ProcessBuilder("ip", "-V").start().waitFor() != 0) reason = "iproute2 is missing";
+        if (reason != null) System.err.println("!!! NET TESTS SKIPPED: " + reason);
+        Assumptions.assumeTrue(reason == null, reason);
+        sh("ip", "netns", "add", NS);
+        sh("ip", "netns", "exec", NS, "ip", "tuntap", "add", TAP, "mode", "tap");
+        sh("ip", "netns", "exec", NS, "ip", "link", "set", TAP, "up");
+        // No IPv6 chatter from the host on the test link: only the test's frames cross it.
+        sh("ip", "netns", "exec", NS, "sysctl", "-qw", "net.ipv6.conf." + TAP + ".disable_ipv6=1");
+    }
+
+    @AfterAll
+    static void cleanup() throws Exception {
+        new ProcessBuilder("ip", "netns", "delete", NS).start().waitFor();
+    }
+
+    static List<String> kiln(String... args) {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", NS,
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), "dev.kiln.cli.Main", "run"));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    @Test
+    void framesEchoThroughTheGuestByteExact() throws Exception {
+        Process guest = new ProcessBuilder(kiln("--net:service0=" + TAP, "--net-mac:service0=02:00:00:00:00:02",
+                GUESTS.resolve("netcheck.hvt").toString(), "echo", "200", "5000")).redirectErrorStream(true).start();
+        BufferedReader r = new BufferedReader(new InputStreamReader(guest.getInputStream(), StandardCharsets.UTF_8));
+        assertEquals("echo ready", r.readLine());
+        String peer = sh("ip", "netns", "exec", NS, "python3", PEER.toString(), TAP, "02:00:00:00:00:02", "200");
+        assertTrue(peer.contains("200 passed, 0 failed"), peer);
+        assertTrue(guest.waitFor(30, TimeUnit.SECONDS));
+        assertEquals("echoed 200", r.readLine());
+        assertEquals(0, guest.exitValue());
+    }
+
+    @Test
+    void macMtuAndEveryBadRequest() throws Exception {
+        String info = sh(kiln("--net:service0=" + TAP, "--net-mac:service0=02:aa:bb:cc:dd:ee",
+                GUESTS.resolve("netcheck.hvt").toString(), "info").toArray(String[]::new));
+        assertEquals("mac=02:aa:bb:cc:dd:ee mtu=1500\n", info);
+        String bad = sh(kiln("--net:service0=" + TAP, GUESTS.resolve("netcheck.hvt").toString(), "bad").toArray(String[]::new));
+        assertEquals("bad ok\n", bad);
+        Process missing = new ProcessBuilder(kiln("--net:service0=nosuch0", GUESTS.resolve("netcheck.hvt").toString(), "info"))
+                .redirectErrorStream(true).start();
+        String out = new String(missing.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(125, missing.waitFor());
+        assertTrue(out.contains("there is no network interface 'nosuch0'"), out);
+        assertTrue(Files.exists(PEER));
+    }
+}
