@@ -25,10 +25,21 @@ __attribute__((noreturn)) void _start(const struct hvt_boot_info *bi);
 /* In .bss: zero until _start runs; read by the platform functions. */
 const struct hvt_boot_info *hvt_bi;
 
+/*
+ * main's status goes to exit(): the C library's when one is linked (it runs
+ * the atexit handlers and flushes stdio, so no output is lost), otherwise
+ * this weak one, which halts at once.
+ */
+__attribute__((weak, noreturn)) void exit(int status);
+__attribute__((weak, noreturn)) void exit(int status)
+{
+    plat_exit(status);
+}
+
 __attribute__((noreturn, used)) void _start(const struct hvt_boot_info *bi)
 {
     hvt_bi = bi;
-    plat_exit(main((const char *)(uintptr_t)bi->cmdline));
+    exit(main((const char *)(uintptr_t)bi->cmdline));
 }
 
 const struct hvt_boot_info *plat_boot_info(void)

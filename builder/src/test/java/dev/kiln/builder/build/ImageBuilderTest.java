@@ -129,19 +129,20 @@ class ImageBuilderTest {
         String reason = Kvm.unavailableReason();
         Assumptions.assumeTrue(reason == null, reason);
         BuildReport r = build(GUEST.resolve("apps/kshell"), tmp.resolve("kshell"), false);
-        assertTrue(r.sizes().containsKey("libc") && r.sizes().containsKey("alloc"), r.sizes().toString());
+        assertTrue(r.sizes().containsKey("libc") && r.sizes().containsKey("alloc") && r.sizes().containsKey("sched"),
+                r.sizes().toString());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Outcome o;
         try (Monitor m = Monitor.open();
              Instance i = m.create(InstanceSpec.of(HvtImage.read(r.image()), out,
-                     "calc (2+3)*7 - 0x10; fib 90; primes 10000; sort 5 -3 9 1; sleep 30; mem; calc 1/0; exit 3".split(" "))
+                     "calc (2+3)*7 - 0x10; fib 90; primes 10000; sort 5 -3 9 1; sleep 30; threads 4 3; mem; calc 1/0; exit 3".split(" "))
                      .withMemory(4L << 20))) {
             o = i.run();
         }
         String text = out.toString(StandardCharsets.UTF_8);
         assertEquals(new Outcome.Halted(3), o, text);
         for (String expected : List.of("19 (0x13)\n", "fib(90) = 2880067194370816120\n",
-                "1229 primes up to 10000, the largest 9973\n", "-3 1 5 9\n", "calc: division by zero\n")) {
+                "1229 primes up to 10000, the largest 9973\n", "-3 1 5 9\n", "calc: division by zero\n", "4 threads counted to 12 in ")) {
             assertTrue(text.contains(expected), () -> "'" + expected + "' not in:\n" + text);
         }
         java.util.regex.Matcher slept = java.util.regex.Pattern.compile("slept (\\d+) us").matcher(text);
