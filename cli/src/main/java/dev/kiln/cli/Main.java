@@ -36,6 +36,7 @@ public final class Main {
             case "libs" -> new LibsCommand(out, err).execute(rest);
             case "config" -> new ConfigCommand(out, err).execute(rest);
             case "menuconfig" -> new MenuconfigCommand(out, err).execute(rest);
+            case "net" -> new NetCommand(out, err).execute(rest);
             case "help", "-h", "--help" -> {
                 usage(out);
                 yield 0;
@@ -66,6 +67,8 @@ public final class Main {
                                  browse libraries and options in a terminal UI; change values
                   config list|get|set|unset APP_DIR [NAME [VALUE]]
                                  read or change an app's library options
+                  net create TAP [--ip A/P] [--netns NS] [--bridge BR] | delete TAP | delete-netns NS
+                                 tap devices, bridges and namespaces for guests
                   bench boot     boot latency: N boots in one JVM beside a C floor
                   version        print the version
                 Run 'kiln COMMAND --help' for a command's options.""");

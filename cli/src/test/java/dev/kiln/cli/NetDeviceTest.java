@@ -89,4 +89,27 @@ class NetDeviceTest {
         assertTrue(out.contains("there is no network interface 'nosuch0'"), out);
         assertTrue(Files.exists(PEER));
     }
+
+    @Test
+    void kilnNetMakesAndRemovesTapsBridgesAndNamespaces() throws Exception {
+        String ns = NS + "b";
+        try {
+            CliRun made = CliRun.of("net", "create", "kb" + TAP, "--ip", "10.98.0.1/24", "--netns", ns, "--bridge", "kbr0");
+            assertEquals(0, made.status(), made.err());
+            assertTrue(made.out().contains("+ ip -n " + ns + " link set kb" + TAP + " master kbr0"), made.out());
+            String addrs = sh("ip", "-n", ns, "-br", "addr");
+            assertTrue(addrs.matches("(?s).*kbr0\\s+\\S+\\s+10\\.98\\.0\\.1/24.*"), addrs);
+            String info = sh(java.util.stream.Stream.concat(java.util.stream.Stream.of("ip", "netns", "exec", ns),
+                    kiln("--net:service0=kb" + TAP, GUESTS.resolve("netcheck.hvt").toString(), "info").stream().skip(4))
+                    .toArray(String[]::new));
+            assertTrue(info.startsWith("mac=") && info.endsWith(" mtu=1500\n"), info);
+            CliRun again = CliRun.of("net", "create", "kb" + TAP, "--netns", ns);
+            assertEquals(1, again.status());
+            assertTrue(again.err().contains("tuntap add kb" + TAP + " mode tap failed"), again.err());
+            assertEquals(Main.EXIT_USAGE, CliRun.of("net", "create", "bad name!").status());
+        } finally {
+            assertEquals(0, CliRun.of("net", "delete-netns", ns).status());
+        }
+        assertTrue(!sh("ip", "netns", "list").contains(ns));
+    }
 }
