@@ -9,14 +9,10 @@
 #include <kiln/hvt_abi.h>
 #include <kiln/platform.h>
 #include <kiln/fmt.h>
+#include <kiln/testkit.h>
 
 static char line[256];
 static unsigned char block[65536];
-
-static void say(const char *s)
-{
-    plat_console_write(s, fmt_strlen(s));
-}
 
 static void fill(unsigned long long seed, unsigned long long blk, unsigned size)
 {
@@ -42,48 +38,20 @@ static int same(unsigned long long seed, unsigned long long blk, unsigned size)
     return 1;
 }
 
-static int word(const char **p, const char *w)
-{
-    unsigned i = 0;
-    while (w[i] && (*p)[i] == w[i])
-        i++;
-    if (w[i] || ((*p)[i] != ' ' && (*p)[i] != '\0'))
-        return 0;
-    *p += i;
-    while (**p == ' ')
-        (*p)++;
-    return 1;
-}
-
-static void report(const char *what, int got, int want, int *bad)
-{
-    if (got == want)
-        return;
-    struct fmt_buf b;
-    fmt_init(&b, line, sizeof line);
-    fmt_puts(&b, "unexpected: ");
-    fmt_puts(&b, what);
-    fmt_puts(&b, " ret=");
-    fmt_putu(&b, (unsigned)got);
-    fmt_putc(&b, '\n');
-    plat_console_write(b.p, b.len);
-    *bad = 1;
-}
-
 int main(const char *cmdline)
 {
     int h = plat_device_find("storage", MFT_DEV_BLOCK_BASIC);
     unsigned long long cap;
     unsigned bs;
     if (h < 0 || plat_block_info(h, &cap, &bs) != HVT_OK) {
-        say("no block device 'storage'\n");
+        tk_say("no block device 'storage'\n");
         return 1;
     }
     unsigned long long last = cap / bs - 1, seed = 0;
     const char *p = cmdline;
     struct fmt_buf b;
     fmt_init(&b, line, sizeof line);
-    if (word(&p, "info")) {
+    if (tk_word(&p, "info")) {
         fmt_puts(&b, "capacity=");
         fmt_putu(&b, cap);
         fmt_puts(&b, " block_size=");
@@ -94,47 +62,47 @@ int main(const char *cmdline)
         plat_console_write(b.p, b.len);
         return 0;
     }
-    if (word(&p, "write")) {
+    if (tk_word(&p, "write")) {
         fmt_parse_u64(p, &seed);
         for (unsigned long long blk = 0; blk <= last; blk = blk < 3 ? blk + 1 : (blk < last ? last : blk + 1)) {
             fill(seed, blk, bs);
             if (plat_block_write(h, blk * bs, block, bs) != HVT_OK) {
-                say("write failed\n");
+                tk_say("write failed\n");
                 return 1;
             }
         }
-        say("write ok\n");
+        tk_say("write ok\n");
         return 0;
     }
-    if (word(&p, "verify")) {
+    if (tk_word(&p, "verify")) {
         fmt_parse_u64(p, &seed);
         for (unsigned long long blk = 0; blk <= last; blk = blk < 3 ? blk + 1 : (blk < last ? last : blk + 1)) {
             if (plat_block_read(h, blk * bs, block, bs) != HVT_OK || !same(seed, blk, bs)) {
-                say("verify failed\n");
+                tk_say("verify failed\n");
                 return 1;
             }
         }
-        say("verify ok\n");
+        tk_say("verify ok\n");
         return 0;
     }
-    if (word(&p, "bad")) {
+    if (tk_word(&p, "bad")) {
         int bad = 0;
-        report("misaligned", plat_block_read(h, 1, block, bs), HVT_EINVAL, &bad);
-        report("short", plat_block_read(h, 0, block, bs / 2), HVT_EINVAL, &bad);
-        report("two blocks", plat_block_read(h, 0, block, bs * 2), HVT_EINVAL, &bad);
-        report("at capacity", plat_block_read(h, cap, block, bs), HVT_EINVAL, &bad);
-        report("far past", plat_block_write(h, 0xfffffffffffff000ull, block, bs), HVT_EINVAL, &bad);
-        report("handle 0", plat_block_read(0, 0, block, bs), HVT_EINVAL, &bad);
-        report("handle 99", plat_block_read(99, 0, block, bs), HVT_EINVAL, &bad);
-        report("last block", plat_block_read(h, last * bs, block, bs), HVT_OK, &bad);
-        say(bad ? "bad failed\n" : "bad ok\n");
+        tk_expect("misaligned", plat_block_read(h, 1, block, bs), HVT_EINVAL, &bad);
+        tk_expect("short", plat_block_read(h, 0, block, bs / 2), HVT_EINVAL, &bad);
+        tk_expect("two blocks", plat_block_read(h, 0, block, bs * 2), HVT_EINVAL, &bad);
+        tk_expect("at capacity", plat_block_read(h, cap, block, bs), HVT_EINVAL, &bad);
+        tk_expect("far past", plat_block_write(h, 0xfffffffffffff000ull, block, bs), HVT_EINVAL, &bad);
+        tk_expect("handle 0", plat_block_read(0, 0, block, bs), HVT_EINVAL, &bad);
+        tk_expect("handle 99", plat_block_read(99, 0, block, bs), HVT_EINVAL, &bad);
+        tk_expect("last block", plat_block_read(h, last * bs, block, bs), HVT_OK, &bad);
+        tk_say(bad ? "bad failed\n" : "bad ok\n");
         return bad;
     }
-    if (word(&p, "gpa")) {
+    if (tk_word(&p, "gpa")) {
         plat_block_read(h, 0, (void *)(uintptr_t)(plat_boot_info()->mem_size - 16), bs);
-        say("no-fault\n");
+        tk_say("no-fault\n");
         return 2;
     }
-    say("unknown mode\n");
+    tk_say("unknown mode\n");
     return 1;
 }

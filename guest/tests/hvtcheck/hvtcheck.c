@@ -11,6 +11,7 @@
 #include <kiln/hvt_abi.h>
 #include <kiln/platform.h>
 #include <kiln/fmt.h>
+#include <kiln/testkit.h>
 
 /* Big enough for "[" + an 8,191-char command line + "]\n". */
 static char line[8192 + 128];
@@ -19,11 +20,6 @@ static char line[8192 + 128];
  * every 4 KiB chunk of the output is this same buffer (or a prefix). */
 #define CHUNK 4096
 static char chunk[CHUNK] __attribute__((aligned(8)));
-
-static void say(const char *s)
-{
-    plat_console_write(s, fmt_strlen(s));
-}
 
 /* Raw hypercall with an arbitrary (possibly bogus) 32-bit argument GPA. */
 static void hypercall_raw(int nr, uint32_t gpa)
@@ -44,7 +40,7 @@ static inline uintptr_t opaque(uintptr_t a)
 
 __attribute__((noreturn)) static void no_fault(void)
 {
-    say("no-fault\n");
+    tk_say("no-fault\n");
     plat_exit(2);
 }
 
@@ -63,7 +59,7 @@ static unsigned long long arg_u64(const char *arg)
     unsigned long long v;
     unsigned long n = fmt_parse_u64(arg, &v);
     if (n == 0 || (arg[n] != '\0' && arg[n] != ' ')) {
-        say("bad argument\n");
+        tk_say("bad argument\n");
         plat_exit(1);
     }
     return v;
@@ -141,7 +137,7 @@ int main(const char *cmdline)
     if (MODE("exit")) {
         return (int)arg_u64(arg);
     } else if (MODE("puts")) {
-        say("puts-ok\n");
+        tk_say("puts-ok\n");
         return 0;
     } else if (MODE("puts-big")) {
         mode_puts_big(arg_u64(arg));
@@ -235,7 +231,7 @@ int main(const char *cmdline)
         no_fault();
     } else if (MODE("spin")) {
         /* Say so first: a test waits for this line before it signals the monitor. */
-        say("spinning\n");
+        tk_say("spinning\n");
         for (;;)
             __asm__ __volatile__("pause");
     } else if (MODE("halt-cookie-bad")) {
@@ -248,6 +244,6 @@ int main(const char *cmdline)
         no_fault();
     }
 #undef MODE
-    say("unknown mode\n");
+    tk_say("unknown mode\n");
     return 1;
 }
