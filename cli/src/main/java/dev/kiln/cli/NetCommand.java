@@ -30,6 +30,7 @@ final class NetCommand {
     static final String SYNTAX = "kiln net create TAP [--ip ADDR/PREFIX] [--netns NS] [--bridge BR] | delete TAP [--netns NS]"
             + " | delete-netns NS";
     private static final Pattern IFNAME = Pattern.compile("[A-Za-z0-9_.-]{1,15}");
+    private static final Pattern NSNAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
     private static final Pattern CIDR = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}");
 
     private final PrintStream out;
@@ -58,9 +59,15 @@ final class NetCommand {
             if (rest.size() != 2 || !List.of("create", "delete", "delete-netns").contains(rest.get(0))) {
                 throw new UsageException("expected create TAP, delete TAP or delete-netns NS");
             }
-            for (String n : new String[] {rest.get(1), cl.getOptionValue("netns"), cl.getOptionValue("bridge")}) {
+            boolean nsVerb = rest.get(0).equals("delete-netns");
+            for (String n : new String[] {nsVerb ? null : rest.get(1), cl.getOptionValue("bridge")}) {
                 if (n != null && !IFNAME.matcher(n).matches()) {
-                    throw new UsageException("'" + n + "' is not a valid interface or namespace name (1..15 of A-Z a-z 0-9 _ . -)");
+                    throw new UsageException("'" + n + "' is not a valid interface name (1..15 of A-Z a-z 0-9 _ . -)");
+                }
+            }
+            for (String n : new String[] {nsVerb ? rest.get(1) : null, cl.getOptionValue("netns")}) {
+                if (n != null && !NSNAME.matcher(n).matches()) {
+                    throw new UsageException("'" + n + "' is not a valid namespace name (1..64 of A-Z a-z 0-9 _ . -)");
                 }
             }
             String ip = cl.getOptionValue("ip");

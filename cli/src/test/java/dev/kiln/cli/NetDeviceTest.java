@@ -107,6 +107,7 @@ class NetDeviceTest {
             assertEquals(1, again.status());
             assertTrue(again.err().contains("tuntap add kb" + TAP + " mode tap failed"), again.err());
             assertEquals(Main.EXIT_USAGE, CliRun.of("net", "create", "bad name!").status());
+            assertEquals(Main.EXIT_USAGE, CliRun.of("net", "create", "a-very-long-tap-name").status());
         } finally {
             assertEquals(0, CliRun.of("net", "delete-netns", ns).status());
         }

@@ -1,0 +1,114 @@
+package dev.kiln.cli;
+
+import dev.kiln.monitor.kvm.Kvm;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The httpreply unikernel served to real curl over a tap interface in a network namespace this
+ * test makes: GET, HEAD, keep-alive, and bad requests that must not hurt it.
+ */
+class HttpReplyTest {
+    static final Path GUESTS = Path.of(System.getProperty("kiln.guest.dir", "../guest/out"));
+    static final String NS = "kiln-http-" + ProcessHandle.current().pid();
+    static final String TAP = "kh" + (ProcessHandle.current().pid() % 100000);
+    static final String URL = "http://10.97.0.2/";
+    static Process guest;
+
+    static String sh(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException(String.join(" ", cmd) + ": " + out);
+        }
+        return out;
+    }
+
+    static String inNs(String... cmd) throws Exception {
+        List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", NS));
+        all.addAll(List.of(cmd));
+        return sh(all.toArray(String[]::new));
+    }
+
+    @BeforeAll
+    static void boot() throws Exception {
+        String reason = Kvm.unavailableReason();
+        if (reason == null && !"root".equals(System.getProperty("user.name"))) reason = "needs root for network namespaces";
+        if (reason == null && !Files.exists(GUESTS.resolve("httpreply.hvt"))) reason = "httpreply.hvt was not built";
+        if (reason != null) System.err.println("!!! HTTP TESTS SKIPPED: " + reason);
+        Assumptions.assumeTrue(reason == null, reason);
+        assertEquals(0, CliRun.of("net", "create", TAP, "--ip", "10.97.0.1/24", "--netns", NS).status());
+        guest = new ProcessBuilder("ip", "netns", "exec", NS, Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), "dev.kiln.cli.Main",
+                "run", "--mem=16", "--net:service0=" + TAP, GUESTS.resolve("httpreply.hvt").toString(), "ip=10.97.0.2/24")
+                .redirectErrorStream(true).start();
+        BufferedReader r = new BufferedReader(new InputStreamReader(guest.getInputStream(), StandardCharsets.UTF_8));
+        assertEquals("httpreply: listening on 10.97.0.2:80", r.readLine());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (guest != null) {
+            guest.destroy();
+            guest.waitFor(10, TimeUnit.SECONDS);
+        }
+        CliRun.of("net", "delete-netns", NS);
+    }
+
+    @Test
+    void pingAndCurl() throws Exception {
+        assertTrue(inNs("ping", "-c", "2", "-W", "2", "10.97.0.2").contains("2 received"));
+        String page = inNs("curl", "-s", "--max-time", "10", URL);
+        assertTrue(page.contains("<h1>Hello from a Kiln unikernel</h1>"), page);
+        String head = inNs("curl", "-s", "-I", "--max-time", "10", URL);
+        assertTrue(head.startsWith("HTTP/1.1 200 OK") && head.contains("Content-Length: "), head);
+    }
+
+    @Test
+    void keepAliveServesManyRequestsOnOneConnection() throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("curl", "-s", "--max-time", "20", "-w", "%{num_connects}\\n"));
+        for (int i = 0; i < 20; i++) cmd.addAll(List.of("-o", "/dev/null", URL));
+        String out = inNs(cmd.toArray(String[]::new));
+        long connects = out.lines().mapToLong(Long::parseLong).sum();
+        assertEquals(1, connects, "20 requests over one kept-alive connection: " + out);
+    }
+
+    @Test
+    void badRequestsGetAnErrorAndTheServerGoesOn() throws Exception {
+        String py = """
+                import socket, sys
+                def ask(raw):
+                    s = socket.create_connection(("10.97.0.2", 80), timeout=5)
+                    s.sendall(raw)
+                    data = b""
+                    while True:
+                        chunk = s.recv(65536)
+                        if not chunk: break
+                        data += chunk
+                    s.close()
+                    return data.split(b"\\r\\n", 1)[0].decode()
+                print(ask(b"GARBAGE\\r\\n\\r\\n"))
+                print(ask(b"POST / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"))
+                print(ask(b"GET / HTTP/1.1\\r\\nX: " + b"a" * 8000 + b"\\r\\n\\r\\n"))
+                print(ask(b"GET / HTTP/1.1\\r\\nConnection: close\\r\\n\\r\\n"))
+                """;
+        String out = inNs("python3", "-c", py);
+        assertEquals(List.of("HTTP/1.1 400 Bad Request", "HTTP/1.1 405 Method Not Allowed",
+                "HTTP/1.1 431 Request Header Fields Too Large", "HTTP/1.1 200 OK"), out.lines().toList());
+        assertTrue(inNs("curl", "-s", "--max-time", "10", URL).contains("Hello from a Kiln unikernel"));
+    }
+}

@@ -1,0 +1,521 @@
+/*
+ * kvstore: a Redis-protocol server. One cooperative thread per client blocks in recv() while
+ * others run; the store is shared without locks because threads only switch when they block.
+ * SAVE writes the data set to the block device 'storage', and it is loaded back at boot: a
+ * header block (magic, length, checksum) is written last, so a torn save is never loaded.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <kiln/hvt_abi.h>
+#include <kiln/net.h>
+#include <kiln/platform.h>
+#include <kiln/sched.h>
+#include "resp.h"
+#include "store.h"
+
+#define PORT 6379
+#define MAX_CLIENTS 256
+#define INPUT_MAX (RESP_MAX_BULK + 64 * 1024)
+#define MAGIC "KILNKV01"
+
+static int disk = -1;
+static unsigned long long disk_capacity;
+static unsigned block_size;
+static int clients;
+static unsigned long long commands_run;
+
+static uint64_t now(void)
+{
+    return plat_monotonic_ns();
+}
+
+static int is(const struct command *c, int i, const char *word)
+{
+    size_t n = strlen(word);
+    return c->argl[i] == n && strncasecmp(c->argv[i], word, n) == 0;
+}
+
+/* A whole signed 64-bit number in an argument, or -1 (with *ok = 0). */
+static long long arg_int(const struct command *c, int i, int *ok)
+{
+    char buf[24];
+    if (c->argl[i] == 0 || c->argl[i] >= sizeof buf) {
+        *ok = 0;
+        return 0;
+    }
+    memcpy(buf, c->argv[i], c->argl[i]);
+    buf[c->argl[i]] = 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    *ok = *end == 0 && errno == 0;
+    return v;
+}
+
+/* ---- persistence ------------------------------------------------------ */
+
+struct image {
+    unsigned char *p;
+    size_t len, cap;
+    unsigned long long count;
+};
+
+static void put(struct image *im, const void *d, size_t n)
+{
+    if (!im->p)
+        return;
+    if (im->len + n > im->cap) {
+        size_t cap = im->cap * 2 > im->len + n ? im->cap * 2 : im->len + n;
+        unsigned char *q = realloc(im->p, cap);
+        if (!q) {
+            free(im->p);
+            im->p = NULL;
+            return;
+        }
+        im->p = q;
+        im->cap = cap;
+    }
+    memcpy(im->p + im->len, d, n);
+    im->len += n;
+}
+
+static void put_entry(const struct entry *e, void *arg)
+{
+    struct image *im = arg;
+    uint64_t t = now();
+    uint32_t kl = (uint32_t)e->klen, vl = (uint32_t)e->vlen;
+    uint64_t ttl_ms = e->expires ? (e->expires - t) / 1000000 + 1 : 0;
+    put(im, &kl, 4);
+    put(im, &vl, 4);
+    put(im, &ttl_ms, 8);
+    put(im, e->key, e->klen);
+    put(im, e->val, e->vlen);
+    im->count++;
+}
+
+static uint64_t checksum(const unsigned char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static const char *save(void)
+{
+    if (disk < 0)
+        return "no block device";
+    struct image im = { malloc(4096), 0, 4096, 0 };
+    store_each(now(), put_entry, &im);
+    if (!im.p)
+        return "out of memory";
+    size_t blocks = (im.len + block_size - 1) / block_size;
+    if ((blocks + 1) * (unsigned long long)block_size > disk_capacity) {
+        free(im.p);
+        return "the data set is larger than the block device";
+    }
+    unsigned char *blk = calloc(1, block_size);
+    if (!blk) {
+        free(im.p);
+        return "out of memory";
+    }
+    for (size_t b = 0; b < blocks; b++) {
+        size_t n = im.len - b * block_size < block_size ? im.len - b * block_size : block_size;
+        memset(blk, 0, block_size);
+        memcpy(blk, im.p + b * block_size, n);
+        if (plat_block_write(disk, (b + 1) * block_size, blk, block_size) != HVT_OK) {
+            free(blk);
+            free(im.p);
+            return "block write failed";
+        }
+    }
+    /* The header last: until it is written, the previous save stays the one that loads. */
+    memset(blk, 0, block_size);
+    uint64_t len = im.len, sum = checksum(im.p, im.len);
+    memcpy(blk, MAGIC, 8);
+    memcpy(blk + 8, &len, 8);
+    memcpy(blk + 16, &im.count, 8);
+    memcpy(blk + 24, &sum, 8);
+    int rc = plat_block_write(disk, 0, blk, block_size);
+    free(blk);
+    free(im.p);
+    return rc == HVT_OK ? NULL : "block write failed";
+}
+
+static void load(void)
+{
+    unsigned char *blk = malloc(block_size);
+    if (!blk || plat_block_read(disk, 0, blk, block_size) != HVT_OK || memcmp(blk, MAGIC, 8) != 0) {
+        printf("kvstore: no saved data set on the block device; starting empty\n");
+        free(blk);
+        return;
+    }
+    uint64_t len, count, sum;
+    memcpy(&len, blk + 8, 8);
+    memcpy(&count, blk + 16, 8);
+    memcpy(&sum, blk + 24, 8);
+    if (len > disk_capacity - block_size) {
+        printf("kvstore: saved data set claims %llu bytes, more than the device holds; ignored\n",
+               (unsigned long long)len);
+        free(blk);
+        return;
+    }
+    unsigned char *data = malloc(len ? len : 1);
+    size_t blocks = (len + block_size - 1) / block_size;
+    for (size_t b = 0; data && b < blocks; b++) {
+        if (plat_block_read(disk, (b + 1) * block_size, blk, block_size) != HVT_OK) {
+            free(data);
+            data = NULL;
+            break;
+        }
+        size_t n = len - b * block_size < block_size ? len - b * block_size : block_size;
+        memcpy(data + b * block_size, blk, n);
+    }
+    free(blk);
+    if (!data || checksum(data, len) != sum) {
+        printf("kvstore: saved data set is unreadable or its checksum is wrong; starting empty\n");
+        free(data);
+        return;
+    }
+    size_t at = 0, loaded = 0;
+    uint64_t t = now();
+    while (at + 16 <= len && loaded < count) {
+        uint32_t kl, vl;
+        uint64_t ttl_ms;
+        memcpy(&kl, data + at, 4);
+        memcpy(&vl, data + at + 4, 4);
+        memcpy(&ttl_ms, data + at + 8, 8);
+        at += 16;
+        if (kl > len - at || vl > len - at - kl)
+            break;
+        store_set((const char *)data + at, kl, (const char *)data + at + kl, vl,
+                  ttl_ms ? t + ttl_ms * 1000000ull : 0);
+        at += kl + vl;
+        loaded++;
+    }
+    free(data);
+    printf("kvstore: loaded %zu keys from the block device\n", loaded);
+}
+
+/* ---- commands --------------------------------------------------------- */
+
+static void mget(const struct command *c, struct reply *r)
+{
+    reply_array(r, c->argc - 1);
+    for (int i = 1; i < c->argc; i++) {
+        struct entry *e = store_get(c->argv[i], c->argl[i], now());
+        if (e)
+            reply_bulk(r, e->val, e->vlen);
+        else
+            reply_null(r);
+    }
+}
+
+static void incr(const struct command *c, struct reply *r, long long by)
+{
+    struct entry *e = store_get(c->argv[1], c->argl[1], now());
+    long long v = 0;
+    if (e) {
+        char buf[24];
+        char *end;
+        if (e->vlen == 0 || e->vlen >= sizeof buf) {
+            reply_error(r, "ERR value is not an integer or out of range");
+            return;
+        }
+        memcpy(buf, e->val, e->vlen);
+        buf[e->vlen] = 0;
+        errno = 0;
+        v = strtoll(buf, &end, 10);
+        if (*end || errno) {
+            reply_error(r, "ERR value is not an integer or out of range");
+            return;
+        }
+    }
+    if (__builtin_add_overflow(v, by, &v)) {
+        reply_error(r, "ERR increment or decrement would overflow");
+        return;
+    }
+    char out[24];
+    int n = snprintf(out, sizeof out, "%lld", v);
+    if (store_set(c->argv[1], c->argl[1], out, (size_t)n, e ? e->expires : 0) != 0) {
+        reply_error(r, "OOM out of memory");
+        return;
+    }
+    reply_int(r, v);
+}
+
+/* Runs one command; returns 0 when the client asked to quit. */
+static int run(const struct command *c, struct reply *r)
+{
+    int ok = 1, argc = c->argc;
+    uint64_t t = now();
+    commands_run++;
+#define ARITY(min, max) if (argc < (min) || argc > (max)) { reply_error(r, "ERR wrong number of arguments"); return 1; }
+    if (is(c, 0, "PING")) {
+        ARITY(1, 2);
+        if (argc == 2)
+            reply_bulk(r, c->argv[1], c->argl[1]);
+        else
+            reply_simple(r, "PONG");
+    } else if (is(c, 0, "ECHO")) {
+        ARITY(2, 2);
+        reply_bulk(r, c->argv[1], c->argl[1]);
+    } else if (is(c, 0, "GET")) {
+        ARITY(2, 2);
+        struct entry *e = store_get(c->argv[1], c->argl[1], t);
+        if (e)
+            reply_bulk(r, e->val, e->vlen);
+        else
+            reply_null(r);
+    } else if (is(c, 0, "SET")) {
+        ARITY(3, 6);
+        uint64_t expires = 0;
+        int nx = 0, xx = 0;
+        for (int i = 3; i < argc; i++) {
+            if ((is(c, i, "EX") || is(c, i, "PX")) && i + 1 < argc) {
+                long long n = arg_int(c, i + 1, &ok);
+                if (!ok || n <= 0) {
+                    reply_error(r, "ERR invalid expire time in 'set' command");
+                    return 1;
+                }
+                expires = t + (uint64_t)n * (is(c, i, "EX") ? 1000000000ull : 1000000ull);
+                i++;
+            } else if (is(c, i, "NX")) {
+                nx = 1;
+            } else if (is(c, i, "XX")) {
+                xx = 1;
+            } else {
+                reply_error(r, "ERR syntax error");
+                return 1;
+            }
+        }
+        int exists = store_get(c->argv[1], c->argl[1], t) != NULL;
+        if ((nx && exists) || (xx && !exists)) {
+            reply_null(r);
+        } else if (store_set(c->argv[1], c->argl[1], c->argv[2], c->argl[2], expires) != 0) {
+            reply_error(r, "OOM out of memory");
+        } else {
+            reply_simple(r, "OK");
+        }
+    } else if (is(c, 0, "DEL") || is(c, 0, "UNLINK")) {
+        ARITY(2, RESP_MAX_ARGS);
+        long long n = 0;
+        for (int i = 1; i < argc; i++)
+            n += store_del(c->argv[i], c->argl[i], t);
+        reply_int(r, n);
+    } else if (is(c, 0, "EXISTS")) {
+        ARITY(2, RESP_MAX_ARGS);
+        long long n = 0;
+        for (int i = 1; i < argc; i++)
+            n += store_get(c->argv[i], c->argl[i], t) != NULL;
+        reply_int(r, n);
+    } else if (is(c, 0, "INCR") || is(c, 0, "DECR")) {
+        ARITY(2, 2);
+        incr(c, r, is(c, 0, "INCR") ? 1 : -1);
+    } else if (is(c, 0, "INCRBY") || is(c, 0, "DECRBY")) {
+        ARITY(3, 3);
+        long long by = arg_int(c, 2, &ok);
+        if (!ok || (is(c, 0, "DECRBY") && by == (-9223372036854775807LL - 1)))
+            reply_error(r, "ERR value is not an integer or out of range");
+        else
+            incr(c, r, is(c, 0, "INCRBY") ? by : -by);
+    } else if (is(c, 0, "EXPIRE") || is(c, 0, "PEXPIRE")) {
+        ARITY(3, 3);
+        long long n = arg_int(c, 2, &ok);
+        struct entry *e = store_get(c->argv[1], c->argl[1], t);
+        if (!ok || n > 9000000000000LL || n < -9000000000000LL) {
+            reply_error(r, "ERR value is not an integer or out of range");
+        } else if (!e) {
+            reply_int(r, 0);
+        } else if (n <= 0) {
+            store_del(c->argv[1], c->argl[1], t);
+            reply_int(r, 1);
+        } else {
+            e->expires = t + (uint64_t)n * (is(c, 0, "EXPIRE") ? 1000000000ull : 1000000ull);
+            reply_int(r, 1);
+        }
+    } else if (is(c, 0, "TTL") || is(c, 0, "PTTL")) {
+        ARITY(2, 2);
+        struct entry *e = store_get(c->argv[1], c->argl[1], t);
+        if (!e)
+            reply_int(r, -2);
+        else if (!e->expires)
+            reply_int(r, -1);
+        else
+            reply_int(r, (long long)((e->expires - t + (is(c, 0, "TTL") ? 999999999ull : 999999ull))
+                                     / (is(c, 0, "TTL") ? 1000000000ull : 1000000ull)));
+    } else if (is(c, 0, "MGET")) {
+        ARITY(2, RESP_MAX_ARGS);
+        mget(c, r);
+    } else if (is(c, 0, "MSET")) {
+        if (argc < 3 || argc % 2 == 0) {
+            reply_error(r, "ERR wrong number of arguments for 'mset' command");
+            return 1;
+        }
+        for (int i = 1; i < argc; i += 2) {
+            if (store_set(c->argv[i], c->argl[i], c->argv[i + 1], c->argl[i + 1], 0) != 0) {
+                reply_error(r, "OOM out of memory");
+                return 1;
+            }
+        }
+        reply_simple(r, "OK");
+    } else if (is(c, 0, "DBSIZE")) {
+        reply_int(r, (long long)store_count(t));
+    } else if (is(c, 0, "FLUSHALL") || is(c, 0, "FLUSHDB")) {
+        store_clear();
+        reply_simple(r, "OK");
+    } else if (is(c, 0, "SAVE")) {
+        const char *err = save();
+        if (err) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "ERR %s", err);
+            reply_error(r, msg);
+        } else {
+            reply_simple(r, "OK");
+        }
+    } else if (is(c, 0, "QUIT")) {
+        reply_simple(r, "OK");
+        return 0;
+    } else if (is(c, 0, "SELECT")) {
+        ARITY(2, 2);
+        if (c->argl[1] == 1 && c->argv[1][0] == '0')
+            reply_simple(r, "OK");
+        else
+            reply_error(r, "ERR DB index is out of range");
+    } else if (is(c, 0, "COMMAND") || is(c, 0, "CONFIG")) {
+        reply_array(r, 0);          /* redis-cli and redis-benchmark ask; an empty answer is enough */
+    } else if (is(c, 0, "CLIENT")) {
+        reply_simple(r, "OK");
+    } else if (is(c, 0, "INFO")) {
+        char info[256];
+        int n = snprintf(info, sizeof info, "# Server\r\nredis_version:7.0.0-kiln\r\nkiln_kvstore:1\r\n"
+                         "# Keyspace\r\nkeys:%zu\r\nconnected_clients:%d\r\ncommands:%llu\r\n",
+                         store_count(t), clients, commands_run);
+        reply_bulk(r, info, (size_t)n);
+    } else {
+        char msg[96];
+        int n = (int)(c->argl[0] < 40 ? c->argl[0] : 40);
+        snprintf(msg, sizeof msg, "ERR unknown command '%.*s'", n, c->argv[0]);
+        reply_error(r, msg);
+    }
+    return 1;
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+static int send_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t k = send(fd, p, n, 0);
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static struct command cmd;     /* threads switch only when they block: one parse buffer suffices */
+
+static void client(void *arg)
+{
+    int fd = (int)(long)arg;
+    size_t cap = 16 * 1024, used = 0;
+    char *in = malloc(cap);
+    struct reply r = { 0 };
+    clients++;
+    while (in) {
+        if (used == cap) {
+            if (cap >= INPUT_MAX)
+                break;
+            char *bigger = realloc(in, cap * 2);
+            if (!bigger)
+                break;
+            in = bigger;
+            cap *= 2;
+        }
+        ssize_t n = recv(fd, in + used, cap - used, 0);
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+        size_t at = 0;
+        int open = 1;
+        for (;;) {
+            const char *err = NULL;
+            long k = resp_parse(in + at, used - at, &cmd, &err);
+            if (k < 0) {
+                char msg[96];
+                snprintf(msg, sizeof msg, "ERR Protocol error: %s", err);
+                reply_error(&r, msg);
+                open = 0;
+                break;
+            }
+            if (k == 0)
+                break;
+            at += (size_t)k;
+            if (cmd.argc > 0 && !run(&cmd, &r)) {
+                open = 0;
+                break;
+            }
+        }
+        memmove(in, in + at, used - at);
+        used -= at;
+        if (r.failed || send_all(fd, r.p, r.len) != 0)
+            break;
+        r.len = 0;
+        if (!open)
+            break;
+    }
+    free(r.p);
+    free(in);
+    close(fd);
+    clients--;
+}
+
+int main(const char *cmdline)
+{
+    uint32_t ip = 0, mask = 0, gw = 0;
+    if (net_config_from_cmdline(cmdline, &ip, &mask, &gw) != 0) {
+        printf("kvstore: give the address on the command line: ip=10.0.0.2/24 [gw=10.0.0.1]\n");
+        return 1;
+    }
+    if (net_init("service0", ip, mask, gw) != 0) {
+        printf("kvstore: no network: attach it with --net:service0=TAP\n");
+        return 1;
+    }
+    if (store_init(1024) != 0)
+        return 1;
+    disk = plat_device_find("storage", MFT_DEV_BLOCK_BASIC);
+    if (disk >= 0 && plat_block_info(disk, &disk_capacity, &block_size) == HVT_OK && disk_capacity >= 2 * block_size)
+        load();
+    else
+        disk = -1;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 128) != 0) {
+        printf("kvstore: cannot listen on port %d (errno %d)\n", PORT, errno);
+        return 1;
+    }
+    printf("kvstore: listening on %u.%u.%u.%u:%d\n", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, PORT);
+    fflush(stdout);
+    for (;;) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        struct thread *t = clients < MAX_CLIENTS ? thread_create("client", client, (void *)(long)fd, 32 * 1024) : NULL;
+        if (!t) {
+            close(fd);
+            continue;
+        }
+        thread_detach(t);
+    }
+}
