@@ -3,7 +3,7 @@
 Each subcommand prints a line and exits 0 on success, 1 on failure."""
 import os, random, socket, struct, sys, threading, time, zlib
 
-STACK = "10.77.0.2"
+STACK = os.environ.get("STACK_IP", "10.77.0.2")  # the stack under test: stackd, or a Kiln guest
 
 
 def fail(msg):
