@@ -13,7 +13,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <kiln/hvt_abi.h>
+#include <kiln/block.h>
 #include <kiln/net.h>
 #include <kiln/platform.h>
 #include <kiln/sched.h>
@@ -25,9 +25,8 @@
 #define INPUT_MAX (RESP_MAX_BULK + 64 * 1024)
 #define MAGIC "KILNKV01"
 
-static int disk = -1;
-static unsigned long long disk_capacity;
-static unsigned block_size;
+static struct blk disk;
+static int have_disk;
 static int clients;
 static unsigned long long commands_run;
 
@@ -112,76 +111,61 @@ static uint64_t checksum(const unsigned char *p, size_t n)
 
 static const char *save(void)
 {
-    if (disk < 0)
+    if (!have_disk)
         return "no block device";
     struct image im = { malloc(4096), 0, 4096, 0 };
     store_each(now(), put_entry, &im);
+    size_t blocks = (im.len + disk.block_size - 1) / disk.block_size;
     if (!im.p)
         return "out of memory";
-    size_t blocks = (im.len + block_size - 1) / block_size;
-    if ((blocks + 1) * (unsigned long long)block_size > disk_capacity) {
+    if ((blocks + 1) * (unsigned long long)disk.block_size > disk.capacity) {
         free(im.p);
         return "the data set is larger than the block device";
     }
-    unsigned char *blk = calloc(1, block_size);
-    if (!blk) {
-        free(im.p);
-        return "out of memory";
+    /* Pad the image to whole blocks, write it, then the header block last: until the header is
+     * written, the previous save stays the one that loads. */
+    unsigned char *padded = calloc(blocks ? blocks : 1, disk.block_size);
+    unsigned char *head = calloc(1, disk.block_size);
+    const char *err = NULL;
+    if (!padded || !head) {
+        err = "out of memory";
+    } else {
+        memcpy(padded, im.p, im.len);
+        uint64_t len = im.len, sum = checksum(im.p, im.len);
+        memcpy(head, MAGIC, 8);
+        memcpy(head + 8, &len, 8);
+        memcpy(head + 16, &im.count, 8);
+        memcpy(head + 24, &sum, 8);
+        if (blk_write(&disk, 1, padded, blocks) != 0 || blk_write(&disk, 0, head, 1) != 0)
+            err = "block write failed";
     }
-    for (size_t b = 0; b < blocks; b++) {
-        size_t n = im.len - b * block_size < block_size ? im.len - b * block_size : block_size;
-        memset(blk, 0, block_size);
-        memcpy(blk, im.p + b * block_size, n);
-        if (plat_block_write(disk, (b + 1) * block_size, blk, block_size) != HVT_OK) {
-            free(blk);
-            free(im.p);
-            return "block write failed";
-        }
-    }
-    /* The header last: until it is written, the previous save stays the one that loads. */
-    memset(blk, 0, block_size);
-    uint64_t len = im.len, sum = checksum(im.p, im.len);
-    memcpy(blk, MAGIC, 8);
-    memcpy(blk + 8, &len, 8);
-    memcpy(blk + 16, &im.count, 8);
-    memcpy(blk + 24, &sum, 8);
-    int rc = plat_block_write(disk, 0, blk, block_size);
-    free(blk);
+    free(padded);
+    free(head);
     free(im.p);
-    return rc == HVT_OK ? NULL : "block write failed";
+    return err;
 }
 
 static void load(void)
 {
-    unsigned char *blk = malloc(block_size);
-    if (!blk || plat_block_read(disk, 0, blk, block_size) != HVT_OK || memcmp(blk, MAGIC, 8) != 0) {
+    unsigned char *head = malloc(disk.block_size);
+    if (!head || blk_read(&disk, 0, head, 1) != 0 || memcmp(head, MAGIC, 8) != 0) {
         printf("kvstore: no saved data set on the block device; starting empty\n");
-        free(blk);
+        free(head);
         return;
     }
     uint64_t len, count, sum;
-    memcpy(&len, blk + 8, 8);
-    memcpy(&count, blk + 16, 8);
-    memcpy(&sum, blk + 24, 8);
-    if (len > disk_capacity - block_size) {
+    memcpy(&len, head + 8, 8);
+    memcpy(&count, head + 16, 8);
+    memcpy(&sum, head + 24, 8);
+    free(head);
+    if (len > disk.capacity - disk.block_size) {
         printf("kvstore: saved data set claims %llu bytes, more than the device holds; ignored\n",
                (unsigned long long)len);
-        free(blk);
         return;
     }
-    unsigned char *data = malloc(len ? len : 1);
-    size_t blocks = (len + block_size - 1) / block_size;
-    for (size_t b = 0; data && b < blocks; b++) {
-        if (plat_block_read(disk, (b + 1) * block_size, blk, block_size) != HVT_OK) {
-            free(data);
-            data = NULL;
-            break;
-        }
-        size_t n = len - b * block_size < block_size ? len - b * block_size : block_size;
-        memcpy(data + b * block_size, blk, n);
-    }
-    free(blk);
-    if (!data || checksum(data, len) != sum) {
+    size_t blocks = (len + disk.block_size - 1) / disk.block_size;
+    unsigned char *data = malloc(blocks ? blocks * disk.block_size : 1);
+    if (!data || blk_read(&disk, 1, data, blocks) != 0 || checksum(data, len) != sum) {
         printf("kvstore: saved data set is unreadable or its checksum is wrong; starting empty\n");
         free(data);
         return;
@@ -494,11 +478,9 @@ int main(const char *cmdline)
     }
     if (store_init(1024) != 0)
         return 1;
-    disk = plat_device_find("storage", MFT_DEV_BLOCK_BASIC);
-    if (disk >= 0 && plat_block_info(disk, &disk_capacity, &block_size) == HVT_OK && disk_capacity >= 2 * block_size)
+    have_disk = blk_open("storage", &disk) == 0 && disk.capacity >= 2ull * disk.block_size;
+    if (have_disk)
         load();
-    else
-        disk = -1;
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(PORT) };
     if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 128) != 0) {

@@ -111,4 +111,12 @@ class HttpReplyTest {
                 "HTTP/1.1 431 Request Header Fields Too Large", "HTTP/1.1 200 OK"), out.lines().toList());
         assertTrue(inNs("curl", "-s", "--max-time", "10", URL).contains("Hello from a Kiln unikernel"));
     }
+
+    @Test
+    void wrkGetsEveryAnswer() throws Exception {
+        String out = inNs("wrk", "-t1", "-c4", "-d2s", URL);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+) requests in").matcher(out);
+        assertTrue(m.find() && Long.parseLong(m.group(1)) > 0, out);
+        assertTrue(!out.contains("Non-2xx") && !out.contains("Socket errors"), out);
+    }
 }
