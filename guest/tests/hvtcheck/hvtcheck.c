@@ -121,6 +121,46 @@ static void mode_bootinfo(void)
     plat_console_write(b.p, b.len);
 }
 
+/*
+ * count N: N rounds of "count I sum=S", 10 ms apart in POLL, over a 64 KiB buffer filled once at
+ * the start; then "count done ok" if the buffer, the running sum and the clock (never backwards)
+ * held, "count corrupt" if not. A snapshot taken in between and restored must end the same way.
+ */
+static unsigned char pattern[65536];
+
+static void mode_count(unsigned long long n)
+{
+    unsigned long long sum = 0, expect = 0, last = plat_monotonic_ns();
+    for (unsigned i = 0; i < sizeof pattern; i++) {
+        pattern[i] = (unsigned char)(i * 131 + 7);
+        expect += pattern[i];
+    }
+    int ok = 1;
+    for (unsigned long long round = 0; round < n; round++) {
+        sum = 0;
+        for (unsigned i = 0; i < sizeof pattern; i += 64)
+            sum += pattern[i];
+        unsigned long long now = plat_monotonic_ns();
+        if (now < last)
+            ok = 0;
+        last = now;
+        struct fmt_buf b;
+        fmt_init(&b, line, sizeof line);
+        fmt_puts(&b, "count ");
+        fmt_putu(&b, round);
+        fmt_puts(&b, " sum=");
+        fmt_putu(&b, sum);
+        fmt_putc(&b, '\n');
+        plat_console_write(b.p, b.len);
+        unsigned long long ready;
+        plat_poll(10000000ull, &ready);
+    }
+    unsigned long long full = 0;
+    for (unsigned i = 0; i < sizeof pattern; i++)
+        full += pattern[i];
+    tk_say(ok && full == expect ? "count done ok\n" : "count corrupt\n");
+}
+
 int main(const char *cmdline)
 {
     const struct hvt_boot_info *bi = plat_boot_info();
@@ -159,6 +199,9 @@ int main(const char *cmdline)
         return 0;
     } else if (MODE("poll")) {
         mode_poll(arg_u64(arg));
+        return 0;
+    } else if (MODE("count")) {
+        mode_count(arg_u64(arg));
         return 0;
     } else if (MODE("bootinfo")) {
         mode_bootinfo();

@@ -22,6 +22,9 @@ import dev.kiln.monitor.kvm.KvmException;
 import dev.kiln.monitor.kvm.LibC;
 import dev.kiln.monitor.kvm.Vcpu;
 import dev.kiln.monitor.kvm.Vm;
+import dev.kiln.monitor.vstate.Snapshot;
+import dev.kiln.monitor.vstate.SnapshotException;
+import dev.kiln.monitor.vstate.VcpuState;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -60,6 +63,9 @@ public final class Instance implements AutoCloseable {
     private final AtomicReference<StopCause> stopCause = new AtomicReference<>();
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final Object kickLock = new Object();
+    private final Object pauseLock = new Object();
+    private volatile boolean pauseRequested;
+    private boolean paused; // guarded by pauseLock
     private volatile State state = State.CREATED;
     private volatile Thread vcpuThread;
     private int vcpuTid;
@@ -91,7 +97,7 @@ public final class Instance implements AutoCloseable {
         if (blocks != null) blocks.register(hypercalls);
         this.nets = nets;
         if (nets != null) nets.register(hypercalls);
-        new PollModule(memory, () -> stopCause.get() != null, nets == null ? java.util.List.of()
+        new PollModule(memory, () -> stopCause.get() != null || pauseRequested, nets == null ? java.util.List.of()
                 : nets.devices().stream().map(d -> new PollModule.Source(d.handle(), d.tap().fd())).toList())
                 .register(hypercalls);
     }
@@ -141,6 +147,41 @@ public final class Instance implements AutoCloseable {
         } catch (RuntimeException | ImageException e) {
             if (vcpu != null) vcpu.close();
             vm.close();
+            if (memory != null) memory.close();
+            BlockModule.closeAll(blockDevices.values());
+            NetModule.closeAll(netDevices.values());
+            throw e;
+        }
+    }
+
+    /**
+     * Creates an instance from a snapshot: its RAM mapped copy-on-write from the snapshot file, its
+     * vCPU state loaded; devices are attached afresh from the spec (the guest already holds their
+     * manifest entries in its memory).
+     */
+    static Instance restore(Monitor monitor, long id, InstanceSpec spec, Snapshot snapshot) {
+        long t0 = System.nanoTime();
+        java.util.Map<Integer, BlockModule.Device> blockDevices = new java.util.HashMap<>();
+        java.util.Map<Integer, NetModule.Device> netDevices = new java.util.HashMap<>();
+        if (!spec.devices().isEmpty()) openDevices(spec, spec.image().manifest().raw(), blockDevices, netDevices);
+        Vm vm = null;
+        GuestMemory memory = null;
+        Vcpu vcpu = null;
+        try {
+            vm = monitor.kvm().createVm();
+            memory = snapshot.mapMemory();
+            vm.setUserMemoryRegion(0, 0, memory.segment());
+            vcpu = vm.createVcpu(0);
+            vcpu.setCpuid(monitor.guestCpuid());
+            long t1 = System.nanoTime();
+            snapshot.vcpu().apply(vcpu);
+            long t2 = System.nanoTime();
+            return new Instance(monitor, id, spec, vm, memory, vcpu,
+                    blockDevices.isEmpty() ? null : new BlockModule(memory, blockDevices),
+                    netDevices.isEmpty() ? null : new NetModule(memory, netDevices), t0, t1 - t0, t2 - t1);
+        } catch (RuntimeException e) {
+            if (vcpu != null) vcpu.close();
+            if (vm != null) vm.close();
             if (memory != null) memory.close();
             BlockModule.closeAll(blockDevices.values());
             NetModule.closeAll(netDevices.values());
@@ -252,6 +293,14 @@ public final class Instance implements AutoCloseable {
      */
     public void stop(StopCause cause) {
         stopCause.compareAndSet(null, cause);
+        kick();
+        synchronized (pauseLock) {
+            pauseLock.notifyAll();
+        }
+    }
+
+    /** Gets the vCPU thread out of the guest (or out of POLL) so that it looks at its flags. */
+    private void kick() {
         synchronized (kickLock) {
             if (state == State.CLOSED || state == State.EXITED) return;
             vcpu.requestImmediateExit();
@@ -261,6 +310,61 @@ public final class Instance implements AutoCloseable {
                 LibC.tgkill(PROCESS_ID, vcpuTid, LibC.SIGXFSZ);
             }
         }
+    }
+
+    /**
+     * Stops the guest between two instructions and waits until it is stopped; its memory and vCPU
+     * then hold still for {@link #snapshot}. A guest waiting in POLL returns from it early, with
+     * nothing ready, as if the timeout had passed.
+     */
+    public void pause() throws InterruptedException {
+        if (state != State.RUNNING) throw new IllegalStateException("instance " + id + " is " + state + ", not RUNNING");
+        pauseRequested = true;
+        kick();
+        synchronized (pauseLock) {
+            while (!paused && state == State.RUNNING) pauseLock.wait(50);
+            if (!paused) throw new IllegalStateException("instance " + id + " ended before it paused");
+        }
+    }
+
+    /** Lets a paused guest go on. */
+    public void resume() {
+        synchronized (pauseLock) {
+            pauseRequested = false;
+            pauseLock.notifyAll();
+        }
+    }
+
+    public boolean paused() {
+        synchronized (pauseLock) {
+            return paused;
+        }
+    }
+
+    /** Writes a snapshot of a paused guest (see {@link Snapshot} for the format). */
+    public void snapshot(java.nio.file.Path file) throws SnapshotException {
+        synchronized (pauseLock) {
+            if (!paused) throw new IllegalStateException("instance " + id + " must be paused for a snapshot");
+            Snapshot.write(file, spec.image(), memory, VcpuState.capture(vcpu));
+        }
+    }
+
+    /** Called on the vCPU thread when a pause was asked for: parks until resumed or stopped. */
+    private void holdWhilePaused() {
+        synchronized (pauseLock) {
+            paused = true;
+            pauseLock.notifyAll();
+            while (pauseRequested && stopCause.get() == null) {
+                try {
+                    pauseLock.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            paused = false;
+        }
+        if (stopCause.get() == null) vcpu.clearImmediateExit();
     }
 
     private void loop() {
@@ -287,6 +391,9 @@ public final class Instance implements AutoCloseable {
             inRunLoop = false;
             state = State.EXITED;
         }
+        synchronized (pauseLock) {
+            pauseLock.notifyAll();
+        }
         outcome.complete(result);
     }
 
@@ -295,6 +402,10 @@ public final class Instance implements AutoCloseable {
         while (true) {
             StopCause cause = stopCause.get();
             if (cause != null) return new Outcome.Stopped(cause);
+            if (pauseRequested) {
+                holdWhilePaused();
+                continue;
+            }
             int rc = vcpu.run();
             if (rc < 0) {
                 if (rc == -LibC.EINTR || rc == -LibC.EAGAIN) {

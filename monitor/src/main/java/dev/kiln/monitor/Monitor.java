@@ -57,6 +57,22 @@ public final class Monitor implements AutoCloseable {
     }
 
     /**
+     * Creates an instance from an open snapshot, ready to run from where the snapshot was taken.
+     * The spec's image must be the one the snapshot was taken of; its memory size is the
+     * snapshot's. Any number of instances can be restored from one snapshot: they share the pages
+     * none of them writes.
+     */
+    public Instance restore(dev.kiln.monitor.vstate.Snapshot snapshot, InstanceSpec spec)
+            throws ImageException, dev.kiln.monitor.vstate.SnapshotException {
+        snapshot.checkImage(spec.image());
+        InstanceSpec sized = spec.withMemory(snapshot.memorySize());
+        checkAttachments(sized);
+        Instance instance = Instance.restore(this, nextId.getAndIncrement(), sized, snapshot);
+        live.add(instance);
+        return instance;
+    }
+
+    /**
      * Every device the image declares must be attached, with the right kind, and nothing else may
      * be (hvt ABI section 2).
      */

@@ -39,6 +39,19 @@ public final class GuestMemory implements AutoCloseable {
                 LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0, "guest memory"));
     }
 
+    /**
+     * Maps {@code size} bytes of a file privately (copy-on-write) as guest RAM: pages the guest
+     * only reads stay shared with every other mapping of the file (snapshot clones); a page it
+     * writes becomes its own. Holes in the file read as zeros.
+     */
+    public static GuestMemory mapPrivate(int fd, long offset, long size) {
+        if (size < MIN_SIZE || size > MAX_SIZE || size % GRANULE != 0) {
+            throw new IllegalArgumentException("guest memory size " + size + " is not a multiple of 2 MiB in 2 MiB..4 GiB");
+        }
+        return new GuestMemory(LibC.mmap(size, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_PRIVATE | LibC.MAP_NORESERVE,
+                fd, offset, "snapshot memory"));
+    }
+
     /** Rounds a requested size down to 2 MiB and checks the 2 MiB..4 GiB bounds (hvt ABI section 3). */
     public static long validSize(long requestedBytes) {
         long size = requestedBytes - Math.floorMod(requestedBytes, GRANULE);

@@ -34,6 +34,25 @@ public final class KvmApi {
     public static final long KVM_SET_SREGS = 0x4138AE84L; // _IOW(0xAE, 0x84, struct kvm_sregs)
     public static final long KVM_SET_CPUID2 = 0x4008AE90L; // _IOW(0xAE, 0x90, struct kvm_cpuid2)
     public static final long KVM_GET_TSC_KHZ = 0xAEA3L;
+    public static final long KVM_GET_MSRS = 0xC008AE88L; // _IOWR(0xAE, 0x88, struct kvm_msrs)
+    public static final long KVM_SET_MSRS = 0x4008AE89L; // _IOW(0xAE, 0x89, struct kvm_msrs)
+    public static final long KVM_GET_FPU = 0x81A0AE8CL;  // _IOR(0xAE, 0x8c, struct kvm_fpu)
+    public static final long KVM_SET_FPU = 0x41A0AE8DL;  // _IOW(0xAE, 0x8d, struct kvm_fpu)
+
+    /*
+     * struct kvm_fpu {
+     *     __u8 fpr[8][16]; __u16 fcw, fsw; __u8 ftwx, pad1; __u16 last_opcode;
+     *     __u64 last_ip, last_dp; __u8 xmm[16][16]; __u32 mxcsr, pad2;
+     * };  // 416 bytes
+     */
+    public static final long FPU_SIZE = 416;
+
+    /*
+     * struct kvm_msrs { __u32 nmsrs; __u32 pad; struct kvm_msr_entry entries[]; };
+     * struct kvm_msr_entry { __u32 index; __u32 reserved; __u64 data; };
+     */
+    public static final long MSRS_HEADER = 8, MSR_ENTRY = 16;
+    public static final int MSR_IA32_TSC = 0x10;
 
     // Exit reasons (kvm_run.exit_reason).
     public static final int EXIT_UNKNOWN = 0;

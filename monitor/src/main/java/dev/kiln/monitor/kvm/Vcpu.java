@@ -41,6 +41,43 @@ public final class Vcpu implements AutoCloseable {
         run.set(JAVA_BYTE, KvmApi.RUN_IMMEDIATE_EXIT, (byte) 1);
     }
 
+    /** Lets KVM_RUN enter the guest again after a pause asked it not to. */
+    public void clearImmediateExit() {
+        run.set(JAVA_BYTE, KvmApi.RUN_IMMEDIATE_EXIT, (byte) 0);
+    }
+
+    public void getFpu(MemorySegment fpu) {
+        check(LibC.ioctl(fd, KvmApi.KVM_GET_FPU, fpu), "KVM_GET_FPU");
+    }
+
+    public void setFpu(MemorySegment fpu) {
+        check(LibC.ioctl(fd, KvmApi.KVM_SET_FPU, fpu), "KVM_SET_FPU");
+    }
+
+    /** Reads one model-specific register. */
+    public long getMsr(int index) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment msrs = arena.allocate(KvmApi.MSRS_HEADER + KvmApi.MSR_ENTRY, 8);
+            msrs.set(JAVA_INT, 0, 1);
+            msrs.set(JAVA_INT, KvmApi.MSRS_HEADER, index);
+            int rc = LibC.ioctl(fd, KvmApi.KVM_GET_MSRS, msrs);
+            if (rc != 1) throw new KvmException("KVM_GET_MSRS 0x" + Integer.toHexString(index), rc < 0 ? -rc : 0);
+            return msrs.get(java.lang.foreign.ValueLayout.JAVA_LONG, KvmApi.MSRS_HEADER + 8);
+        }
+    }
+
+    /** Writes one model-specific register. */
+    public void setMsr(int index, long value) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment msrs = arena.allocate(KvmApi.MSRS_HEADER + KvmApi.MSR_ENTRY, 8);
+            msrs.set(JAVA_INT, 0, 1);
+            msrs.set(JAVA_INT, KvmApi.MSRS_HEADER, index);
+            msrs.set(java.lang.foreign.ValueLayout.JAVA_LONG, KvmApi.MSRS_HEADER + 8, value);
+            int rc = LibC.ioctl(fd, KvmApi.KVM_SET_MSRS, msrs);
+            if (rc != 1) throw new KvmException("KVM_SET_MSRS 0x" + Integer.toHexString(index), rc < 0 ? -rc : 0);
+        }
+    }
+
     public void setRegs(MemorySegment regs) {
         check(LibC.ioctl(fd, KvmApi.KVM_SET_REGS, regs), "KVM_SET_REGS");
     }

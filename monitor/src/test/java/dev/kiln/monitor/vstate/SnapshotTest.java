@@ -1,0 +1,184 @@
+package dev.kiln.monitor.vstate;
+
+import dev.kiln.monitor.Instance;
+import dev.kiln.monitor.InstanceSpec;
+import dev.kiln.monitor.KvmAvailable;
+import dev.kiln.monitor.Monitor;
+import dev.kiln.monitor.Outcome;
+import dev.kiln.monitor.image.GuestImages;
+import dev.kiln.monitor.image.HvtImage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.OutputStream;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Pause, snapshot, restore and copy-on-write clones, with a guest that checks its own state. */
+class SnapshotTest {
+    static Monitor monitor;
+    static HvtImage check;
+
+    @TempDir
+    Path dir;
+
+    /** A console that can be watched while the guest writes it. */
+    static final class Console extends OutputStream {
+        private final StringBuilder text = new StringBuilder();
+
+        @Override
+        public synchronized void write(int b) {
+            text.append((char) b);
+            notifyAll();
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+            text.append(new String(b, off, len, StandardCharsets.ISO_8859_1));
+            notifyAll();
+        }
+
+        synchronized void await(String s) throws InterruptedException {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (text.indexOf(s) < 0) {
+                long left = end - System.nanoTime();
+                if (left <= 0) throw new AssertionError("'" + s + "' never appeared in: " + text);
+                wait(Math.max(1, left / 1_000_000));
+            }
+        }
+
+        @Override
+        public synchronized String toString() {
+            return text.toString();
+        }
+    }
+
+    @BeforeAll
+    static void open() throws Exception {
+        KvmAvailable.require();
+        monitor = Monitor.open();
+        check = HvtImage.read(GuestImages.path("hvtcheck.hvt"));
+    }
+
+    @AfterAll
+    static void close() {
+        if (monitor != null) monitor.close();
+    }
+
+    /** Runs "count 30" until round 5, pauses it, writes a snapshot; the original then finishes too. */
+    private Path snapshotMidway() throws Exception {
+        Path file = dir.resolve("count.snap");
+        Console console = new Console();
+        try (Instance i = monitor.create(InstanceSpec.of(check, console, "count", "30").withMemory(8L << 20))) {
+            i.start();
+            console.await("count 5 ");
+            i.pause();
+            assertTrue(i.paused());
+            i.snapshot(file);
+            i.resume();
+            assertEquals(new Outcome.Halted(0), i.outcome().get(30, TimeUnit.SECONDS));
+        }
+        assertTrue(console.toString().endsWith("count 29 sum=105472\ncount done ok\n"), console.toString());
+        return file;
+    }
+
+    @Test
+    void aRestoredGuestGoesOnFromWhereItWasAndFindsItsStateIntact() throws Exception {
+        Path file = snapshotMidway();
+        try (Snapshot snap = Snapshot.open(file)) {
+            assertEquals(8L << 20, snap.memorySize());
+            assertTrue(snap.storedPages() > 10 && snap.storedPages() < 100, "only touched pages are stored: " + snap.storedPages());
+            Console console = new Console();
+            try (Instance r = monitor.restore(snap, InstanceSpec.of(check, console))) {
+                assertEquals(new Outcome.Halted(0), r.run());
+                assertTrue(r.stats().loadNanos() >= 0);
+            }
+            String out = console.toString();
+            assertFalse(out.contains("count 0 "), "it does not start over: " + out);
+            assertTrue(out.endsWith("count 29 sum=105472\ncount done ok\n"), out);
+        }
+    }
+
+    @Test
+    void clonesShareTheSnapshotAndRunIndependently() throws Exception {
+        Path file = snapshotMidway();
+        try (Snapshot snap = Snapshot.open(file)) {
+            List<Console> consoles = List.of(new Console(), new Console(), new Console(), new Console());
+            List<Instance> clones = new java.util.ArrayList<>();
+            for (Console c : consoles) clones.add(monitor.restore(snap, InstanceSpec.of(check, c)));
+            for (Instance c : clones) c.start();
+            for (Instance c : clones) assertEquals(new Outcome.Halted(0), c.outcome().get(60, TimeUnit.SECONDS));
+            for (Instance c : clones) c.close();
+            for (Console c : consoles) assertTrue(c.toString().endsWith("count done ok\n"), c.toString());
+        }
+    }
+
+    @Test
+    void corruptTruncatedOrForeignSnapshotsAreRefused() throws Exception {
+        Path file = snapshotMidway();
+        byte[] good = Files.readAllBytes(file);
+
+        Path flipped = dir.resolve("flipped.snap");
+        Files.write(flipped, good);
+        try (RandomAccessFile f = new RandomAccessFile(flipped.toFile(), "rw")) {
+            long at = Snapshot.MEMORY_OFFSET + 0x1000 + 100; // the GDT page: always written
+            f.seek(at);
+            int b = f.read();
+            f.seek(at);
+            f.write(b ^ 0x40);
+        }
+        refused(flipped, "fails its checksum (corrupt)");
+
+        Path header = dir.resolve("header.snap");
+        byte[] h = good.clone();
+        h[300] ^= 1;
+        Files.write(header, h);
+        refused(header, "header checksum mismatch (corrupt)");
+
+        Path cut = dir.resolve("cut.snap");
+        Files.write(cut, java.util.Arrays.copyOf(good, 2000));
+        refused(cut, "truncated: 2000 bytes");
+
+        Path version = dir.resolve("version.snap");
+        byte[] v = good.clone();
+        v[8] = 9;
+        Files.write(version, v);
+        refused(version, "format version 9, this monitor reads version 1");
+
+        Path notSnap = dir.resolve("not.snap");
+        Files.writeString(notSnap, "hello".repeat(1000));
+        refused(notSnap, "not a Kiln snapshot");
+        refused(dir.resolve("none.snap"), "no such file");
+
+        HvtImage other = HvtImage.read(GuestImages.path("helloworld.hvt"));
+        try (Snapshot snap = Snapshot.open(file)) {
+            SnapshotException e = assertThrows(SnapshotException.class,
+                    () -> monitor.restore(snap, InstanceSpec.of(other, OutputStream.nullOutputStream())));
+            assertTrue(e.getMessage().contains("was taken of another image"), e.getMessage());
+        }
+    }
+
+    @Test
+    void onlyAPausedGuestCanBeSnapshotted() throws Exception {
+        try (Instance i = monitor.create(InstanceSpec.of(check, OutputStream.nullOutputStream(), "count", "1000"))) {
+            i.start();
+            assertThrows(IllegalStateException.class, () -> i.snapshot(dir.resolve("x.snap")));
+        }
+    }
+
+    private static void refused(Path file, String expected) {
+        SnapshotException e = assertThrows(SnapshotException.class, () -> Snapshot.open(file).close());
+        assertTrue(e.getMessage().contains(expected), () -> "expected '" + expected + "' in: " + e.getMessage());
+    }
+}
