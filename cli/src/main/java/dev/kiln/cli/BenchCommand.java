@@ -36,14 +36,15 @@ final class BenchCommand {
     }
 
     int execute(String[] args) {
-        if (args.length == 0 || !args[0].equals("boot")) {
-            err.println("kiln bench: choose a benchmark: boot");
+        if (args.length == 0 || !(args[0].equals("boot") || args[0].equals("restore"))) {
+            err.println("kiln bench: choose a benchmark: boot, restore");
             return Main.EXIT_USAGE;
         }
         try {
+            if (args[0].equals("restore")) return new Restore(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             return new Boot(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
-        } catch (ImageException | KvmException | IOException e) {
-            err.println("kiln bench boot: " + e.getMessage());
+        } catch (ImageException | KvmException | IOException | dev.kiln.monitor.vstate.SnapshotException e) {
+            err.println("kiln bench " + args[0] + ": " + e.getMessage());
             return Main.EXIT_CANNOT_START;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -192,6 +193,124 @@ final class BenchCommand {
             }
             return new Summary(Double.parseDouble(m.group(1)) * 1e3, Double.parseDouble(m.group(2)) * 1e3,
                     Double.parseDouble(m.group(3)) * 1e3);
+        }
+    }
+
+    /**
+     * Restore against fresh boot, in one JVM: the test guest (hvtcheck "count") is booted, paused
+     * after its first line and snapshotted; then N fresh boots and N restores are timed from the
+     * start of creation to the first console byte (for a restore: the first line it prints after
+     * the snapshot point). Restores map the snapshot copy-on-write, as clones do.
+     */
+    static final class Restore {
+        private final PrintStream out;
+        private final PrintStream err;
+
+        Restore(PrintStream out, PrintStream err) {
+            this.out = out;
+            this.err = err;
+        }
+
+        int execute(String[] args) throws ImageException, IOException, InterruptedException,
+                dev.kiln.monitor.vstate.SnapshotException {
+            Options options = new Options()
+                    .addOption(CommandLines.valued("n", null, "N", "boots and restores to measure (default 100)"))
+                    .addOption(CommandLines.valued(null, "image", "PATH", "the hvtcheck image (default guest/out/hvtcheck.hvt)"))
+                    .addOption(CommandLines.flag("help", "show this help"));
+            int n;
+            Path img;
+            try {
+                CommandLine cl = CommandLines.parse(options, args, false);
+                if (cl.hasOption("help")) {
+                    CommandLines.help(out, "kiln bench restore [-n N] [--image PATH]", "Snapshot restore against fresh boot.", options, "");
+                    return 0;
+                }
+                n = (int) CommandLines.longValue(cl, "n", 100, 1, 100_000);
+                img = cl.hasOption("image") ? Path.of(cl.getOptionValue("image"))
+                        : Path.of(System.getProperty("kiln.home", ".")).resolve("guest/out/hvtcheck.hvt");
+            } catch (UsageException e) {
+                err.println("kiln bench restore: " + e.getMessage());
+                return Main.EXIT_USAGE;
+            }
+            HvtImage image = HvtImage.read(img);
+            Path snapFile = Files.createTempFile("kiln-bench", ".snap");
+            try (Monitor monitor = Monitor.open()) {
+                FirstByte first = new FirstByte();
+                InstanceSpec spec = new InstanceSpec(image, 8L << 20, List.of("count", "100000000"), first, null);
+                try (Instance i = monitor.create(spec)) {
+                    i.start();
+                    first.await();
+                    i.pause();
+                    i.snapshot(snapFile);
+                }
+                long[] fresh = new long[n];
+                long[] restored = new long[n];
+                try (dev.kiln.monitor.vstate.Snapshot snap = dev.kiln.monitor.vstate.Snapshot.open(snapFile)) {
+                    for (int round = -10; round < n; round++) {
+                        fresh[Math.max(round, 0)] = timeToFirstByte(monitor, () -> monitor.create(spec.withConsole(new FirstByte())));
+                        restored[Math.max(round, 0)] = timeToFirstByte(monitor,
+                                () -> monitor.restore(snap, spec.withConsole(new FirstByte())));
+                    }
+                }
+                Summary f = Summary.of(fresh), r = Summary.of(restored);
+                out.printf(Locale.ROOT, "kiln bench restore: %s, 8 MiB, %d of each in one JVM%n", img, n);
+                out.println("  fresh boot, create..first console byte:    " + f);
+                out.println("  restore (CoW map), create..first byte:     " + r);
+                out.printf(Locale.ROOT, "  ratio restore/fresh (median): %.2fx   (target: restore faster than a fresh boot)%n",
+                        r.median / f.median);
+            } finally {
+                Files.deleteIfExists(snapFile);
+            }
+            return 0;
+        }
+
+        interface Maker {
+            Instance make() throws Exception;
+        }
+
+        private static long timeToFirstByte(Monitor monitor, Maker maker) throws InterruptedException {
+            long t0 = System.nanoTime();
+            try (Instance i = maker.make()) {
+                FirstByte console = (FirstByte) i.spec().console();
+                i.start();
+                long t = console.await() - t0;
+                i.stop(dev.kiln.monitor.StopCause.REQUESTED);
+                i.awaitOutcome();
+                return t;
+            } catch (InterruptedException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /** A console that remembers when its first byte came. */
+    static final class FirstByte extends OutputStream {
+        private long at;
+
+        @Override
+        public synchronized void write(int b) {
+            mark();
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+            mark();
+        }
+
+        private void mark() {
+            if (at == 0) {
+                at = System.nanoTime();
+                notifyAll();
+            }
+        }
+
+        synchronized long await() throws InterruptedException {
+            long end = System.nanoTime() + 30_000_000_000L;
+            while (at == 0 && System.nanoTime() < end) wait(100);
+            if (at == 0) throw new IllegalStateException("no console output in 30 s");
+            return at;
         }
     }
 

@@ -64,6 +64,10 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
         return new InstanceSpec(image, memoryBytes, args, console, limit, devices);
     }
 
+    public InstanceSpec withConsole(OutputStream out) {
+        return new InstanceSpec(image, memoryBytes, args, out, timeLimit, devices);
+    }
+
     public InstanceSpec withDevices(List<DeviceAttachment> attached) {
         return new InstanceSpec(image, memoryBytes, args, console, timeLimit, attached);
     }
