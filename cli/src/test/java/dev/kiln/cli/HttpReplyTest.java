@@ -1,19 +1,11 @@
 package dev.kiln.cli;
 
-import dev.kiln.monitor.kvm.Kvm;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,49 +15,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * test makes: GET, HEAD, keep-alive, and bad requests that must not hurt it.
  */
 class HttpReplyTest {
-    static final Path GUESTS = Path.of(System.getProperty("kiln.guest.dir", "../guest/out"));
     static final String NS = "kiln-http-" + ProcessHandle.current().pid();
     static final String TAP = "kh" + (ProcessHandle.current().pid() % 100000);
     static final String URL = "http://10.97.0.2/";
-    static Process guest;
-
-    static String sh(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IllegalStateException(String.join(" ", cmd) + ": " + out);
-        }
-        return out;
-    }
+    static NetTestSupport.Guest guest;
 
     static String inNs(String... cmd) throws Exception {
         List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", NS));
         all.addAll(List.of(cmd));
-        return sh(all.toArray(String[]::new));
+        return NetTestSupport.sh(all.toArray(String[]::new));
     }
 
     @BeforeAll
     static void boot() throws Exception {
-        String reason = Kvm.unavailableReason();
-        if (reason == null && !"root".equals(System.getProperty("user.name"))) reason = "needs root for network namespaces";
-        if (reason == null && !Files.exists(GUESTS.resolve("httpreply.hvt"))) reason = "httpreply.hvt was not built";
-        if (reason != null) System.err.println("!!! HTTP TESTS SKIPPED: " + reason);
-        Assumptions.assumeTrue(reason == null, reason);
+        NetTestSupport.require("HTTP", "httpreply.hvt", "curl", "wrk", "ping", "python3");
         assertEquals(0, CliRun.of("net", "create", TAP, "--ip", "10.97.0.1/24", "--netns", NS).status());
-        guest = new ProcessBuilder("ip", "netns", "exec", NS, Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), "dev.kiln.cli.Main",
-                "run", "--mem=16", "--net:service0=" + TAP, GUESTS.resolve("httpreply.hvt").toString(), "ip=10.97.0.2/24")
-                .redirectErrorStream(true).start();
-        BufferedReader r = new BufferedReader(new InputStreamReader(guest.getInputStream(), StandardCharsets.UTF_8));
-        assertEquals("httpreply: listening on 10.97.0.2:80", r.readLine());
+        guest = NetTestSupport.Guest.start(NetTestSupport.kilnRun(NS, "--mem=16", "--net:service0=" + TAP,
+                NetTestSupport.GUESTS.resolve("httpreply.hvt").toString(), "ip=10.97.0.2/24"));
+        assertEquals("httpreply: listening on 10.97.0.2:80", guest.line());
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (guest != null) {
-            guest.destroy();
-            guest.waitFor(10, TimeUnit.SECONDS);
-        }
+        if (guest != null) guest.stop();
         CliRun.of("net", "delete-netns", NS);
     }
 

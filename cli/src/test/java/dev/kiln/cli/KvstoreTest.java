@@ -1,21 +1,15 @@
 package dev.kiln.cli;
 
-import dev.kiln.monitor.kvm.Kvm;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.io.RandomAccessFile;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,20 +19,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * namespace this test makes, with its data on a block device file that outlives a reboot.
  */
 class KvstoreTest {
-    static final Path GUESTS = Path.of(System.getProperty("kiln.guest.dir", "../guest/out"));
     static final String NS = "kiln-kv-" + ProcessHandle.current().pid();
     static final String TAP = "kv" + (ProcessHandle.current().pid() % 100000);
     static final String IP = "10.95.0.2";
     static Path disk;
-    Process guest;
+    NetTestSupport.Guest guest;
 
     static String sh(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IllegalStateException(String.join(" ", cmd) + ": " + out);
-        }
-        return out;
+        return NetTestSupport.sh(cmd);
     }
 
     static String cli(String... args) throws Exception {
@@ -49,12 +37,7 @@ class KvstoreTest {
 
     @BeforeAll
     static void network() throws Exception {
-        String reason = Kvm.unavailableReason();
-        if (reason == null && !"root".equals(System.getProperty("user.name"))) reason = "needs root for network namespaces";
-        if (reason == null && !Files.exists(GUESTS.resolve("kvstore.hvt"))) reason = "kvstore.hvt was not built";
-        if (reason == null && new ProcessBuilder("redis-cli", "--version").start().waitFor() != 0) reason = "redis-tools missing";
-        if (reason != null) System.err.println("!!! KVSTORE TESTS SKIPPED: " + reason);
-        Assumptions.assumeTrue(reason == null, reason);
+        NetTestSupport.require("KVSTORE", "kvstore.hvt", "redis-cli", "redis-benchmark", "python3");
         assertEquals(0, CliRun.of("net", "create", TAP, "--ip", "10.95.0.1/24", "--netns", NS).status());
         disk = Files.createTempFile("kvstore", ".img");
         try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
@@ -69,21 +52,15 @@ class KvstoreTest {
     }
 
     void boot(String expectedFirstLine) throws Exception {
-        guest = new ProcessBuilder("ip", "netns", "exec", NS, Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), "dev.kiln.cli.Main",
-                "run", "--mem=64", "--net:service0=" + TAP, "--block:storage=" + disk,
-                GUESTS.resolve("kvstore.hvt").toString(), "ip=" + IP + "/24").redirectErrorStream(true).start();
-        BufferedReader r = new BufferedReader(new InputStreamReader(guest.getInputStream(), StandardCharsets.UTF_8));
-        assertTrue(r.readLine().startsWith(expectedFirstLine));
-        assertEquals("kvstore: listening on " + IP + ":6379", r.readLine());
+        guest = NetTestSupport.Guest.start(NetTestSupport.kilnRun(NS, "--mem=64", "--net:service0=" + TAP,
+                "--block:storage=" + disk, NetTestSupport.GUESTS.resolve("kvstore.hvt").toString(), "ip=" + IP + "/24"));
+        assertTrue(guest.line().startsWith(expectedFirstLine));
+        assertEquals("kvstore: listening on " + IP + ":6379", guest.line());
     }
 
     @AfterEach
     void stop() throws Exception {
-        if (guest != null) {
-            guest.destroy();
-            assertTrue(guest.waitFor(20, TimeUnit.SECONDS));
-        }
+        if (guest != null) guest.stop();
     }
 
     @Test
@@ -125,8 +102,7 @@ class KvstoreTest {
         sh("ip", "netns", "exec", NS, "python3", "-c", py);
         assertEquals("PONG", cli("ping"));
 
-        guest.destroy();
-        assertTrue(guest.waitFor(20, TimeUnit.SECONDS));
+        guest.stop();
         boot("kvstore: loaded 2 keys from the block device");
         assertEquals("across a reboot", cli("get", "kept"));
         assertEquals("hello world", cli("get", "greeting"));

@@ -1,8 +1,6 @@
 package dev.kiln.cli;
 
-import dev.kiln.monitor.kvm.Kvm;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -11,7 +9,6 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -23,25 +20,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * netcheck guest echoes Ethernet frames that a Python AF_PACKET peer sends and checks.
  */
 class NetDeviceTest {
-    static final Path GUESTS = Path.of(System.getProperty("kiln.guest.dir", "../guest/out"));
-    static final Path PEER = Path.of(System.getProperty("kiln.guest.root", "../guest"), "tests/netcheck/peer.py");
+    static final Path GUESTS = NetTestSupport.GUESTS;
+    static final Path PEER = NetTestSupport.GUEST_ROOT.resolve("tests/netcheck/peer.py");
     static final String NS = "kiln-net-" + ProcessHandle.current().pid();
     static final String TAP = "kt" + (ProcessHandle.current().pid() % 100000);
 
     static String sh(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) throw new IllegalStateException(String.join(" ", cmd) + ": " + out);
-        return out;
+        return NetTestSupport.sh(cmd);
     }
 
     @BeforeAll
     static void namespace() throws Exception {
-        String reason = Kvm.unavailableReason();
-        if (reason == null && !"root".equals(System.getProperty("user.name"))) reason = "needs root for network namespaces";
-        if (reason == null && new ProcessBuilder("ip", "-V").start().waitFor() != 0) reason = "iproute2 is missing";
-        if (reason != null) System.err.println("!!! NET TESTS SKIPPED: " + reason);
-        Assumptions.assumeTrue(reason == null, reason);
+        NetTestSupport.require("NET", "netcheck.hvt", "ip", "python3");
         sh("ip", "netns", "add", NS);
         sh("ip", "netns", "exec", NS, "ip", "tuntap", "add", TAP, "mode", "tap");
         sh("ip", "netns", "exec", NS, "ip", "link", "set", TAP, "up");
@@ -55,11 +45,7 @@ class NetDeviceTest {
     }
 
     static List<String> kiln(String... args) {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", NS,
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), "dev.kiln.cli.Main", "run"));
-        cmd.addAll(List.of(args));
-        return cmd;
+        return NetTestSupport.kilnRun(NS, args);
     }
 
     @Test

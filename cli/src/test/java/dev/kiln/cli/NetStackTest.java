@@ -1,19 +1,15 @@
 package dev.kiln.cli;
 
-import dev.kiln.monitor.kvm.Kvm;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,11 +20,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * SYN flood, after which the guest (and the monitor) must still answer.
  */
 class NetStackTest {
-    static final Path GUESTS = Path.of(System.getProperty("kiln.guest.dir", "../guest/out"));
-    static final Path CLIENT = Path.of(System.getProperty("kiln.guest.root", "../guest"), "tests/net-host/client.py");
+    static final Path CLIENT = NetTestSupport.GUEST_ROOT.resolve("tests/net-host/client.py");
     static final String NS = "kiln-ns-" + ProcessHandle.current().pid();
     static final String TAP = "ks" + (ProcessHandle.current().pid() % 100000);
-    static Process guest;
+    static NetTestSupport.Guest guest;
 
     static String client(int timeoutSeconds, String... args) throws Exception {
         return inNs(NS, timeoutSeconds, args);
@@ -36,26 +31,16 @@ class NetStackTest {
 
     @BeforeAll
     static void boot() throws Exception {
-        String reason = Kvm.unavailableReason();
-        if (reason == null && !"root".equals(System.getProperty("user.name"))) reason = "needs root for network namespaces";
-        if (reason == null && !Files.exists(GUESTS.resolve("netecho.hvt"))) reason = "netecho.hvt was not built";
-        if (reason != null) System.err.println("!!! NET STACK TESTS SKIPPED: " + reason);
-        Assumptions.assumeTrue(reason == null, reason);
+        NetTestSupport.require("NET STACK", "netecho.hvt", "python3", "ethtool");
         assertEquals(0, CliRun.of("net", "create", TAP, "--ip", "10.77.0.1/24", "--netns", NS).status());
-        guest = new ProcessBuilder("ip", "netns", "exec", NS, Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), "dev.kiln.cli.Main",
-                "run", "--mem=32", "--net:service0=" + TAP, "--net-mac:service0=02:00:00:77:00:02",
-                GUESTS.resolve("netecho.hvt").toString(), "ip=10.77.0.2/24").redirectErrorStream(true).start();
-        BufferedReader r = new BufferedReader(new InputStreamReader(guest.getInputStream(), StandardCharsets.UTF_8));
-        assertEquals("netecho: ready", r.readLine());
+        guest = NetTestSupport.Guest.start(NetTestSupport.kilnRun(NS, "--mem=32", "--net:service0=" + TAP,
+                "--net-mac:service0=02:00:00:77:00:02", NetTestSupport.GUESTS.resolve("netecho.hvt").toString(), "ip=10.77.0.2/24"));
+        assertEquals("netecho: ready", guest.line());
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (guest != null) {
-            guest.destroy();
-            guest.waitFor(10, TimeUnit.SECONDS);
-        }
+        if (guest != null) guest.stop();
         CliRun.of("net", "delete-netns", NS);
     }
 
@@ -66,7 +51,7 @@ class NetStackTest {
         assertEquals("tcp 20 sequential connections ok", client(120, "tcp_many", "20"));
         assertTrue(client(60, "malformed", TAP).startsWith("sent "));
         assertTrue(client(60, "synflood", TAP, "500").startsWith("sent 500 spoofed SYNs"));
-        assertTrue(guest.isAlive(), "the guest survived");
+        assertTrue(guest.process().isAlive(), "the guest survived");
         assertEquals("tcp 5 sequential connections ok", client(120, "tcp_many", "5"));
         assertEquals("udp echo ok (20 datagrams)", client(60, "udp_echo"));
     }
@@ -79,7 +64,8 @@ class NetStackTest {
     @Test
     void transfersCompleteDespiteLossAndReordering() throws Exception {
         String peer = NS + "p", guestNs = NS + "g", tap = TAP + "l";
-        Process relay = null, lossyGuest = null;
+        Process relay = null;
+        NetTestSupport.Guest lossyGuest = null;
         try {
             sh("ip", "netns", "add", peer);
             assertEquals(0, CliRun.of("net", "create", tap, "--netns", guestNs).status());
@@ -95,16 +81,13 @@ class NetStackTest {
             relay = new ProcessBuilder("ip", "netns", "exec", guestNs, "python3",
                     CLIENT.resolveSibling("lossy_relay.py").toString(), tap, "lv1", "5", "25").redirectErrorStream(true).start();
             assertEquals("relay: ready", new BufferedReader(new InputStreamReader(relay.getInputStream(), StandardCharsets.UTF_8)).readLine());
-            lossyGuest = new ProcessBuilder("ip", "netns", "exec", guestNs, Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), "dev.kiln.cli.Main",
-                    "run", "--mem=32", "--net:service0=" + tap, "--net-mac:service0=02:00:00:77:00:02",
-                    GUESTS.resolve("netecho.hvt").toString(), "ip=10.77.0.2/24").redirectErrorStream(true).start();
-            assertEquals("netecho: ready", new BufferedReader(new InputStreamReader(lossyGuest.getInputStream(),
-                    StandardCharsets.UTF_8)).readLine());
+            lossyGuest = NetTestSupport.Guest.start(NetTestSupport.kilnRun(guestNs, "--mem=32", "--net:service0=" + tap,
+                    "--net-mac:service0=02:00:00:77:00:02", NetTestSupport.GUESTS.resolve("netecho.hvt").toString(), "ip=10.77.0.2/24"));
+            assertEquals("netecho: ready", lossyGuest.line());
             assertTrue(inNs(peer, 300, "tcp_echo", "2097152", "240").startsWith("tcp echo ok: 2097152 bytes byte-exact"));
             assertEquals("tcp 10 sequential connections ok", inNs(peer, 200, "tcp_many", "10"));
         } finally {
-            if (lossyGuest != null) lossyGuest.destroy();
+            if (lossyGuest != null) lossyGuest.stop();
             if (relay != null) relay.destroy();
             new ProcessBuilder("ip", "netns", "delete", peer).start().waitFor();
             CliRun.of("net", "delete-netns", guestNs);
@@ -112,9 +95,7 @@ class NetStackTest {
     }
 
     static void sh(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), String.join(" ", cmd) + ": " + out);
+        NetTestSupport.sh(cmd);
     }
 
     static String inNs(String ns, int timeoutSeconds, String... args) throws Exception {
