@@ -36,11 +36,12 @@ final class BenchCommand {
     }
 
     int execute(String[] args) {
-        if (args.length == 0 || !(args[0].equals("boot") || args[0].equals("restore"))) {
-            err.println("kiln bench: choose a benchmark: boot, restore");
+        if (args.length == 0 || !List.of("boot", "restore", "burst").contains(args[0])) {
+            err.println("kiln bench: choose a benchmark: boot, restore, burst");
             return Main.EXIT_USAGE;
         }
         try {
+            if (args[0].equals("burst")) return burst(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("restore")) return new Restore(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             return new Boot(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
         } catch (ImageException | KvmException | IOException | dev.kiln.monitor.vstate.SnapshotException e) {
@@ -194,6 +195,56 @@ final class BenchCommand {
             return new Summary(Double.parseDouble(m.group(1)) * 1e3, Double.parseDouble(m.group(2)) * 1e3,
                     Double.parseDouble(m.group(3)) * 1e3);
         }
+    }
+
+    /**
+     * Burst and density: N idle guests (hvtcheck "poll") started at once in this JVM; prints the
+     * time to the first and the last one up, then the host memory they hold (resident set growth
+     * per instance, guest pages they touched included) while all are alive, then stops them.
+     */
+    private int burst(String[] args) throws ImageException, InterruptedException, IOException {
+        Options options = new Options()
+                .addOption(CommandLines.valued("n", null, "N", "instances (default 1000)"))
+                .addOption(CommandLines.valued(null, "image", "PATH", "the hvtcheck image (default guest/out/hvtcheck.hvt)"))
+                .addOption(CommandLines.flag("help", "show this help"));
+        int n;
+        Path img;
+        try {
+            CommandLine cl = CommandLines.parse(options, args, false);
+            if (cl.hasOption("help")) {
+                CommandLines.help(out, "kiln bench burst [-n N] [--image PATH]", "Burst boot and density.", options, "");
+                return 0;
+            }
+            n = (int) CommandLines.longValue(cl, "n", 1000, 1, 100_000);
+            img = cl.hasOption("image") ? Path.of(cl.getOptionValue("image"))
+                    : Path.of(System.getProperty("kiln.home", ".")).resolve("guest/out/hvtcheck.hvt");
+        } catch (UsageException e) {
+            err.println("kiln bench burst: " + e.getMessage());
+            return Main.EXIT_USAGE;
+        }
+        HvtImage image = HvtImage.read(img);
+        try (Monitor monitor = Monitor.open()) {
+            InstanceSpec idle = new InstanceSpec(image, 2L << 20, List.of("poll", "3600000"), OutputStream.nullOutputStream(), null);
+            long rssBefore = rssBytes();
+            dev.kiln.monitor.Burst b = dev.kiln.monitor.Burst.start(monitor, idle, n, i -> OutputStream.nullOutputStream(),
+                    120, TimeUnit.SECONDS);
+            long rssAfter = rssBytes();
+            out.printf(Locale.ROOT, "kiln bench burst: %d idle %s instances (2 MiB each) in one JVM%n", n, img.getFileName());
+            out.printf(Locale.ROOT, "  up: %d of %d (refused %d); first up after %.1f ms, last after %.1f ms   (target: 1000 up in <= 2 s)%n",
+                    b.up(), n, b.refused(), b.firstUpNanos() / 1e6, b.lastUpNanos() / 1e6);
+            out.printf(Locale.ROOT, "  host memory: %.0f KiB resident per live instance, guest pages touched included   (target < 600 KiB beyond them)%n",
+                    (rssAfter - rssBefore) / 1024.0 / Math.max(1, b.instances().size()));
+            for (dev.kiln.monitor.Instance i : b.instances()) i.stop(dev.kiln.monitor.StopCause.REQUESTED);
+            for (dev.kiln.monitor.Instance i : b.instances()) i.close();
+        }
+        return 0;
+    }
+
+    private static long rssBytes() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+        return 0;
     }
 
     /**

@@ -75,6 +75,7 @@ public final class Instance implements AutoCloseable {
     private final long createNanos;
     private final long loadNanos;
     private long runStartNanos;
+    private volatile long upNanos;
     private long runEndNanos;
     private long exitsIo, exitsMmio, exitsInterrupted, exitsOther;
     private final long[] hypercallCounts = new long[Hypercall.PORT_END - Hypercall.PORT_BASE];
@@ -417,7 +418,7 @@ public final class Instance implements AutoCloseable {
             int reason = run.get(JAVA_INT, KvmApi.RUN_EXIT_REASON);
             switch (reason) {
                 case KvmApi.EXIT_IO -> {
-                    exitsIo++;
+                    if (exitsIo++ == 0) upNanos = System.nanoTime();
                     try {
                         Integer halted = hypercall(run);
                         if (halted != null) return new Outcome.Halted(halted);
@@ -527,6 +528,11 @@ public final class Instance implements AutoCloseable {
         } catch (KvmException e) {
             return "";
         }
+    }
+
+    /** {@link System#nanoTime()} of the guest's first hypercall (it is up and talking), or 0. */
+    public long upNanos() {
+        return upNanos;
     }
 
     public InstanceStats stats() {

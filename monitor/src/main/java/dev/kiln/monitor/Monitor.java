@@ -32,16 +32,43 @@ public final class Monitor implements AutoCloseable {
     private final AtomicLong nextId = new AtomicLong(1);
     private final Set<Instance> live = ConcurrentHashMap.newKeySet();
     private volatile long tscHz;
+    /** Guest memory all live instances may declare together; Long.MAX_VALUE: no budget. */
+    private final long memoryBudget;
+    private final java.util.concurrent.atomic.AtomicLong memoryReserved = new java.util.concurrent.atomic.AtomicLong();
     private volatile ScheduledExecutorService watchdog;
 
-    private Monitor(Kvm kvm) {
+    private Monitor(Kvm kvm, long memoryBudget) {
         this.kvm = kvm;
+        this.memoryBudget = memoryBudget;
         this.guestCpuid = Cpuid.forGuest(kvm.supportedCpuid());
     }
 
     /** Opens KVM; a {@link KvmException} says why when it is unusable (missing, no permission). */
     public static Monitor open() {
-        return new Monitor(Kvm.open());
+        return new Monitor(Kvm.open(), Long.MAX_VALUE);
+    }
+
+    /**
+     * Opens KVM with a memory budget: the guest memory of all live instances together may not
+     * exceed {@code memoryBudgetBytes}; an instance that would is refused before anything is made
+     * for it ({@link AdmissionException}), rather than failing half-way or starving the others.
+     */
+    public static Monitor open(long memoryBudgetBytes) {
+        if (memoryBudgetBytes <= 0) throw new IllegalArgumentException("memory budget must be positive");
+        return new Monitor(Kvm.open(), memoryBudgetBytes);
+    }
+
+    /** Reserves guest memory for a new instance, or refuses it. */
+    private void admit(long bytes) {
+        long now;
+        do {
+            now = memoryReserved.get();
+            if (bytes > memoryBudget - now) {
+                throw new AdmissionException("instance refused: it needs " + (bytes >> 20) + " MiB of guest memory, but "
+                        + ((memoryBudget - now) >> 20) + " MiB of the monitor's " + (memoryBudget >> 20)
+                        + " MiB budget are left (" + live.size() + " instances hold " + (now >> 20) + " MiB)");
+            }
+        } while (!memoryReserved.compareAndSet(now, now + bytes));
     }
 
     /**
@@ -51,9 +78,15 @@ public final class Monitor implements AutoCloseable {
     public Instance create(InstanceSpec spec) throws ImageException {
         ImageLoader.checkFits(spec.image(), spec.memoryBytes());
         checkAttachments(spec);
-        Instance instance = Instance.create(this, nextId.getAndIncrement(), spec);
-        live.add(instance);
-        return instance;
+        admit(spec.memoryBytes());
+        try {
+            Instance instance = Instance.create(this, nextId.getAndIncrement(), spec);
+            live.add(instance);
+            return instance;
+        } catch (RuntimeException | ImageException e) {
+            memoryReserved.addAndGet(-spec.memoryBytes());
+            throw e;
+        }
     }
 
     /**
@@ -67,9 +100,15 @@ public final class Monitor implements AutoCloseable {
         snapshot.checkImage(spec.image());
         InstanceSpec sized = spec.withMemory(snapshot.memorySize());
         checkAttachments(sized);
-        Instance instance = Instance.restore(this, nextId.getAndIncrement(), sized, snapshot);
-        live.add(instance);
-        return instance;
+        admit(sized.memoryBytes());
+        try {
+            Instance instance = Instance.restore(this, nextId.getAndIncrement(), sized, snapshot);
+            live.add(instance);
+            return instance;
+        } catch (RuntimeException e) {
+            memoryReserved.addAndGet(-sized.memoryBytes());
+            throw e;
+        }
     }
 
     /**
@@ -140,7 +179,12 @@ public final class Monitor implements AutoCloseable {
     }
 
     void closed(Instance instance) {
-        live.remove(instance);
+        if (live.remove(instance)) memoryReserved.addAndGet(-instance.spec().memoryBytes());
+    }
+
+    /** Guest memory reserved by live instances. */
+    public long memoryReserved() {
+        return memoryReserved.get();
     }
 
     /** The instances created and not yet closed. */
