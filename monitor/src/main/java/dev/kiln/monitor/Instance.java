@@ -109,9 +109,10 @@ public final class Instance implements AutoCloseable {
         java.util.Map<Integer, BlockModule.Device> blockDevices = new java.util.HashMap<>();
         java.util.Map<Integer, NetModule.Device> netDevices = new java.util.HashMap<>();
         if (!spec.devices().isEmpty()) openDevices(spec, manifest, blockDevices, netDevices);
+        WarmPool.Ready warm = monitor.takeWarm(spec.memoryBytes());
         Vm vm;
         try {
-            vm = monitor.kvm().createVm();
+            vm = warm != null ? warm.vm() : monitor.kvm().createVm();
         } catch (RuntimeException e) {
             BlockModule.closeAll(blockDevices.values());
             NetModule.closeAll(netDevices.values());
@@ -122,12 +123,17 @@ public final class Instance implements AutoCloseable {
         BlockModule blocks = null;
         NetModule nets = null;
         try {
-            memory = GuestMemory.allocate(spec.memoryBytes());
+            if (warm != null) {
+                memory = warm.memory();
+                vcpu = warm.vcpu();
+            } else {
+                memory = GuestMemory.allocate(spec.memoryBytes());
+                vm.setUserMemoryRegion(0, 0, memory.segment());
+                vcpu = vm.createVcpu(0);
+                vcpu.setCpuid(monitor.guestCpuid());
+            }
             blocks = blockDevices.isEmpty() ? null : new BlockModule(memory, blockDevices);
             nets = netDevices.isEmpty() ? null : new NetModule(memory, netDevices);
-            vm.setUserMemoryRegion(0, 0, memory.segment());
-            vcpu = vm.createVcpu(0);
-            vcpu.setCpuid(monitor.guestCpuid());
             long t1 = System.nanoTime();
 
             MemorySegment ram = memory.segment();

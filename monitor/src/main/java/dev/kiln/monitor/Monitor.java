@@ -1,6 +1,7 @@
 package dev.kiln.monitor;
 
 import dev.kiln.monitor.arch.x86.Cpuid;
+import dev.kiln.monitor.hvt.GuestMemory;
 import dev.kiln.monitor.image.ImageException;
 import dev.kiln.monitor.image.ImageLoader;
 import dev.kiln.monitor.kvm.Kvm;
@@ -36,6 +37,7 @@ public final class Monitor implements AutoCloseable {
     private final long memoryBudget;
     private final java.util.concurrent.atomic.AtomicLong memoryReserved = new java.util.concurrent.atomic.AtomicLong();
     private volatile ScheduledExecutorService watchdog;
+    private volatile WarmPool warmPool;
 
     private Monitor(Kvm kvm, long memoryBudget) {
         this.kvm = kvm;
@@ -141,6 +143,24 @@ public final class Monitor implements AutoCloseable {
         }
     }
 
+    /**
+     * Keeps {@code size} empty VMs with {@code memoryBytes} of RAM made ahead of time, so that
+     * instances of that memory size skip VM creation on their boot path (0 turns it off).
+     */
+    public synchronized void keepWarm(long memoryBytes, int size) {
+        if (warmPool != null) {
+            warmPool.close();
+            warmPool = null;
+        }
+        if (size > 0) warmPool = new WarmPool(kvm, guestCpuid, GuestMemory.validSize(memoryBytes), size);
+    }
+
+    /** A pre-made VM for this memory size, or null. */
+    WarmPool.Ready takeWarm(long memoryBytes) {
+        WarmPool p = warmPool;
+        return p != null && p.memorySize() == memoryBytes ? p.take() : null;
+    }
+
     Kvm kvm() {
         return kvm;
     }
@@ -206,6 +226,7 @@ public final class Monitor implements AutoCloseable {
         }
         ScheduledExecutorService w = watchdog;
         if (w != null) w.shutdownNow();
+        keepWarm(0, 0);
         kvm.close();
     }
 }

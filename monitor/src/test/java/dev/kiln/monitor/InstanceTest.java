@@ -272,6 +272,31 @@ class InstanceTest {
     }
 
     @Test
+    void bootsFromTheWarmPoolBehaveLikeColdOnes() throws Exception {
+        try (Monitor m = Monitor.open()) {
+            m.keepWarm(2L << 20, 2);
+            for (int i = 0; i < 20; i++) {
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                try (Instance inst = m.create(InstanceSpec.of(hello, out, "warm", Integer.toString(i)).withMemory(2L << 20))) {
+                    assertEquals(new Outcome.Halted(0), inst.run());
+                }
+                assertTrue(out.toString().endsWith("cmdline: warm " + i + "\n"), out.toString());
+            }
+            ByteArrayOutputStream other = new ByteArrayOutputStream();
+            try (Instance inst = m.create(InstanceSpec.of(check, other, "bootinfo").withMemory(8L << 20))) {
+                assertEquals(new Outcome.Halted(0), inst.run(), "another memory size does not use the pool");
+            }
+            assertTrue(other.toString().contains("mem_size=8388608"), other.toString());
+        }
+        long fds = countFds();
+        try (Monitor m = Monitor.open()) {
+            m.keepWarm(2L << 20, 3);
+            Thread.sleep(100);
+        }
+        assertTrue(countFds() <= fds + 2, "closing the monitor closes the pooled VMs");
+    }
+
+    @Test
     void anInstanceRunsOnlyOnce() throws Exception {
         try (Instance i = monitor.create(InstanceSpec.of(check, new ByteArrayOutputStream(), "exit", "0"))) {
             assertEquals(new Outcome.Halted(0), i.run());
