@@ -1,8 +1,9 @@
-/* netecho ip=A.B.C.D/N: echoes TCP (one thread per connection) and UDP on port 7. */
+/* netecho ip=A.B.C.D/N: echoes TCP (one thread per connection) and UDP (waiting in select) on port 7. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <kiln/net.h>
@@ -36,9 +37,16 @@ static void udp_echo(void *arg)
         return;
     static char buf[2048];
     for (;;) {
+        /* select() first (it is what the test drives), then a read that cannot block. */
+        fd_set r;
+        FD_ZERO(&r);
+        FD_SET(fd, &r);
+        struct timeval tv = { 1, 0 };
+        if (select(fd + 1, &r, NULL, NULL, &tv) <= 0 || !FD_ISSET(fd, &r))
+            continue;
         struct sockaddr_in from;
         socklen_t fl = sizeof from;
-        ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+        ssize_t n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
         if (n >= 0)
             sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
     }

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <kiln/net.h>
@@ -479,6 +480,59 @@ int poll(struct pollfd *fds, nfds_t n, int timeout_ms)
             return count;
         if (await(deadline) != 0 && timeout_ms > 0)
             return 0;
+    }
+}
+
+int select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds, struct timeval *timeout)
+{
+    if (nfds < 0 || nfds > FD_SETSIZE || (timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0)))
+        return fail(EINVAL);
+    uint64_t deadline = 0;
+    if (timeout)
+        deadline = sched_now_ns() + (uint64_t)timeout->tv_sec * 1000000000ull + (uint64_t)timeout->tv_usec * 1000ull;
+    for (int fd = 0; fd < nfds; fd++) {
+        int asked = (readfds && FD_ISSET(fd, readfds)) || (writefds && FD_ISSET(fd, writefds))
+                    || (exceptfds && FD_ISSET(fd, exceptfds));
+        if (asked && !get(fd))
+            return fail(EBADF);
+    }
+    for (;;) {
+        int count = 0;
+        fd_set r, w, e;
+        FD_ZERO(&r);
+        FD_ZERO(&w);
+        FD_ZERO(&e);
+        for (int fd = 0; fd < nfds; fd++) {
+            struct sock *s = get(fd);
+            if (!s)
+                continue;
+            short want = (short)((readfds && FD_ISSET(fd, readfds) ? POLLIN : 0)
+                                 | (writefds && FD_ISSET(fd, writefds) ? POLLOUT : 0));
+            short got = ready(s, want);
+            if ((got & (POLLIN | POLLHUP | POLLERR)) && readfds && FD_ISSET(fd, readfds)) {
+                FD_SET(fd, &r);
+                count++;
+            }
+            if ((got & POLLOUT) && writefds && FD_ISSET(fd, writefds)) {
+                FD_SET(fd, &w);
+                count++;
+            }
+            if ((got & POLLERR) && exceptfds && FD_ISSET(fd, exceptfds)) {
+                FD_SET(fd, &e);
+                count++;
+            }
+        }
+        int expired = timeout && (deadline == 0 || sched_now_ns() >= deadline);
+        if (count || expired || (timeout && timeout->tv_sec == 0 && timeout->tv_usec == 0)) {
+            if (readfds)
+                *readfds = r;
+            if (writefds)
+                *writefds = w;
+            if (exceptfds)
+                *exceptfds = e;
+            return count;
+        }
+        await(deadline);
     }
 }
 
