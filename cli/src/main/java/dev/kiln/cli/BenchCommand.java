@@ -216,25 +216,10 @@ final class BenchCommand {
      * per instance, guest pages they touched included) while all are alive, then stops them.
      */
     private int burst(String[] args) throws ImageException, InterruptedException, IOException {
-        Options options = new Options()
-                .addOption(CommandLines.valued("n", null, "N", "instances (default 1000)"))
-                .addOption(CommandLines.valued(null, "image", "PATH", "the hvtcheck image (default guest/out/hvtcheck.hvt)"))
-                .addOption(CommandLines.flag("help", "show this help"));
-        int n;
-        Path img;
-        try {
-            CommandLine cl = CommandLines.parse(options, args, false);
-            if (cl.hasOption("help")) {
-                CommandLines.help(out, "kiln bench burst [-n N] [--image PATH]", "Burst boot and density.", options, "");
-                return 0;
-            }
-            n = (int) CommandLines.longValue(cl, "n", 1000, 1, 100_000);
-            img = cl.hasOption("image") ? Path.of(cl.getOptionValue("image"))
-                    : Path.of(System.getProperty("kiln.home", ".")).resolve("guest/out/hvtcheck.hvt");
-        } catch (UsageException e) {
-            err.println("kiln bench burst: " + e.getMessage());
-            return Main.EXIT_USAGE;
-        }
+        CheckRun parsed = CheckRun.parse("burst", "Burst boot and density.", "instances", 1000, args, out, err);
+        if (parsed.exit() != null) return parsed.exit();
+        int n = parsed.n();
+        Path img = parsed.image();
         HvtImage image = HvtImage.read(img);
         try (Monitor monitor = Monitor.open()) {
             InstanceSpec idle = new InstanceSpec(image, 2L << 20, List.of("poll", "3600000"), OutputStream.nullOutputStream(), null);
@@ -277,25 +262,11 @@ final class BenchCommand {
 
         int execute(String[] args) throws ImageException, IOException, InterruptedException,
                 dev.kiln.monitor.vstate.SnapshotException {
-            Options options = new Options()
-                    .addOption(CommandLines.valued("n", null, "N", "boots and restores to measure (default 100)"))
-                    .addOption(CommandLines.valued(null, "image", "PATH", "the hvtcheck image (default guest/out/hvtcheck.hvt)"))
-                    .addOption(CommandLines.flag("help", "show this help"));
-            int n;
-            Path img;
-            try {
-                CommandLine cl = CommandLines.parse(options, args, false);
-                if (cl.hasOption("help")) {
-                    CommandLines.help(out, "kiln bench restore [-n N] [--image PATH]", "Snapshot restore against fresh boot.", options, "");
-                    return 0;
-                }
-                n = (int) CommandLines.longValue(cl, "n", 100, 1, 100_000);
-                img = cl.hasOption("image") ? Path.of(cl.getOptionValue("image"))
-                        : Path.of(System.getProperty("kiln.home", ".")).resolve("guest/out/hvtcheck.hvt");
-            } catch (UsageException e) {
-                err.println("kiln bench restore: " + e.getMessage());
-                return Main.EXIT_USAGE;
-            }
+            CheckRun parsed = CheckRun.parse("restore", "Snapshot restore against fresh boot.", "boots and restores to measure",
+                    100, args, out, err);
+            if (parsed.exit() != null) return parsed.exit();
+            int n = parsed.n();
+            Path img = parsed.image();
             HvtImage image = HvtImage.read(img);
             Path snapFile = Files.createTempFile("kiln-bench", ".snap");
             try (Monitor monitor = Monitor.open()) {
@@ -375,6 +346,35 @@ final class BenchCommand {
             while (at == 0 && System.nanoTime() < end) wait(100);
             if (at == 0) throw new IllegalStateException("no console output in 30 s");
             return at;
+        }
+    }
+
+    /**
+     * The command line of the benchmarks that run the hvtcheck test guest: {@code -n N} and
+     * {@code --image PATH}. {@code exit} is set when the command should end at once (help, or a
+     * usage error already reported).
+     */
+    record CheckRun(int n, Path image, Integer exit) {
+        static CheckRun parse(String bench, String description, String nHelp, int dflt, String[] args,
+                              PrintStream out, PrintStream err) {
+            Options options = new Options()
+                    .addOption(CommandLines.valued("n", null, "N", nHelp + " (default " + dflt + ")"))
+                    .addOption(CommandLines.valued(null, "image", "PATH", "the hvtcheck image (default guest/out/hvtcheck.hvt)"))
+                    .addOption(CommandLines.flag("help", "show this help"));
+            try {
+                CommandLine cl = CommandLines.parse(options, args, false);
+                if (cl.hasOption("help")) {
+                    CommandLines.help(out, "kiln bench " + bench + " [-n N] [--image PATH]", description, options, "");
+                    return new CheckRun(0, null, 0);
+                }
+                int n = (int) CommandLines.longValue(cl, "n", dflt, 1, 100_000);
+                Path img = cl.hasOption("image") ? Path.of(cl.getOptionValue("image"))
+                        : Path.of(System.getProperty("kiln.home", ".")).resolve("guest/out/hvtcheck.hvt");
+                return new CheckRun(n, img, null);
+            } catch (UsageException e) {
+                err.println("kiln bench " + bench + ": " + e.getMessage());
+                return new CheckRun(0, null, Main.EXIT_USAGE);
+            }
         }
     }
 

@@ -44,14 +44,15 @@ final class CommandLines {
     static long longValue(CommandLine cl, String name, long dflt, long min, long max) throws UsageException {
         String v = cl.getOptionValue(name);
         if (v == null) return dflt;
+        String opt = (name.length() == 1 ? "-" : "--") + name;
         try {
             long n = Long.parseLong(v.strip());
             if (n < min || n > max) {
-                throw new UsageException("--" + name + "=" + v + ": must be in " + min + ".." + max);
+                throw new UsageException(opt + "=" + v + ": must be in " + min + ".." + max);
             }
             return n;
         } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + "=" + v + ": not a whole number");
+            throw new UsageException(opt + "=" + v + ": not a whole number");
         }
     }
 
