@@ -9,30 +9,8 @@
 #      the default options and once under UBSan.
 # The last line is "N passed, M failed"; the exit status is non-zero on
 # any failure.
-set -euo pipefail
-export LC_ALL=C
-
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-guest="$(cd "$here/../.." && pwd)"
-lib="$guest/lib/sched"
-plat="$guest/platform/hvt"
-CC="${CC:-gcc}"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-
-pass=0
-fail=0
-ok()  { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-
-GCCINC="$("$CC" -print-file-name=include)"
-GUEST_FLAGS=(-std=gnu11 -ffreestanding -fno-builtin -nostdlib -nostdinc -isystem "$GCCINC"
-             -mgeneral-regs-only -mno-red-zone -fno-stack-protector -fno-pic -O2
-             -ffunction-sections -fdata-sections -fno-tree-loop-distribute-patterns)
-INC=(-I "$lib/include" -I "$plat/include")
-
-# --- 1. guest build -------------------------------------------------------
-mkdir -p "$tmp/guest"
+LIB_NAME=sched
+source "$(dirname "${BASH_SOURCE[0]}")/../host-harness.sh"
 build_guest() {   # NAME EXTRA_FLAGS...
     local name="$1"; shift
     "$CC" "${GUEST_FLAGS[@]}" -Wall -Wextra -Werror "${INC[@]}" "$@" \
