@@ -181,6 +181,10 @@ for k in ip_bad_hlen ip_bad_len ip_bad_csum ip_fragment icmp_bad udp_bad_len udp
     v="$(echo "$stats" | tr ' ' '\n' | sed -n "s/^$k=//p")"
     if [ -n "$v" ] && [ "$v" -gt 0 ]; then ok "counter_$k=$v"; else bad "counter_$k=${v:-missing}"; fi
 done
+# SACK (RFC 2018): the kernel offers it, so the ACKs for out-of-order data of the lossy runs carried blocks
+sack="$(sed -n 's/^stats .* tcp_sack=\([0-9]*\) .*/\1/p' "$tmp/stackd.log" | sort -n | tail -1)"
+if [ "${sack:-0}" -gt 0 ]; then ok "tcp_sack_blocks_sent=$sack"; else bad "tcp_sack_blocks_sent=${sack:-missing}"; fi
+
 if alive && stop_stackd; then ok "stackd_clean_exit"; else bad "stackd_clean_exit"; tail -30 "$tmp/stackd.log"; fi
 if grep -q -E 'ERROR: AddressSanitizer|runtime error' "$tmp/stackd.log"; then
     bad "sanitizers"; grep -E -A5 'ERROR: AddressSanitizer|runtime error' "$tmp/stackd.log" | head -20

@@ -105,7 +105,7 @@ static void print_stats(FILE *f)
                "icmp_replied=%llu udp_bad_len=%llu udp_bad_csum=%llu udp_no_port=%llu "
                "tcp_bad_len=%llu tcp_bad_csum=%llu tcp_bad_opt=%llu tcp_rst_sent=%llu "
                "tcp_syn_dropped=%llu tcp_syn_evicted=%llu tcp_ooo=%llu tcp_retrans=%llu "
-               "tcp_fast_retrans=%llu tcp_timeouts=%llu tcp_zwp=%llu conns_in_use=%d "
+               "tcp_fast_retrans=%llu tcp_timeouts=%llu tcp_zwp=%llu tcp_sack=%llu conns_in_use=%d "
                "app_open=%llu app_closed=%llu udp_echoed=%llu host_drop_rx=%llu "
                "host_drop_tx=%llu host_reordered=%llu\n",
             (unsigned long long)s->rx_frames, (unsigned long long)s->tx_frames,
@@ -121,7 +121,8 @@ static void print_stats(FILE *f)
             (unsigned long long)s->tcp_syn_dropped, (unsigned long long)s->tcp_syn_evicted,
             (unsigned long long)s->tcp_ooo_segs, (unsigned long long)s->tcp_retransmits,
             (unsigned long long)s->tcp_fast_retransmits, (unsigned long long)s->tcp_timeouts,
-            (unsigned long long)s->tcp_zwp_sent, tcp_conns_in_use(),
+            (unsigned long long)s->tcp_zwp_sent,
+            (unsigned long long)s->tcp_sack_sent, tcp_conns_in_use(),
             app_opened, app_closed, udp_echoed, host_dropped_rx, host_dropped_tx,
             host_reordered);
     fflush(f);

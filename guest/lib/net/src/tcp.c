@@ -3,8 +3,11 @@
  * RFC 5681 slow start / congestion avoidance, fast retransmit and NewReno
  * style recovery (RFC 6582), zero-window probing, MSS option, out-of-order
  * reassembly straight into the receive ring, a bounded SYN backlog that
- * evicts the oldest half-open connection, and TIME_WAIT.
- * No window scaling, SACK or timestamps.
+ * evicts the oldest half-open connection, and TIME_WAIT.  As a receiver it
+ * sends SACK blocks (RFC 2018) and an immediate pure duplicate ACK for each
+ * out-of-order segment, so a Linux sender recovers by SACK instead of by
+ * timeout; as a sender it ignores SACK blocks (allowed: they are advisory).
+ * No window scaling or timestamps.
  */
 #include "net_priv.h"
 
@@ -35,11 +38,19 @@ struct tcp_range {
     uint32_t start, end;
 };
 
+/* The options of an incoming segment that the stack acts on. */
+struct tcp_opts {
+    uint16_t mss;        /* 0: none given */
+    bool sack_ok;        /* SACK-permitted (RFC 2018 section 2), only on SYNs */
+};
+
 struct tcp_conn {
     uint8_t state;
     bool in_use, is_listener, user_owned, user_closed, accepted;
     bool fin_queued, fin_rcvd, ooo_fin, ack_pending, ack_now, in_recovery, rtt_active;
     bool tlp_armed, tlp_done;
+    bool sack_ok;       /* both ends sent SACK-permitted: our ACKs carry SACK blocks */
+    bool dupack_owed;   /* out-of-order data came: a pure duplicate ACK goes first */
     uint8_t dupacks, retries, n_ooo;
     uint16_t lport, rport, mss;
     uint32_t rip;
@@ -180,7 +191,33 @@ static void reset_reply(uint32_t src, uint16_t sport, uint16_t dport, uint32_t s
 static void send_segment(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t n)
 {
     uint8_t *t = net_txframe + ETH_HLEN + IP_HLEN;
-    uint32_t hl = (flags & F_SYN) ? 24 : 20;
+    uint32_t hl = 20;
+    if (flags & F_SYN) {
+        /* MSS; SACK-permitted on our SYN, and on a SYN-ACK if the peer's SYN had it */
+        t[hl] = 2;
+        t[hl + 1] = 4;
+        put16(t + hl + 2, our_mss());
+        hl += 4;
+        if (c->state == TCP_SYN_SENT || c->sack_ok) {
+            t[hl] = t[hl + 1] = 1;
+            t[hl + 2] = 4;
+            t[hl + 3] = 2;
+            hl += 4;
+        }
+    } else if (c->sack_ok && c->n_ooo && n == 0 && (flags & F_ACK)) {
+        /* SACK blocks (RFC 2018 section 3), newest range first; at most 4 fit */
+        uint32_t k = umin(c->n_ooo, 4);
+        t[hl] = t[hl + 1] = 1;
+        t[hl + 2] = 5;
+        t[hl + 3] = (uint8_t)(2 + 8 * k);
+        for (uint32_t i = 0; i < k; i++) {
+            const struct tcp_range *r = &c->ooo[c->n_ooo - 1 - i];
+            put32(t + hl + 4 + 8 * i, r->start);
+            put32(t + hl + 8 + 8 * i, r->end);
+        }
+        hl += 4 + 8 * k;
+        net_stats.tcp_sack_sent++;
+    }
     put16(t, c->lport);
     put16(t + 2, c->rport);
     put32(t + 4, seq);
@@ -194,11 +231,6 @@ static void send_segment(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32
     put16(t + 14, (uint16_t)umin(w, 65535));
     put16(t + 16, 0);
     put16(t + 18, 0);
-    if (flags & F_SYN) {
-        t[20] = 2;
-        t[21] = 4;
-        put16(t + 22, our_mss());
-    }
     if (n) {
         uint32_t off = seq - c->tx_seq;
         uint32_t pos = c->tx_head + off;
@@ -245,6 +277,13 @@ static bool can_send_data(const struct tcp_conn *c)
 static void tcp_output(struct tcp_conn *c)
 {
     bool sent = false;
+    if (c->dupack_owed) {
+        /* RFC 5681 section 4.2: an immediate duplicate ACK for out-of-order data,
+         * pure so the peer counts it, before any data that would carry the ACK */
+        c->dupack_owed = false;
+        if (synchronized(c))
+            send_segment(c, c->snd_nxt, F_ACK, 0);
+    }
     if (can_send_data(c)) {
         for (;;) {
             uint32_t off = c->snd_nxt - c->tx_seq;
@@ -371,7 +410,7 @@ static void enter_time_wait(struct tcp_conn *c)
 }
 
 static void listen_input(struct tcp_conn *l, uint32_t src, uint16_t sport, uint32_t seq,
-                         uint32_t ack, uint8_t flags, uint16_t win, uint16_t peer_mss,
+                         uint32_t ack, uint8_t flags, uint16_t win, const struct tcp_opts *opt,
                          uint32_t dlen)
 {
     if (flags & F_RST)
@@ -416,7 +455,8 @@ static void listen_input(struct tcp_conn *l, uint32_t src, uint16_t sport, uint3
     c->rcv_adv = c->rcv_nxt;
     c->snd_wnd = win;
     c->snd_wl1 = seq;
-    c->mss = (uint16_t)umin(peer_mss ? peer_mss : 536, our_mss());
+    c->mss = (uint16_t)umin(opt->mss ? opt->mss : 536, our_mss());
+    c->sack_ok = opt->sack_ok;
     if (c->mss < 64)
         c->mss = 64;
     c->cwnd = 10u * c->mss;
@@ -569,7 +609,7 @@ static bool fin_acked(const struct tcp_conn *c)
 }
 
 static void conn_input(struct tcp_conn *c, uint32_t seq, uint32_t ack, uint8_t flags,
-                       uint16_t win, uint16_t peer_mss, const uint8_t *data, uint32_t dlen)
+                       uint16_t win, const struct tcp_opts *opt, const uint8_t *data, uint32_t dlen)
 {
     if (c->state == TCP_SYN_SENT) {
         if ((flags & F_ACK) && (SEQ_LEQ(ack, c->iss) || SEQ_GT(ack, c->snd_max))) {
@@ -586,7 +626,8 @@ static void conn_input(struct tcp_conn *c, uint32_t seq, uint32_t ack, uint8_t f
         c->irs = seq;
         c->rcv_nxt = seq + 1;
         c->rcv_adv = c->rcv_nxt;
-        c->mss = (uint16_t)umin(peer_mss ? peer_mss : 536, our_mss());
+        c->mss = (uint16_t)umin(opt->mss ? opt->mss : 536, our_mss());
+        c->sack_ok = opt->sack_ok;
         if (c->mss < 64)
             c->mss = 64;
         c->cwnd = 10u * c->mss;
@@ -758,6 +799,7 @@ static void conn_input(struct tcp_conn *c, uint32_t seq, uint32_t ack, uint8_t f
                 ooo_add(c, seq, seq + dlen);
                 net_stats.tcp_ooo_segs++;
                 c->ack_now = true;                  /* duplicate ACK */
+                c->dupack_owed = true;
             }
         } else if (rel || SEQ_LT(fin_seq, c->rcv_nxt)) {
             c->ack_now = true;                      /* old or out of window */
@@ -797,7 +839,7 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *t, size_t len)
     uint32_t seq = get32(t + 4), ack = get32(t + 8);
     uint8_t flags = t[13] & 0x3f;
     uint16_t win = get16(t + 14);
-    uint16_t peer_mss = 0;
+    struct tcp_opts opt = { 0, false };
     for (size_t i = 20; i < doff;) {
         uint8_t kind = t[i];
         if (kind == 0)
@@ -811,7 +853,9 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *t, size_t len)
             return;
         }
         if (kind == 2 && t[i + 1] == 4)
-            peer_mss = get16(t + i + 2);
+            opt.mss = get16(t + i + 2);
+        else if (kind == 4 && t[i + 1] == 2)
+            opt.sack_ok = true;
         i += t[i + 1];
     }
     if (sport == 0 || dport == 0 || ((flags & F_SYN) && (flags & (F_FIN | F_RST)))) {
@@ -828,12 +872,12 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *t, size_t len)
         c = NULL;
     }
     if (c) {
-        conn_input(c, seq, ack, flags, win, peer_mss, data, dlen);
+        conn_input(c, seq, ack, flags, win, &opt, data, dlen);
         return;
     }
     struct tcp_conn *l = find_listener(dport);
     if (l) {
-        listen_input(l, src, sport, seq, ack, flags, win, peer_mss, dlen);
+        listen_input(l, src, sport, seq, ack, flags, win, &opt, dlen);
         return;
     }
     net_stats.tcp_no_conn++;

@@ -46,7 +46,7 @@ struct net_stats {
     uint64_t tcp_rx, tcp_bad_len, tcp_bad_csum, tcp_bad_opt, tcp_no_conn, tcp_rst_sent,
              tcp_rst_rx, tcp_syn_dropped, tcp_syn_evicted, tcp_not_acceptable,
              tcp_ooo_segs, tcp_retransmits, tcp_fast_retransmits, tcp_timeouts,
-             tcp_zwp_sent, tcp_conns_opened, tcp_conns_aborted;
+             tcp_zwp_sent, tcp_sack_sent, tcp_conns_opened, tcp_conns_aborted;
 };
 
 /* ---- interface ------------------------------------------------------- */
