@@ -16,6 +16,7 @@
  * 0x10000, spec 3).
  */
 #include <kiln/hvt_abi.h>
+#include <kiln/kiln_abi.h>
 #include <kiln/platform.h>
 #include "hvt_internal.h"
 
@@ -36,9 +37,25 @@ __attribute__((weak, noreturn)) void exit(int status)
     plat_exit(status);
 }
 
+static inline uint64_t boot_tsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
 __attribute__((noreturn, used)) void _start(const struct hvt_boot_info *bi)
 {
+    uint64_t entry = boot_tsc();
     hvt_bi = bi;
+    /* Kiln spec 2.2: boot timestamps for the monitor's entry-to-main figure,
+     * only where Kiln's monitor wrote the info page (the page is writable
+     * there; on another tender it may not be) */
+    struct kiln_info *ki = (struct kiln_info *)(uintptr_t)KILN_INFO_GPA;
+    if (ki->magic == KILN_INFO_MAGIC && ki->guest_entry_tsc == 0) {
+        ki->guest_entry_tsc = entry;
+        ki->guest_main_tsc = boot_tsc();
+    }
     exit(main((const char *)(uintptr_t)bi->cmdline));
 }
 

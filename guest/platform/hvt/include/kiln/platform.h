@@ -69,4 +69,23 @@ int plat_net_write(int handle, const void *frame, unsigned long len);
  * HVT_OK, HVT_EAGAIN when none waits, HVT_EINVAL. */
 int plat_net_read(int handle, void *buf, unsigned long *len);
 
+/*
+ * Kiln extensions (docs/kiln-abi.md); they need Kiln's monitor.
+ */
+struct kiln_info;                            /* see <kiln/kiln_abi.h> */
+
+/* The info page (who this instance is: id, parent, generation, its own
+ * arguments), or NULL when the monitor is not Kiln's. */
+const struct kiln_info *plat_info(void);
+
+/* Fork this instance: the child's id in the parent, 0 in the child, or a
+ * negative errno (-ENOMEM: over the memory budget, -EOPNOTSUPP: devices
+ * attached, -EAGAIN: too many children, -ENOSYS: not on Kiln). */
+long plat_fork(void);
+
+/* Reap child ID (-1: any) that has ended, blocking up to timeout_ns: its id
+ * (status and how filled in: KILN_WAIT_HALTED/FAULTED/STOPPED), 0 when none
+ * ended in time, or a negative errno (-ECHILD: no such child). */
+long plat_wait(long id, unsigned long long timeout_ns, int *status, unsigned *how);
+
 #endif /* KILN_PLATFORM_H */

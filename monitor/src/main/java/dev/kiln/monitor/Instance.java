@@ -7,6 +7,8 @@ import dev.kiln.monitor.devices.BlockModule;
 import dev.kiln.monitor.devices.NetModule;
 import dev.kiln.monitor.devices.TapDevice;
 import dev.kiln.monitor.devices.PollModule;
+import dev.kiln.monitor.extension.InfoPage;
+import dev.kiln.monitor.extension.KilnAbi;
 import dev.kiln.monitor.hvt.BootInfo;
 import dev.kiln.monitor.hvt.FaultKind;
 import dev.kiln.monitor.hvt.GuestFault;
@@ -37,6 +39,7 @@ import java.util.concurrent.locks.LockSupport;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
@@ -79,11 +82,18 @@ public final class Instance implements AutoCloseable {
     private long runEndNanos;
     private long exitsIo, exitsMmio, exitsInterrupted, exitsOther;
     private final long[] hypercallCounts = new long[Hypercall.PORT_END - Hypercall.PORT_BASE];
+    private long cpuStartNanos = -1;
+    private volatile long cpuNanos = -1;
+    /** The forking parent's id, 0 if none (docs/kiln-abi.md 1.1). */
+    private final long parentId;
+    /** Children this guest forked and has not waited for; made by the vCPU thread on its first FORK. */
+    private volatile Children children;
 
-    private Instance(Monitor monitor, long id, InstanceSpec spec, Vm vm, GuestMemory memory, Vcpu vcpu,
+    private Instance(Monitor monitor, long id, long parentId, InstanceSpec spec, Vm vm, GuestMemory memory, Vcpu vcpu,
                      BlockModule blocks, NetModule nets, long createStartNanos, long createNanos, long loadNanos) {
         this.monitor = monitor;
         this.id = id;
+        this.parentId = parentId;
         this.spec = spec;
         this.vm = vm;
         this.memory = memory;
@@ -141,6 +151,7 @@ public final class Instance implements AutoCloseable {
             LongMode.writeTables(ram);
             BootInfo.write(ram, memory.size(), spec.image().kernelEnd(), monitor.tscHz(vcpu), manifest,
                     spec.commandLine());
+            InfoPage.write(ram, new InfoPage.Identity(id, 0, 0, spec.commandLine()));
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment sregs = arena.allocate(KvmApi.SREGS);
                 LongMode.fillSregs(sregs);
@@ -150,7 +161,7 @@ public final class Instance implements AutoCloseable {
                 vcpu.setRegs(regs);
             }
             long t2 = System.nanoTime();
-            return new Instance(monitor, id, spec, vm, memory, vcpu, blocks, nets, t0, t1 - t0, t2 - t1);
+            return new Instance(monitor, id, 0, spec, vm, memory, vcpu, blocks, nets, t0, t1 - t0, t2 - t1);
         } catch (RuntimeException | ImageException e) {
             if (vcpu != null) vcpu.close();
             vm.close();
@@ -170,7 +181,8 @@ public final class Instance implements AutoCloseable {
         long t0 = System.nanoTime();
         java.util.Map<Integer, BlockModule.Device> blockDevices = new java.util.HashMap<>();
         java.util.Map<Integer, NetModule.Device> netDevices = new java.util.HashMap<>();
-        if (!spec.devices().isEmpty()) openDevices(spec, spec.image().manifest().raw(), blockDevices, netDevices);
+        byte[] manifest = spec.image().manifest().raw();
+        if (!spec.devices().isEmpty()) openDevices(spec, manifest, blockDevices, netDevices);
         Vm vm = null;
         GuestMemory memory = null;
         Vcpu vcpu = null;
@@ -182,8 +194,13 @@ public final class Instance implements AutoCloseable {
             vcpu.setCpuid(monitor.guestCpuid());
             long t1 = System.nanoTime();
             snapshot.vcpu().apply(vcpu);
+            // This clone's own identity (docs/kiln-abi.md 2.1): the manifest filled from its own
+            // attachments, and its id, arguments and a new generation in the info page.
+            MemorySegment ram = memory.segment();
+            MemorySegment.copy(manifest, 0, ram, JAVA_BYTE, BootInfo.MFT_GPA, manifest.length);
+            InfoPage.write(ram, new InfoPage.Identity(id, 0, InfoPage.generation(ram) + 1, spec.commandLine()));
             long t2 = System.nanoTime();
-            return new Instance(monitor, id, spec, vm, memory, vcpu,
+            return new Instance(monitor, id, 0, spec, vm, memory, vcpu,
                     blockDevices.isEmpty() ? null : new BlockModule(memory, blockDevices),
                     netDevices.isEmpty() ? null : new NetModule(memory, netDevices), t0, t1 - t0, t2 - t1);
         } catch (RuntimeException e) {
@@ -192,6 +209,39 @@ public final class Instance implements AutoCloseable {
             if (memory != null) memory.close();
             BlockModule.closeAll(blockDevices.values());
             NetModule.closeAll(netDevices.values());
+            throw e;
+        }
+    }
+
+    /**
+     * The child of a FORK (docs/kiln-abi.md 1.1): RAM mapped privately from the memfd the parent's
+     * memory was shared into, the parent's vCPU state (taken after its OUT completed), 0 in the
+     * child's {@code ret}, and the child's identity in its info page. It has no devices.
+     */
+    static Instance forkOf(Monitor monitor, long id, Instance parent, int memfd, VcpuState state, long retGpa) {
+        long t0 = System.nanoTime();
+        Vm vm = null;
+        GuestMemory memory = null;
+        Vcpu vcpu = null;
+        try {
+            vm = monitor.kvm().createVm();
+            memory = GuestMemory.mapFork(memfd, parent.memory.size());
+            vm.setUserMemoryRegion(0, 0, memory.segment());
+            vcpu = vm.createVcpu(0);
+            vcpu.setCpuid(monitor.guestCpuid());
+            long t1 = System.nanoTime();
+            state.apply(vcpu);
+            MemorySegment ram = memory.segment();
+            ram.set(JAVA_LONG_UNALIGNED, retGpa, 0L);
+            InfoPage.write(ram, new InfoPage.Identity(id, parent.id, InfoPage.generation(ram) + 1,
+                    parent.spec.commandLine()));
+            long t2 = System.nanoTime();
+            return new Instance(monitor, id, parent.id, parent.spec.withDevices(java.util.List.of()), vm, memory, vcpu,
+                    null, null, t0, t1 - t0, t2 - t1);
+        } catch (RuntimeException e) {
+            if (vcpu != null) vcpu.close();
+            if (vm != null) vm.close();
+            if (memory != null) memory.close();
             throw e;
         }
     }
@@ -247,6 +297,11 @@ public final class Instance implements AutoCloseable {
 
     public long id() {
         return id;
+    }
+
+    /** The id of the instance that forked this one, 0 if none. */
+    public long parentId() {
+        return parentId;
     }
 
     public InstanceSpec spec() {
@@ -358,6 +413,7 @@ public final class Instance implements AutoCloseable {
 
     /** Called on the vCPU thread when a pause was asked for: parks until resumed or stopped. */
     private void holdWhilePaused() {
+        completePendingIo();
         synchronized (pauseLock) {
             paused = true;
             pauseLock.notifyAll();
@@ -374,6 +430,18 @@ public final class Instance implements AutoCloseable {
         if (stopCause.get() == null) vcpu.clearImmediateExit();
     }
 
+    /**
+     * Finishes the I/O exit KVM may still have pending, so that the vCPU state is the one after the
+     * guest's OUT: KVM completes it at the next KVM_RUN, which with {@code immediate_exit} set
+     * returns EINTR before running any guest instruction (KVM API, "kvm_run": immediate_exit).
+     * Needed before a snapshot or a fork copies the vCPU: else the copy would repeat the hypercall.
+     */
+    private void completePendingIo() {
+        vcpu.requestImmediateExit();
+        vcpu.run();
+        if (stopCause.get() == null && !pauseRequested) vcpu.clearImmediateExit();
+    }
+
     private void loop() {
         synchronized (kickLock) {
             vcpuTid = LibC.gettid();
@@ -385,6 +453,7 @@ public final class Instance implements AutoCloseable {
                     spec.timeLimit().toNanos(), TimeUnit.NANOSECONDS);
         }
         runStartNanos = System.nanoTime();
+        cpuStartNanos = LibC.threadCpuNanos(vcpuTid);
         Outcome result;
         try {
             result = runUntilExit();
@@ -393,7 +462,13 @@ public final class Instance implements AutoCloseable {
             result = new Outcome.Faulted(FaultKind.KVM_ERROR, "monitor error: " + e);
         }
         runEndNanos = System.nanoTime();
+        long cpuEnd = LibC.threadCpuNanos(vcpuTid);
+        cpuNanos = cpuStartNanos < 0 || cpuEnd < 0 ? -1 : cpuEnd - cpuStartNanos;
         if (deadline != null) deadline.cancel(false);
+        Children kids = children;
+        if (kids != null) {
+            for (Instance c : kids.all()) c.stop(StopCause.PARENT_EXITED);
+        }
         synchronized (kickLock) {
             inRunLoop = false;
             state = State.EXITED;
@@ -487,9 +562,10 @@ public final class Instance implements AutoCloseable {
             throw new GuestFault(FaultKind.IN_INSTRUCTION, "guest executed IN from port 0x" + Integer.toHexString(port)
                     + "; hvt guests only write to hypercall ports" + atRip());
         }
-        if (port < Hypercall.PORT_BASE || port >= Hypercall.PORT_END) {
+        boolean kiln = port > KilnAbi.PORT_BASE && port < KilnAbi.PORT_END;
+        if (!kiln && (port < Hypercall.PORT_BASE || port >= Hypercall.PORT_END)) {
             throw new GuestFault(FaultKind.BAD_PORT, "guest wrote to port 0x" + Integer.toHexString(port)
-                    + ", which is not a hypercall port (0x500-0x508)" + atRip());
+                    + ", which is not a hypercall port (hvt: 0x500-0x508, Kiln: 0x581-0x582)" + atRip());
         }
         if (size != 4 || count != 1) {
             throw new GuestFault(FaultKind.BAD_IO_SIZE, "guest wrote " + size + " byte(s) x" + count + " to port 0x"
@@ -497,6 +573,13 @@ public final class Instance implements AutoCloseable {
         }
         long dataOffset = run.get(JAVA_LONG, KvmApi.RUN_IO_DATA_OFFSET);
         long gpa = Integer.toUnsignedLong(run.get(JAVA_INT, dataOffset));
+        if (kiln) {
+            switch (port - KilnAbi.PORT_BASE) {
+                case KilnAbi.FORK -> fork(gpa);
+                default -> waitForChild(gpa);
+            }
+            return null;
+        }
         int nr = port - Hypercall.PORT_BASE;
         hypercallCounts[nr]++;
         if (nr == Hypercall.HALT) {
@@ -509,6 +592,86 @@ public final class Instance implements AutoCloseable {
         }
         handler.handle(gpa);
         return null;
+    }
+
+    /** FORK (docs/kiln-abi.md 1.1): {@code struct kiln_hc_fork { int64_t ret; }}. */
+    private void fork(long gpa) throws GuestFault {
+        MemorySegment arg = memory.range(gpa, KilnAbi.FORK_SIZE, "FORK argument");
+        GuestMemory.putLong(arg, KilnAbi.FORK_RET, forkChild(gpa));
+    }
+
+    private long forkChild(long gpa) {
+        if (blocks != null || nets != null) return KilnAbi.EOPNOTSUPP;
+        Children kids = children;
+        if (kids == null) children = kids = new Children();
+        if (kids.count() >= KilnAbi.MAX_CHILDREN) return KilnAbi.EAGAIN;
+        completePendingIo();
+        VcpuState state = VcpuState.capture(vcpu);
+        Instance child;
+        try {
+            child = monitor.fork(this, childId -> {
+                int fd = memory.shareForFork();
+                try {
+                    return forkOf(monitor, childId, this, fd, state, gpa);
+                } finally {
+                    LibC.close(fd);
+                }
+            });
+        } catch (AdmissionException e) {
+            return KilnAbi.ENOMEM;
+        } catch (KvmException e) {
+            LOG.log(System.Logger.Level.WARNING, "instance " + id + ": FORK failed: " + e.getMessage());
+            return KilnAbi.ENOMEM;
+        }
+        kids.add(child);
+        Thread parentThread = vcpuThread;
+        child.outcome.whenComplete((o, t) -> {
+            if (o instanceof Outcome.Faulted f) {
+                LOG.log(System.Logger.Level.WARNING, "instance " + child.id + " (forked by " + id + "): " + f.describe());
+            }
+            LockSupport.unpark(parentThread); // a WAIT in progress looks again
+        });
+        child.start();
+        return child.id;
+    }
+
+    private static final System.Logger LOG = System.getLogger("dev.kiln.monitor");
+
+    /** WAIT (docs/kiln-abi.md 1.2): reaps an ended child, blocking up to the guest's timeout. */
+    private void waitForChild(long gpa) throws GuestFault {
+        MemorySegment arg = memory.range(gpa, KilnAbi.WAIT_SIZE, "WAIT argument");
+        long which = GuestMemory.getLong(arg, KilnAbi.WAIT_ID);
+        long timeout = GuestMemory.getLong(arg, KilnAbi.WAIT_TIMEOUT);
+        long limit = timeout < 0 || timeout > Long.MAX_VALUE / 4 ? Long.MAX_VALUE / 4 : timeout; // unsigned in
+        long start = System.nanoTime();
+        while (true) {
+            Children kids = children;
+            Children.Lookup found = kids == null ? new Children.Lookup(false, null) : kids.find(which);
+            if (!found.exists()) {
+                GuestMemory.putLong(arg, KilnAbi.WAIT_RET, KilnAbi.ECHILD);
+                return;
+            }
+            Instance ended = found.ended();
+            if (ended != null) {
+                Outcome o = ended.outcome.join();
+                kids.remove(ended);
+                ended.close();
+                GuestMemory.putLong(arg, KilnAbi.WAIT_RET, ended.id);
+                GuestMemory.putInt(arg, KilnAbi.WAIT_STATUS, o instanceof Outcome.Halted h ? h.status() : 255);
+                GuestMemory.putInt(arg, KilnAbi.WAIT_HOW, switch (o) {
+                    case Outcome.Halted h -> KilnAbi.HOW_HALTED;
+                    case Outcome.Faulted f -> KilnAbi.HOW_FAULTED;
+                    case Outcome.Stopped s -> KilnAbi.HOW_STOPPED;
+                });
+                return;
+            }
+            long left = limit - (System.nanoTime() - start);
+            if (left <= 0 || stopCause.get() != null || pauseRequested) {
+                GuestMemory.putLong(arg, KilnAbi.WAIT_RET, 0);
+                return;
+            }
+            LockSupport.parkNanos(Math.min(left, 50_000_000L));
+        }
     }
 
     /** HALT: {@code struct hvt_hc_halt { GPA cookie; int exit_status; }}. */
@@ -544,9 +707,17 @@ public final class Instance implements AutoCloseable {
     public InstanceStats stats() {
         long first = console.firstOutputNanos();
         long runNanos = runStartNanos == 0 ? 0 : (runEndNanos == 0 ? System.nanoTime() : runEndNanos) - runStartNanos;
+        long ticks = state == State.CLOSED ? -1 : InfoPage.entryToMainTicks(memory.segment());
+        long hz = ticks < 0 ? 0 : monitor.tscHz(vcpu);
+        long entryToMain = ticks < 0 || hz <= 0 ? -1 : (long) (ticks * 1e9 / hz);
+        long cpu = cpuNanos;
+        if (cpu < 0 && state == State.RUNNING && cpuStartNanos >= 0) {
+            long now = LibC.threadCpuNanos(vcpuTid);
+            cpu = now < 0 ? -1 : now - cpuStartNanos;
+        }
         return new InstanceStats(createNanos, loadNanos, first == 0 ? -1 : first - createStartNanos, runNanos,
                 new InstanceStats.Exits(exitsIo, exitsMmio, exitsInterrupted, exitsOther), hypercallCounts,
-                console.bytesWritten());
+                console.bytesWritten(), entryToMain, cpu, state == State.CLOSED ? -1 : memory.residentBytes());
     }
 
     /** Stops the guest if it runs, waits for it, and releases the VM and its memory. */
@@ -556,6 +727,10 @@ public final class Instance implements AutoCloseable {
         if (state == State.RUNNING) {
             stop(StopCause.REQUESTED);
             outcome.join();
+        }
+        Children kids = children;
+        if (kids != null) {
+            for (Instance c : kids.all()) c.close();
         }
         synchronized (kickLock) {
             state = State.CLOSED;

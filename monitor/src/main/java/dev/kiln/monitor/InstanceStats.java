@@ -10,9 +10,16 @@ package dev.kiln.monitor;
  * @param exits            VM exits by cause
  * @param hypercalls       hypercalls by number (index = hvt hypercall number)
  * @param consoleBytes     console bytes written
+ * @param entryToMainNanos guest time from its first instruction to main(), from the guest's own TSC
+ *                         stamps in the Kiln info page (-1: the guest did not write them)
+ * @param cpuNanos         CPU time of the instance's vCPU thread: in the guest and in the monitor
+ *                         on its behalf (-1: unknown)
+ * @param residentBytes    guest memory resident in host RAM: pages the guest touched, or shares
+ *                         with its snapshot or fork relatives (-1: unknown)
  */
 public record InstanceStats(long createNanos, long loadNanos, long firstOutputNanos, long runNanos,
-                            Exits exits, long[] hypercalls, long consoleBytes) {
+                            Exits exits, long[] hypercalls, long consoleBytes, long entryToMainNanos,
+                            long cpuNanos, long residentBytes) {
     /** VM exits of an instance by KVM exit reason. */
     public record Exits(long io, long mmio, long interrupted, long other) {
         public long total() {

@@ -114,6 +114,23 @@ public final class Monitor implements AutoCloseable {
     }
 
     /**
+     * Makes the child of a FORK hypercall (docs/kiln-abi.md 1.1) with {@code make}, given the
+     * child's id, once the budget admitted its memory; called on the parent's vCPU thread.
+     */
+    Instance fork(Instance parent, java.util.function.LongFunction<Instance> make) {
+        long bytes = parent.spec().memoryBytes();
+        admit(bytes);
+        try {
+            Instance child = make.apply(nextId.getAndIncrement());
+            live.add(child);
+            return child;
+        } catch (RuntimeException e) {
+            memoryReserved.addAndGet(-bytes);
+            throw e;
+        }
+    }
+
+    /**
      * Every device the image declares must be attached, with the right kind, and nothing else may
      * be (hvt ABI section 2).
      */

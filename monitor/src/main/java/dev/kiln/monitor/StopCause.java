@@ -12,7 +12,9 @@ public enum StopCause {
     /** The monitor process got SIGTERM. */
     TERMINATE(143, "stopped by SIGTERM"),
     /** The instance ran past its time limit: a guest that spins or hangs. */
-    TIME_LIMIT(124, "ran past its time limit");
+    TIME_LIMIT(124, "ran past its time limit"),
+    /** The guest was a forked child and its parent ended (docs/kiln-abi.md 1.1). */
+    PARENT_EXITED(143, "stopped because its parent ended");
 
     private final int exitStatus;
     private final String description;

@@ -1,9 +1,12 @@
 package dev.kiln.monitor.hvt;
 
+import dev.kiln.monitor.kvm.KvmException;
 import dev.kiln.monitor.kvm.LibC;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
@@ -24,10 +27,17 @@ public final class GuestMemory implements AutoCloseable {
     public static final long MAX_SIZE = 4L << 30;
 
     private final MemorySegment ram;
+    /**
+     * True when a page the kernel reports as not resident reads as zero: anonymous memory and
+     * private mappings of a memfd (a hole in it is zero). A private mapping of a snapshot file on
+     * disk is not: its pages may just be out of the page cache.
+     */
+    private boolean absentIsZero;
     private boolean closed;
 
-    private GuestMemory(MemorySegment ram) {
+    private GuestMemory(MemorySegment ram, boolean absentIsZero) {
         this.ram = ram;
+        this.absentIsZero = absentIsZero;
     }
 
     /** Maps {@code size} bytes of zeroed RAM; {@code size} must already be a valid guest size. */
@@ -36,7 +46,7 @@ public final class GuestMemory implements AutoCloseable {
             throw new IllegalArgumentException("guest memory size " + size + " is not a multiple of 2 MiB in 2 MiB..4 GiB");
         }
         return new GuestMemory(LibC.mmap(size, LibC.PROT_READ | LibC.PROT_WRITE,
-                LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0, "guest memory"));
+                LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0, "guest memory"), true);
     }
 
     /**
@@ -49,7 +59,94 @@ public final class GuestMemory implements AutoCloseable {
             throw new IllegalArgumentException("guest memory size " + size + " is not a multiple of 2 MiB in 2 MiB..4 GiB");
         }
         return new GuestMemory(LibC.mmap(size, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_PRIVATE | LibC.MAP_NORESERVE,
-                fd, offset, "snapshot memory"));
+                fd, offset, "snapshot memory"), false);
+    }
+
+    /**
+     * Makes this memory the parent half of a fork (docs/kiln-abi.md 1.1): copies its pages into a
+     * new memfd, then maps that memfd privately over this memory in place, so parent and child
+     * share one copy until either writes a page. Returns the memfd, for the child's
+     * {@link #mapFork}; the caller closes it once the child is mapped. Pages never touched are not
+     * copied (they stay holes, which read as zero), unless the host swaps, when "not resident"
+     * no longer means "zero".
+     */
+    public int shareForFork() {
+        int fd = LibC.memfdCreate("kiln-fork");
+        if (fd < 0) throw new KvmException("memfd_create for a fork", -fd);
+        try {
+            int rc = LibC.ftruncate(fd, ram.byteSize());
+            if (rc < 0) throw new KvmException("ftruncate of the fork memfd", -rc);
+            if (absentIsZero && !HOST_SWAPS) {
+                copyResidentPages(fd);
+            } else {
+                writeFully(fd, ram, 0);
+            }
+            LibC.mmapFixed(ram, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_PRIVATE | LibC.MAP_NORESERVE, fd, 0,
+                    "forked guest memory");
+            absentIsZero = true;
+            return fd;
+        } catch (RuntimeException e) {
+            LibC.close(fd);
+            throw e;
+        }
+    }
+
+    /** The child half of a fork: the memfd {@link #shareForFork} returned, mapped privately. */
+    public static GuestMemory mapFork(int fd, long size) {
+        return new GuestMemory(LibC.mmap(size, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_PRIVATE | LibC.MAP_NORESERVE,
+                fd, 0, "forked guest memory"), true);
+    }
+
+    private static final long PAGE = 4096;
+    private static final boolean HOST_SWAPS = hostSwaps();
+
+    private static boolean hostSwaps() {
+        try {
+            return java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/swaps")).size() > 1;
+        } catch (java.io.IOException | RuntimeException e) {
+            return true; // cannot tell: copy everything
+        }
+    }
+
+    private void copyResidentPages(int fd) {
+        long pages = ram.byteSize() / PAGE;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment vec = arena.allocate(pages);
+            int rc = LibC.mincore(ram, vec);
+            if (rc < 0) throw new KvmException("mincore of guest memory", -rc);
+            long p = 0;
+            while (p < pages) {
+                if ((vec.get(JAVA_BYTE, p) & 1) == 0) {
+                    p++;
+                    continue;
+                }
+                long start = p;
+                while (p < pages && (vec.get(JAVA_BYTE, p) & 1) != 0) p++;
+                writeFully(fd, ram.asSlice(start * PAGE, (p - start) * PAGE), start * PAGE);
+            }
+        }
+    }
+
+    private static void writeFully(int fd, MemorySegment from, long offset) {
+        long done = 0;
+        while (done < from.byteSize()) {
+            long n = LibC.pwrite(fd, from.asSlice(done), offset + done);
+            if (n == -LibC.EINTR) continue;
+            if (n <= 0) throw new KvmException("writing guest memory to the fork memfd", (int) -n);
+            done += n;
+        }
+    }
+
+    /** Bytes of this memory resident in host RAM now (pages the guest touched, or shared ones it reads). */
+    public long residentBytes() {
+        long pages = ram.byteSize() / PAGE;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment vec = arena.allocate(pages);
+            if (LibC.mincore(ram, vec) < 0) return -1;
+            long n = 0;
+            for (long p = 0; p < pages; p++) n += vec.get(JAVA_BYTE, p) & 1;
+            return n * PAGE;
+        }
     }
 
     /** Rounds a requested size down to 2 MiB and checks the 2 MiB..4 GiB bounds (hvt ABI section 3). */

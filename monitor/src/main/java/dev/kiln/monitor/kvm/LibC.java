@@ -40,7 +40,10 @@ public final class LibC {
 
     // x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
     private static final long SYS_READ = 0, SYS_WRITE = 1, SYS_POLL = 7, SYS_MMAP = 9, SYS_MUNMAP = 11,
-            SYS_IOCTL = 16, SYS_OPEN = 2, SYS_CLOSE = 3, SYS_SOCKET = 41, SYS_GETTID = 186, SYS_TGKILL = 234;
+            SYS_IOCTL = 16, SYS_OPEN = 2, SYS_CLOSE = 3, SYS_SOCKET = 41, SYS_GETTID = 186, SYS_TGKILL = 234,
+            SYS_PWRITE64 = 18, SYS_MINCORE = 27, SYS_FTRUNCATE = 77, SYS_CLOCK_GETTIME = 228, SYS_MEMFD_CREATE = 319;
+    public static final int MAP_FIXED = 0x10;
+    public static final int MFD_CLOEXEC = 1;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
@@ -93,6 +96,52 @@ public final class LibC {
     public static int close(int fd) {
         return (int) syscall(SYS_CLOSE, fd, 0, 0, 0, 0, 0);
     }
+
+    /**
+     * mmap at a fixed address, replacing whatever was mapped there in one step (the address range
+     * never goes unmapped, so KVM's memory slot over it stays valid; KVM drops its old mappings
+     * through its MMU notifier). Throws {@link KvmException} naming {@code what}.
+     */
+    public static void mmapFixed(MemorySegment at, int prot, int flags, int fd, long offset, String what) {
+        long p = syscall(SYS_MMAP, at.address(), at.byteSize(), prot, flags | MAP_FIXED, fd, offset);
+        if (p < 0 && p > -4096) throw new KvmException("mmap of " + what + " (" + at.byteSize() + " bytes)", (int) -p);
+    }
+
+    /** memfd_create(name, MFD_CLOEXEC): an anonymous file; a file descriptor or -errno. */
+    public static int memfdCreate(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            return (int) syscall(SYS_MEMFD_CREATE, arena.allocateFrom(name).address(), MFD_CLOEXEC, 0, 0, 0, 0);
+        }
+    }
+
+    public static int ftruncate(int fd, long length) {
+        return (int) syscall(SYS_FTRUNCATE, fd, length, 0, 0, 0, 0);
+    }
+
+    /** pwrite(fd, buf, len, offset); bytes written or -errno. */
+    public static long pwrite(int fd, MemorySegment buf, long offset) {
+        return syscall(SYS_PWRITE64, fd, buf.address(), buf.byteSize(), offset, 0, 0);
+    }
+
+    /** mincore(addr, len, vec): one byte per page, bit 0 set when resident; 0 or -errno. */
+    public static int mincore(MemorySegment range, MemorySegment vec) {
+        return (int) syscall(SYS_MINCORE, range.address(), range.byteSize(), vec.address(), 0, 0, 0);
+    }
+
+    /**
+     * CPU time of thread {@code tid} of this process in nanoseconds, or -1. The clock id is the
+     * kernel's per-thread CPU clock ({@code MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED)} in
+     * include/linux/posix-timers.h), which any thread may read.
+     */
+    public static long threadCpuNanos(int tid) {
+        MemorySegment ts = CLOCK_BUF.get();
+        long clock = ((long) ~tid << 3) | 6;
+        if (syscall(SYS_CLOCK_GETTIME, clock, ts.address(), 0, 0, 0, 0) != 0) return -1;
+        return ts.get(JAVA_LONG, 0) * 1_000_000_000L + ts.get(JAVA_LONG, 8);
+    }
+
+    private static final ThreadLocal<MemorySegment> CLOCK_BUF =
+            ThreadLocal.withInitial(() -> Arena.global().allocate(16, 8));
 
     /**
      * mmap; returns a segment of {@code length} bytes, or throws {@link KvmException} naming

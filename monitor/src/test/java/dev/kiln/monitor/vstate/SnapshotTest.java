@@ -125,6 +125,38 @@ class SnapshotTest {
     }
 
     @Test
+    void eachCloneGetsItsOwnIdentityArgumentsAndStateThroughTheInfoPage() throws Exception {
+        // docs/kiln-abi.md 2.1: the template waits for its generation to change; each clone then
+        // reads its own id and arguments, and its state diverges from the others'.
+        HvtImage forkcheck = HvtImage.read(GuestImages.path("forkcheck.hvt"));
+        Path file = dir.resolve("template.snap");
+        Console template = new Console();
+        try (Instance t = monitor.create(InstanceSpec.of(forkcheck, template, "clone").withMemory(4L << 20))) {
+            t.start();
+            template.await(" ready\n");
+            t.pause();
+            t.snapshot(file);
+        }
+        try (Snapshot snap = Snapshot.open(file)) {
+            List<Console> consoles = List.of(new Console(), new Console(), new Console());
+            List<Instance> clones = new java.util.ArrayList<>();
+            for (int k = 0; k < consoles.size(); k++) {
+                clones.add(monitor.restore(snap, InstanceSpec.of(forkcheck, consoles.get(k), "clone", "member-" + k)));
+            }
+            for (Instance c : clones) c.start();
+            for (int k = 0; k < clones.size(); k++) {
+                Instance c = clones.get(k);
+                assertEquals(new Outcome.Halted(0), c.outcome().get(30, TimeUnit.SECONDS), consoles.get(k).toString());
+                String out = consoles.get(k).toString();
+                assertTrue(out.contains("clone value " + (1000 + c.id()) + "\n"), out);
+                assertTrue(out.contains("id " + c.id() + " parent 0 generation 1 args [clone member-" + k + "]"), out);
+                assertFalse(out.contains("ready"), "a clone goes on from the snapshot, it does not boot: " + out);
+                c.close();
+            }
+        }
+    }
+
+    @Test
     void corruptTruncatedOrForeignSnapshotsAreRefused() throws Exception {
         Path file = snapshotMidway();
         byte[] good = Files.readAllBytes(file);

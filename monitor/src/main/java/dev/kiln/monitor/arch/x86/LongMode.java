@@ -1,5 +1,6 @@
 package dev.kiln.monitor.arch.x86;
 
+import dev.kiln.monitor.extension.InfoPage;
 import dev.kiln.monitor.kvm.KvmApi;
 
 import java.lang.foreign.MemoryLayout;
@@ -30,7 +31,10 @@ public final class LongMode {
     public static final long PT_GPA = 0x8000;
     /** Guest pages below this are not present: a null dereference faults. */
     public static final long FIRST_PRESENT = 0x10000;
-    /** Guest pages below this are read-only: boot info, manifest and command line. */
+    /**
+     * Guest pages below this are read-only (boot info, manifest and command line), except the first
+     * page of Kiln's info page, where the guest writes its boot timestamps (docs/kiln-abi.md 2).
+     */
     public static final long FIRST_WRITABLE = 0x100000;
 
     static final long PTE_P = 1, PTE_RW = 2, PTE_PS = 0x80;
@@ -66,7 +70,7 @@ public final class LongMode {
             t.set(JAVA_LONG_UNALIGNED, PD_GPA - base + i * 8, (i << 21) | PTE_P | PTE_RW | PTE_PS);
         }
         for (long page = FIRST_PRESENT >> 12; page < 512; page++) {
-            long flags = page < (FIRST_WRITABLE >> 12) ? PTE_P : PTE_P | PTE_RW;
+            long flags = page < (FIRST_WRITABLE >> 12) && page != (InfoPage.GPA >> 12) ? PTE_P : PTE_P | PTE_RW;
             t.set(JAVA_LONG_UNALIGNED, PT_GPA - base + page * 8, (page << 12) | flags);
         }
         return t.toArray(JAVA_BYTE);
