@@ -92,3 +92,20 @@ void *kiln_malloc(size_t n)
 {
     return malloc(n);
 }
+
+/* Kiln process calls: the host is "not Kiln", as on Solo5's tender. */
+const void *kiln_plat_info(void)
+{
+    return NULL;
+}
+
+long kiln_plat_fork(void)
+{
+    return -38; /* ENOSYS */
+}
+
+long kiln_plat_wait(long id, unsigned long long timeout_ns, int *status, unsigned *how)
+{
+    (void)id, (void)timeout_ns, (void)status, (void)how;
+    return -38;
+}
