@@ -36,12 +36,14 @@ final class BenchCommand {
     }
 
     int execute(String[] args) {
-        if (args.length == 0 || !List.of("boot", "restore", "burst").contains(args[0])) {
-            err.println("kiln bench: choose a benchmark: boot, restore, burst");
+        if (args.length == 0 || !List.of("boot", "restore", "clone", "burst", "density").contains(args[0])) {
+            err.println("kiln bench: choose a benchmark: boot, restore, clone, burst, density");
             return Main.EXIT_USAGE;
         }
         try {
             if (args[0].equals("burst")) return burst(Arrays.copyOfRange(args, 1, args.length));
+            if (args[0].equals("density")) return new DensityBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
+            if (args[0].equals("clone")) return new CloneBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("restore")) return new Restore(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             return new Boot(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
         } catch (ImageException | KvmException | IOException | dev.kiln.monitor.vstate.SnapshotException e) {
@@ -59,7 +61,7 @@ final class BenchCommand {
      * {@code kiln run} process time.
      */
     static final class Boot {
-        static final String SYNTAX = "kiln bench boot [-n N] [--warmup N] [--mem MiB] [--image PATH] [--process-runs N]";
+        static final String SYNTAX = "kiln bench boot [-n N] [--warmup N] [--mem MiB] [--image PATH] [--process-runs N] [--plot DIR]";
         private final PrintStream out;
         private final PrintStream err;
         int n;
@@ -67,6 +69,7 @@ final class BenchCommand {
         long memMiB;
         Path image;
         int processRuns;
+        Path plotDir;
 
         Boot(PrintStream out, PrintStream err) {
             this.out = out;
@@ -81,6 +84,7 @@ final class BenchCommand {
                     .addOption(CommandLines.valued(null, "image", "PATH", "image to boot (default guest/apps/helloworld/build/helloworld.hvt)"))
                     .addOption(CommandLines.valued(null, "process-runs", "N",
                             "whole 'kiln run' processes to time (default 20; 0 skips)"))
+                    .addOption(plotOption())
                     .addOption(CommandLines.flag("help", "show this help"));
             try {
                 CommandLine cl = CommandLines.parse(options, args, false);
@@ -95,6 +99,7 @@ final class BenchCommand {
                 memMiB = CommandLines.longValue(cl, "mem", 2, 2, 4096);
                 processRuns = (int) CommandLines.longValue(cl, "process-runs", 20, 0, 10_000);
                 image = cl.hasOption("image") ? Path.of(cl.getOptionValue("image")) : null;
+                plotDir = BenchPlots.directory(cl);
             } catch (UsageException e) {
                 err.println("kiln bench boot: " + e.getMessage());
                 err.println("usage: " + SYNTAX);
@@ -161,6 +166,12 @@ final class BenchCommand {
                 out.println("  C floor (create VM..HLT..teardown):  " + floor);
                 out.printf(Locale.ROOT, "  ratio java/C floor (median): %.2fx   (targets: <= 2x, median <= 1.5 ms)%n",
                         java.median / floor.median);
+            }
+            if (plotDir != null) {
+                out.println("  plot: " + BenchPlots.latencyCdf(plotDir, "boot-latency.png",
+                        "kiln bench boot: " + img.getFileName() + ", " + memMiB + " MiB, create..teardown",
+                        List.of(new BenchPlots.Latencies("cold boot", total), new BenchPlots.Latencies("warm VM pool", warmTotal)),
+                        floor == null ? List.of() : List.of(new BenchPlots.Quantiles("C floor", floor))));
             }
             if (processRuns > 0) {
                 Path launcher = home.resolve("kiln");
@@ -232,13 +243,28 @@ final class BenchCommand {
                     b.up(), n, b.refused(), b.firstUpNanos() / 1e6, b.lastUpNanos() / 1e6);
             out.printf(Locale.ROOT, "  host memory: %.0f KiB resident per live instance, guest pages touched included   (target < 600 KiB beyond them)%n",
                     (rssAfter - rssBefore) / 1024.0 / Math.max(1, b.instances().size()));
+            if (parsed.plotDir() != null && b.up() > 0) {
+                out.println("  plot: " + BenchPlots.xy(parsed.plotDir(), "burst-up.png",
+                        "kiln bench burst: " + n + " idle " + img.getFileName() + " instances",
+                        "ms since the burst started", "instances up", List.of(upOverTime(b)), BenchPlots.Joint.STEPS));
+            }
             for (dev.kiln.monitor.Instance i : b.instances()) i.stop(dev.kiln.monitor.StopCause.REQUESTED);
             for (dev.kiln.monitor.Instance i : b.instances()) i.close();
         }
         return 0;
     }
 
-    private static long rssBytes() throws IOException {
+    /** Instances up against time since the burst started. */
+    private static BenchPlots.Series upOverTime(dev.kiln.monitor.Burst b) {
+        long[] up = b.instances().stream().mapToLong(Instance::upNanos).filter(u -> u != 0).sorted().toArray();
+        long start = b.startNanos();
+        List<BenchPlots.Point> points = new java.util.ArrayList<>(up.length + 1);
+        points.add(new BenchPlots.Point(0, 0));
+        for (int i = 0; i < up.length; i++) points.add(new BenchPlots.Point((up[i] - start) / 1e6, i + 1));
+        return new BenchPlots.Series("instances up (of " + (b.instances().size() + b.refused()) + " asked)", points);
+    }
+
+    static long rssBytes() throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
             if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
         }
@@ -293,6 +319,12 @@ final class BenchCommand {
                 out.println("  restore (CoW map), create..first byte:     " + r);
                 out.printf(Locale.ROOT, "  ratio restore/fresh (median): %.2fx   (target: restore faster than a fresh boot)%n",
                         r.median / f.median);
+                if (parsed.plotDir() != null) {
+                    out.println("  plot: " + BenchPlots.latencyCdf(parsed.plotDir(), "restore-latency.png",
+                            "kiln bench restore: " + img.getFileName() + ", 8 MiB, create..first console byte",
+                            List.of(new BenchPlots.Latencies("fresh boot", fresh), new BenchPlots.Latencies("restore (CoW map)", restored)),
+                            List.of()));
+                }
             } finally {
                 Files.deleteIfExists(snapFile);
             }
@@ -350,32 +382,37 @@ final class BenchCommand {
     }
 
     /**
-     * The command line of the benchmarks that run the hvtcheck test guest: {@code -n N} and
-     * {@code --image PATH}. {@code exit} is set when the command should end at once (help, or a
-     * usage error already reported).
+     * The command line of the benchmarks that run the hvtcheck test guest: {@code -n N},
+     * {@code --image PATH} and {@code --plot DIR} (null: no charts). {@code exit} is set when the
+     * command should end at once (help, or a usage error already reported).
      */
-    record CheckRun(int n, Path image, Integer exit) {
+    record CheckRun(int n, Path image, Path plotDir, Integer exit) {
         static CheckRun parse(String bench, String description, String nHelp, int dflt, String[] args,
                               PrintStream out, PrintStream err) {
             Options options = new Options()
                     .addOption(CommandLines.valued("n", null, "N", nHelp + " (default " + dflt + ")"))
                     .addOption(CommandLines.valued(null, "image", "PATH", "the hvtcheck image (default guest/out/hvtcheck.hvt)"))
+                    .addOption(plotOption())
                     .addOption(CommandLines.flag("help", "show this help"));
             try {
                 CommandLine cl = CommandLines.parse(options, args, false);
                 if (cl.hasOption("help")) {
-                    CommandLines.help(out, "kiln bench " + bench + " [-n N] [--image PATH]", description, options, "");
-                    return new CheckRun(0, null, 0);
+                    CommandLines.help(out, "kiln bench " + bench + " [-n N] [--image PATH] [--plot DIR]", description, options, "");
+                    return new CheckRun(0, null, null, 0);
                 }
                 int n = (int) CommandLines.longValue(cl, "n", dflt, 1, 100_000);
                 Path img = cl.hasOption("image") ? Path.of(cl.getOptionValue("image"))
                         : Path.of(System.getProperty("kiln.home", ".")).resolve("guest/out/hvtcheck.hvt");
-                return new CheckRun(n, img, null);
+                return new CheckRun(n, img, BenchPlots.directory(cl), null);
             } catch (UsageException e) {
                 err.println("kiln bench " + bench + ": " + e.getMessage());
-                return new CheckRun(0, null, Main.EXIT_USAGE);
+                return new CheckRun(0, null, null, Main.EXIT_USAGE);
             }
         }
+    }
+
+    static org.apache.commons.cli.Option plotOption() {
+        return CommandLines.valued(null, "plot", "DIR", "also draw the results as PNG charts in DIR (created if missing)");
     }
 
     /** min / median / p99 of nanosecond samples, printed in milliseconds. */

@@ -13,11 +13,15 @@ final class Stats {
         long total = 0;
         for (long n : hc) total += n;
         return String.format(Locale.ROOT,
-                "create %.3f ms, load %.3f ms, first output %s, run %.3f ms, exits %d (io %d, mmio %d, intr %d, other %d),"
-                        + " hypercalls %d, console %d bytes",
+                "create %.3f ms, load %.3f ms, guest entry..main %s, first output %s, run %.3f ms, cpu %s,"
+                        + " exits %d (io %d, mmio %d, intr %d, other %d), hypercalls %d, console %d bytes, resident %s",
                 s.createNanos() / 1e6, s.loadNanos() / 1e6,
+                s.entryToMainNanos() < 0 ? "unknown" : String.format(Locale.ROOT, "%.3f ms", s.entryToMainNanos() / 1e6),
                 s.firstOutputNanos() < 0 ? "none" : String.format(Locale.ROOT, "%.3f ms", s.firstOutputNanos() / 1e6),
-                s.runNanos() / 1e6, s.exits().total(), s.exits().io(), s.exits().mmio(), s.exits().interrupted(),
-                s.exits().other(), total, s.consoleBytes());
+                s.runNanos() / 1e6,
+                s.cpuNanos() < 0 ? "unknown" : String.format(Locale.ROOT, "%.3f ms", s.cpuNanos() / 1e6),
+                s.exits().total(), s.exits().io(), s.exits().mmio(), s.exits().interrupted(),
+                s.exits().other(), total, s.consoleBytes(),
+                s.residentBytes() < 0 ? "unknown" : (s.residentBytes() >> 10) + " KiB");
     }
 }

@@ -85,7 +85,8 @@ class KilnCommandTest {
         assertEquals(124, spin.status());
         assertTrue(spin.err().contains("kiln: guest ran past its time limit"), spin.err());
         CliRun stats = CliRun.of("run", "--mem=8", "--stats", CHECK, "exit", "0");
-        assertTrue(stats.err().matches("(?s)kiln: create [0-9.]+ ms, load .*hypercalls 1, console 0 bytes\\s*"), stats.err());
+        assertTrue(stats.err().matches("(?s)kiln: create [0-9.]+ ms, load [0-9.]+ ms, guest entry..main [0-9.]+ ms, .*cpu [0-9.]+ ms,"
+                + " .*hypercalls 1, console 0 bytes, resident [0-9]+ KiB\\s*"), stats.err());
     }
 
     /** A real `kiln run` process; SIGINT and SIGTERM stop the guest cleanly with 130 and 143. */

@@ -52,6 +52,7 @@ public final class Instance implements AutoCloseable {
     public enum State { CREATED, RUNNING, EXITED, CLOSED }
 
     private static final int PROCESS_ID = (int) ProcessHandle.current().pid();
+    private static final long VCPU_STACK_BYTES = 256 << 10;
 
     private final Monitor monitor;
     private final long id;
@@ -65,6 +66,8 @@ public final class Instance implements AutoCloseable {
     private final NetModule nets;
     private final AtomicReference<StopCause> stopCause = new AtomicReference<>();
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
+    /** Completed with the {@link System#nanoTime()} of the first hypercall, or with 0 if it ended before one. */
+    private final CompletableFuture<Long> up = new CompletableFuture<>();
     private final Object kickLock = new Object();
     private final Object pauseLock = new Object();
     private volatile boolean pauseRequested;
@@ -79,6 +82,7 @@ public final class Instance implements AutoCloseable {
     private final long loadNanos;
     private long runStartNanos;
     private volatile long upNanos;
+    private volatile long firstEntryNanos;
     private long runEndNanos;
     private long exitsIo, exitsMmio, exitsInterrupted, exitsOther;
     private final long[] hypercallCounts = new long[Hypercall.PORT_END - Hypercall.PORT_BASE];
@@ -101,6 +105,10 @@ public final class Instance implements AutoCloseable {
         this.createStartNanos = createStartNanos;
         this.createNanos = createNanos;
         this.loadNanos = loadNanos;
+        // The VM's file descriptor is done with once its memory and vCPU are set up: the vCPU keeps
+        // the VM alive in the kernel, and one descriptor per instance instead of two lets twice as
+        // many instances fit the process's open-file limit.
+        vm.close();
         this.console = new ConsoleModule(memory, spec.console());
         console.register(hypercalls);
         new ClockModule(memory).register(hypercalls);
@@ -153,9 +161,11 @@ public final class Instance implements AutoCloseable {
                     spec.commandLine());
             InfoPage.write(ram, new InfoPage.Identity(id, 0, 0, spec.commandLine()));
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment sregs = arena.allocate(KvmApi.SREGS);
-                LongMode.fillSregs(sregs);
-                vcpu.setSregs(sregs);
+                if (warm == null) { // a pooled vCPU got the boot system registers ahead of time
+                    MemorySegment sregs = arena.allocate(KvmApi.SREGS);
+                    LongMode.fillSregs(sregs);
+                    vcpu.setSregs(sregs);
+                }
                 MemorySegment regs = arena.allocate(KvmApi.REGS);
                 LongMode.fillRegs(regs, spec.image().entry(), memory.size(), BootInfo.GPA);
                 vcpu.setRegs(regs);
@@ -186,18 +196,33 @@ public final class Instance implements AutoCloseable {
         Vm vm = null;
         GuestMemory memory = null;
         Vcpu vcpu = null;
+        WarmPool.Ready warm;
         try {
-            vm = monitor.kvm().createVm();
-            memory = snapshot.mapMemory();
-            vm.setUserMemoryRegion(0, 0, memory.segment());
-            vcpu = vm.createVcpu(0);
-            vcpu.setCpuid(monitor.guestCpuid());
+            warm = monitor.takeWarm(snapshot);
+            if (warm != null) {
+                // a pre-made VM: the snapshot is mapped over its memory (unless the pool did), the
+                // slot stays as it is
+                vm = warm.vm();
+                memory = warm.memory();
+                vcpu = warm.vcpu();
+                if (warm.preloaded() != snapshot) snapshot.mapMemoryOver(memory);
+            } else {
+                vm = monitor.kvm().createVm();
+                memory = snapshot.mapMemory();
+                vm.setUserMemoryRegion(0, 0, memory.segment());
+                vcpu = vm.createVcpu(0);
+                vcpu.setCpuid(monitor.guestCpuid());
+            }
             long t1 = System.nanoTime();
-            snapshot.vcpu().apply(vcpu);
+            if (warm == null) snapshot.vcpu().apply(vcpu);
+            else if (warm.preloaded() != snapshot) snapshot.vcpu().apply(vcpu, warm.sregs(), warm.fpu());
             // This clone's own identity (docs/kiln-abi.md 2.1): the manifest filled from its own
             // attachments, and its id, arguments and a new generation in the info page.
             MemorySegment ram = memory.segment();
-            MemorySegment.copy(manifest, 0, ram, JAVA_BYTE, BootInfo.MFT_GPA, manifest.length);
+            MemorySegment mft = ram.asSlice(BootInfo.MFT_GPA, manifest.length);
+            if (mft.mismatch(MemorySegment.ofArray(manifest)) != -1) { // unchanged: no copy-on-write fault
+                MemorySegment.copy(manifest, 0, ram, JAVA_BYTE, BootInfo.MFT_GPA, manifest.length);
+            }
             InfoPage.write(ram, new InfoPage.Identity(id, 0, InfoPage.generation(ram) + 1, spec.commandLine()));
             long t2 = System.nanoTime();
             return new Instance(monitor, id, 0, spec, vm, memory, vcpu,
@@ -315,7 +340,8 @@ public final class Instance implements AutoCloseable {
     /** Runs the guest on a new platform thread (one per vCPU) and returns at once. */
     public Thread start() {
         claimRun();
-        Thread t = Thread.ofPlatform().name("kiln-vcpu-" + id).unstarted(this::loop);
+        // The run loop is shallow; a small stack keeps thousands of vCPU threads cheap.
+        Thread t = Thread.ofPlatform().name("kiln-vcpu-" + id).stackSize(VCPU_STACK_BYTES).unstarted(this::loop);
         vcpuThread = t;
         t.start();
         return t;
@@ -476,6 +502,7 @@ public final class Instance implements AutoCloseable {
         synchronized (pauseLock) {
             pauseLock.notifyAll();
         }
+        up.complete(0L);
         outcome.complete(result);
     }
 
@@ -488,6 +515,7 @@ public final class Instance implements AutoCloseable {
                 holdWhilePaused();
                 continue;
             }
+            if (firstEntryNanos == 0) firstEntryNanos = System.nanoTime();
             int rc = vcpu.run();
             if (rc < 0) {
                 if (rc == -LibC.EINTR || rc == -LibC.EAGAIN) {
@@ -499,7 +527,10 @@ public final class Instance implements AutoCloseable {
             int reason = run.get(JAVA_INT, KvmApi.RUN_EXIT_REASON);
             switch (reason) {
                 case KvmApi.EXIT_IO -> {
-                    if (exitsIo++ == 0) upNanos = System.nanoTime();
+                    if (exitsIo++ == 0) {
+                        upNanos = System.nanoTime();
+                        up.complete(upNanos);
+                    }
                     try {
                         Integer halted = hypercall(run);
                         if (halted != null) return new Outcome.Halted(halted);
@@ -697,6 +728,22 @@ public final class Instance implements AutoCloseable {
         } catch (KvmException e) {
             return "";
         }
+    }
+
+    /**
+     * {@link System#nanoTime()} just before the vCPU first entered the guest (the guest's first
+     * instruction, or a restored guest's next one, follows at once), or 0.
+     */
+    public long firstEntryNanos() {
+        return firstEntryNanos;
+    }
+
+    /**
+     * Completes when the guest makes its first hypercall (it is up and talking) with that moment's
+     * {@link System#nanoTime()}, or with 0 when it ended before making one.
+     */
+    public CompletableFuture<Long> upFuture() {
+        return up.copy();
     }
 
     /** {@link System#nanoTime()} of the guest's first hypercall (it is up and talking), or 0. */

@@ -38,6 +38,7 @@ public final class Monitor implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong memoryReserved = new java.util.concurrent.atomic.AtomicLong();
     private volatile ScheduledExecutorService watchdog;
     private volatile WarmPool warmPool;
+    private volatile WarmPool clonePool;
 
     private Monitor(Kvm kvm, long memoryBudget) {
         this.kvm = kvm;
@@ -172,10 +173,30 @@ public final class Monitor implements AutoCloseable {
         if (size > 0) warmPool = new WarmPool(kvm, guestCpuid, GuestMemory.validSize(memoryBytes), size);
     }
 
+    /**
+     * Keeps {@code size} clones of {@code snapshot} made ahead of time: VM, the snapshot's memory
+     * mapped copy-on-write, its vCPU state loaded. {@link #restore} of that snapshot then only gives
+     * the clone its identity and runs it. 0 turns it off; close it before closing the snapshot.
+     */
+    public synchronized void keepWarm(dev.kiln.monitor.vstate.Snapshot snapshot, int size) {
+        if (clonePool != null) {
+            clonePool.close();
+            clonePool = null;
+        }
+        if (size > 0) clonePool = new WarmPool(kvm, guestCpuid, snapshot, size);
+    }
+
     /** A pre-made VM for this memory size, or null. */
     WarmPool.Ready takeWarm(long memoryBytes) {
         WarmPool p = warmPool;
         return p != null && p.memorySize() == memoryBytes ? p.take() : null;
+    }
+
+    /** A pre-made clone of this snapshot, else a pre-made empty VM of its size, or null. */
+    WarmPool.Ready takeWarm(dev.kiln.monitor.vstate.Snapshot snapshot) {
+        WarmPool p = clonePool;
+        WarmPool.Ready r = p != null && p.template() == snapshot ? p.take() : null;
+        return r != null ? r : takeWarm(snapshot.memorySize());
     }
 
     Kvm kvm() {
@@ -244,6 +265,7 @@ public final class Monitor implements AutoCloseable {
         ScheduledExecutorService w = watchdog;
         if (w != null) w.shutdownNow();
         keepWarm(0, 0);
+        keepWarm(null, 0);
         kvm.close();
     }
 }

@@ -1,15 +1,21 @@
 package dev.kiln.monitor;
 
 import dev.kiln.monitor.hvt.GuestMemory;
+import dev.kiln.monitor.arch.x86.LongMode;
 import dev.kiln.monitor.kvm.Kvm;
+import dev.kiln.monitor.kvm.KvmApi;
 import dev.kiln.monitor.kvm.KvmException;
 import dev.kiln.monitor.kvm.Vcpu;
 import dev.kiln.monitor.kvm.Vm;
+import dev.kiln.monitor.vstate.Snapshot;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 /**
  * Empty VMs made ahead of time, for one guest memory size: VM, fresh zeroed RAM in its memory
@@ -18,8 +24,12 @@ import java.util.concurrent.TimeUnit;
  * pool only loads its image and runs. Nothing in a pooled VM has ever run.
  */
 final class WarmPool implements AutoCloseable {
-    /** One ready VM. */
-    record Ready(Vm vm, GuestMemory memory, Vcpu vcpu) {
+    /**
+     * One ready VM. Its vCPU already holds the boot system registers (hvt ABI section 3); {@code
+     * sregs} and {@code fpu} are what its vCPU holds now ({@code struct kvm_sregs}, {@code struct
+     * kvm_fpu}), so a restore can skip loading state that is already there.
+     */
+    record Ready(Vm vm, GuestMemory memory, Vcpu vcpu, byte[] sregs, byte[] fpu, Snapshot preloaded) {
         void close() {
             vcpu.close();
             vm.close();
@@ -28,20 +38,37 @@ final class WarmPool implements AutoCloseable {
     }
 
     private final long memorySize;
+    /** For a clone pool: the snapshot each VM is loaded from ahead of time; else null. */
+    private final Snapshot template;
     private final BlockingQueue<Ready> ready;
     private final Thread filler;
     private volatile boolean closed;
 
     WarmPool(Kvm kvm, MemorySegment cpuid, long memorySize, int size) {
+        this(kvm, cpuid, memorySize, size, null);
+    }
+
+    /**
+     * A clone pool: each VM also gets {@code template}'s memory mapped copy-on-write and its vCPU
+     * state loaded ahead of time, so that a clone only writes its identity before it runs. A
+     * pooled clone's TSC goes on counting while it waits, as if it had slept.
+     */
+    WarmPool(Kvm kvm, MemorySegment cpuid, Snapshot template, int size) {
+        this(kvm, cpuid, template.memorySize(), size, template);
+    }
+
+    private WarmPool(Kvm kvm, MemorySegment cpuid, long memorySize, int size, Snapshot template) {
         this.memorySize = memorySize;
+        this.template = template;
         this.ready = new ArrayBlockingQueue<>(size);
         this.filler = Thread.ofPlatform().daemon().name("kiln-warm-pool").start(() -> {
             while (!closed) {
                 Ready r;
                 try {
                     r = make(kvm, cpuid, memorySize);
-                } catch (KvmException e) {
-                    sleep();          // out of resources for now: try again shortly
+                    if (template != null) r = preload(r, template);
+                } catch (RuntimeException e) {
+                    sleep();          // out of resources for now (or the snapshot closed): try again shortly
                     continue;
                 }
                 try {
@@ -54,6 +81,21 @@ final class WarmPool implements AutoCloseable {
                 if (closed) r.close();
             }
         });
+    }
+
+    private static Ready preload(Ready r, Snapshot template) {
+        try {
+            template.mapMemoryOver(r.memory());
+            template.vcpu().apply(r.vcpu(), r.sregs(), r.fpu());
+            return new Ready(r.vm(), r.memory(), r.vcpu(), template.vcpu().sregs(), template.vcpu().fpu(), template);
+        } catch (RuntimeException e) {
+            r.close();
+            throw e;
+        }
+    }
+
+    Snapshot template() {
+        return template;
     }
 
     private static void sleep() {
@@ -71,13 +113,19 @@ final class WarmPool implements AutoCloseable {
             memory = GuestMemory.allocate(memorySize);
             vm.setUserMemoryRegion(0, 0, memory.segment());
             Vcpu vcpu = vm.createVcpu(0);
-            try {
+            try (Arena arena = Arena.ofConfined()) {
                 vcpu.setCpuid(cpuid);
+                MemorySegment sregs = arena.allocate(KvmApi.SREGS);
+                LongMode.fillSregs(sregs);
+                vcpu.setSregs(sregs);
+                vcpu.getSregs(sregs);
+                MemorySegment fpu = arena.allocate(KvmApi.FPU_SIZE, 16);
+                vcpu.getFpu(fpu);
+                return new Ready(vm, memory, vcpu, sregs.toArray(JAVA_BYTE), fpu.toArray(JAVA_BYTE), null);
             } catch (RuntimeException e) {
                 vcpu.close();
                 throw e;
             }
-            return new Ready(vm, memory, vcpu);
         } catch (RuntimeException e) {
             vm.close();
             if (memory != null) memory.close();

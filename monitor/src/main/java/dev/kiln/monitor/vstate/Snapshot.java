@@ -192,15 +192,28 @@ public final class Snapshot implements AutoCloseable {
 
     /** Refuses an image other than the one the snapshot was taken of. */
     public void checkImage(HvtImage image) throws SnapshotException {
+        if (image == verifiedImage) return; // images are immutable: one hash per image, not per clone
         if (!Arrays.equals(digest(image), imageDigest)) {
             throw new SnapshotException("snapshot " + file + " was taken of another image (SHA-256 "
                     + HexFormat.of().formatHex(imageDigest, 0, 8) + "...), not of " + image.name());
         }
+        verifiedImage = image;
     }
+
+    private volatile HvtImage verifiedImage;
 
     /** The guest's RAM, mapped copy-on-write from the file. */
     public GuestMemory mapMemory() {
         return GuestMemory.mapPrivate(fd, MEMORY_OFFSET, memorySize);
+    }
+
+    /** Maps the guest's RAM copy-on-write over {@code memory} in place (a warm VM's; same size). */
+    public void mapMemoryOver(GuestMemory memory) {
+        if (memory.size() != memorySize) {
+            throw new IllegalArgumentException("memory of " + memory.size() + " bytes cannot take a snapshot of "
+                    + memorySize + " bytes");
+        }
+        memory.remapPrivate(fd, MEMORY_OFFSET);
     }
 
     public long memorySize() {

@@ -138,21 +138,30 @@ class SnapshotTest {
             t.snapshot(file);
         }
         try (Snapshot snap = Snapshot.open(file)) {
-            List<Console> consoles = List.of(new Console(), new Console(), new Console());
-            List<Instance> clones = new java.util.ArrayList<>();
-            for (int k = 0; k < consoles.size(); k++) {
-                clones.add(monitor.restore(snap, InstanceSpec.of(forkcheck, consoles.get(k), "clone", "member-" + k)));
-            }
-            for (Instance c : clones) c.start();
-            for (int k = 0; k < clones.size(); k++) {
-                Instance c = clones.get(k);
-                assertEquals(new Outcome.Halted(0), c.outcome().get(30, TimeUnit.SECONDS), consoles.get(k).toString());
-                String out = consoles.get(k).toString();
-                assertTrue(out.contains("clone value " + (1000 + c.id()) + "\n"), out);
-                assertTrue(out.contains("id " + c.id() + " parent 0 generation 1 args [clone member-" + k + "]"), out);
-                assertFalse(out.contains("ready"), "a clone goes on from the snapshot, it does not boot: " + out);
-                c.close();
-            }
+            startClonesAndCheckTheirIdentity(forkcheck, snap);
+            // The same from a clone pool: memory mapped and vCPU loaded ahead of time.
+            monitor.keepWarm(snap, 2);
+            Thread.sleep(300);
+            startClonesAndCheckTheirIdentity(forkcheck, snap);
+            monitor.keepWarm(null, 0);
+        }
+    }
+
+    private static void startClonesAndCheckTheirIdentity(HvtImage forkcheck, Snapshot snap) throws Exception {
+        List<Console> consoles = List.of(new Console(), new Console(), new Console());
+        List<Instance> clones = new java.util.ArrayList<>();
+        for (int k = 0; k < consoles.size(); k++) {
+            clones.add(monitor.restore(snap, InstanceSpec.of(forkcheck, consoles.get(k), "clone", "member-" + k)));
+        }
+        for (Instance c : clones) c.start();
+        for (int k = 0; k < clones.size(); k++) {
+            Instance c = clones.get(k);
+            assertEquals(new Outcome.Halted(0), c.outcome().get(30, TimeUnit.SECONDS), consoles.get(k).toString());
+            String out = consoles.get(k).toString();
+            assertTrue(out.contains("clone value " + (1000 + c.id()) + "\n"), out);
+            assertTrue(out.contains("id " + c.id() + " parent 0 generation 1 args [clone member-" + k + "]"), out);
+            assertFalse(out.contains("ready"), "a clone goes on from the snapshot, it does not boot: " + out);
+            c.close();
         }
     }
 

@@ -1,0 +1,79 @@
+package dev.kiln.cli;
+
+import dev.kiln.monitor.kvm.Kvm;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code kiln bench density} and the {@code --plot} charts, on real KVM with short runs. */
+class BenchCommandTest {
+    private static final Path GUESTS = Path.of(System.getProperty("kiln.guest.dir", "../guest/out"));
+    private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+    private static Path requireKvmAndGuest(String name) {
+        String reason = Kvm.unavailableReason();
+        if (reason != null) System.err.println("!!! KVM TESTS SKIPPED: " + reason);
+        Assumptions.assumeTrue(reason == null, () -> "KVM TESTS SKIPPED: " + reason);
+        Path image = GUESTS.resolve(name + ".hvt");
+        assertTrue(Files.isRegularFile(image), image + " is missing: build the guests into " + GUESTS + " first (scripts/test does)");
+        return image;
+    }
+
+    private static void assertPng(Path file) throws IOException {
+        assertTrue(Files.isRegularFile(file), file + " was not written");
+        byte[] head = Arrays.copyOf(Files.readAllBytes(file), PNG_SIGNATURE.length);
+        assertArrayEquals(PNG_SIGNATURE, head, file + " does not start with the PNG signature");
+    }
+
+    @Test
+    void densityStepsUpToMaxPrintsATableAndPlots(@TempDir Path dir) throws IOException {
+        Path image = requireKvmAndGuest("hvtcheck");
+        Path plots = dir.resolve("plots");
+        CliRun r = CliRun.of("bench", "density", "--image", image.toString(), "--max", "20", "--step", "10",
+                "--plot", plots.toString());
+        assertEquals(0, r.status(), r.out() + r.err());
+        assertTrue(r.out().matches("(?s).*\\n\\s+10\\s+10\\s+0\\s.*\\n\\s+20\\s+20\\s+0\\s.*"), "one line per step, all running: " + r.out());
+        assertTrue(r.out().contains("at 20 instances (20 running)"), r.out());
+        assertTrue(r.out().contains("stopped and closed 20 instances"), r.out());
+        assertTrue(r.out().contains("plot: " + plots.resolve("density-memory.png")), r.out());
+        assertPng(plots.resolve("density-memory.png"));
+    }
+
+    @Test
+    void bootPlotsItsLatencies(@TempDir Path dir) throws IOException {
+        Path image = requireKvmAndGuest("helloworld");
+        CliRun r = CliRun.of("bench", "boot", "--image", image.toString(), "-n", "20", "--warmup", "5",
+                "--process-runs", "0", "--plot", dir.toString());
+        assertEquals(0, r.status(), r.out() + r.err());
+        assertTrue(r.out().contains("plot: " + dir.resolve("boot-latency.png")), r.out());
+        assertPng(dir.resolve("boot-latency.png"));
+    }
+
+    @Test
+    void badDensityAndPlotOptionsNameTheValue(@TempDir Path dir) throws IOException {
+        Path file = Files.writeString(dir.resolve("file"), "not a directory");
+        for (String[] c : new String[][] {
+                {"--step=0: must be in 1..100000", "density", "--step", "0"},
+                {"--max=x: not a whole number", "density", "--max", "x"},
+                {"--mem=1: must be in 2..4096", "density", "--mem", "1"},
+                {"--plot=" + file + ": not a directory", "density", "--plot", file.toString()},
+                {"--plot=" + file + ": not a directory", "boot", "--plot", file.toString()},
+                {"--plot=" + file + ": not a directory", "burst", "--plot", file.toString()}}) {
+            String[] args = new String[c.length];
+            args[0] = "bench";
+            System.arraycopy(c, 1, args, 1, c.length - 1);
+            CliRun r = CliRun.of(args);
+            assertEquals(Main.EXIT_USAGE, r.status(), r.err());
+            assertTrue(r.err().contains(c[0]), () -> "expected '" + c[0] + "' in: " + r.err());
+        }
+    }
+}
