@@ -234,13 +234,45 @@ final class BenchCommand {
         HvtImage image = HvtImage.read(img);
         try (Monitor monitor = Monitor.open()) {
             InstanceSpec idle = new InstanceSpec(image, 2L << 20, List.of("poll", "3600000"), OutputStream.nullOutputStream(), null);
+            // Warm-up: a small burst first, stopped and closed, so that the JIT has compiled the
+            // start-up path (a long-lived host is in that state; the compiler threads would
+            // otherwise take a core from the measured burst).
+            dev.kiln.monitor.Burst warm = dev.kiln.monitor.Burst.start(monitor, idle, Math.min(n, 200),
+                    i -> OutputStream.nullOutputStream(), 60, TimeUnit.SECONDS);
+            for (Instance i : warm.instances()) i.close();
+            // Baseline: the same guest, one at a time (request..first hypercall, then stopped).
+            long[] serial = new long[Math.min(n, 50)];
+            for (int k = 0; k < serial.length; k++) {
+                long t0 = System.nanoTime();
+                try (Instance one = monitor.create(idle)) {
+                    one.start();
+                    long u = one.upFuture().get(10, TimeUnit.SECONDS);
+                    serial[k] = u - t0;
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                    throw new IllegalStateException("the baseline guest did not come up", e);
+                }
+            }
+            Summary one = Summary.of(serial);
             long rssBefore = rssBytes();
+            long cpuBefore = processCpuNanos();
             dev.kiln.monitor.Burst b = dev.kiln.monitor.Burst.start(monitor, idle, n, i -> OutputStream.nullOutputStream(),
                     120, TimeUnit.SECONDS);
             long rssAfter = rssBytes();
+            long cpuUsed = processCpuNanos() - cpuBefore;
             out.printf(Locale.ROOT, "kiln bench burst: %d idle %s instances (2 MiB each) in one JVM%n", n, img.getFileName());
+            out.printf(Locale.ROOT, "  pacing: %d creator thread(s), %d instance(s) per turn, at most %d guests booting at once%n",
+                    b.pacing().creators(), b.pacing().batch(), b.pacing().inFlight());
             out.printf(Locale.ROOT, "  up: %d of %d (refused %d); first up after %.1f ms, last after %.1f ms   (target: 1000 up in <= 2 s)%n",
                     b.up(), n, b.refused(), b.firstUpNanos() / 1e6, b.lastUpNanos() / 1e6);
+            out.printf(Locale.ROOT, "  baseline, one at a time (request..up): %s -> %d in series would take %.0f ms; the burst took %.0f ms (%.1fx)%n",
+                    one, n, one.median() * n / 1e6, b.lastUpNanos() / 1e6, one.median() * n / Math.max(1, b.lastUpNanos()));
+            out.printf(Locale.ROOT, "  process CPU time during the burst: %.0f ms (%.2f ms per instance)%n", cpuUsed / 1e6,
+                    cpuUsed / 1e6 / Math.max(1, b.instances().size()));
+            List<Instance> made = b.instances();
+            if (!made.isEmpty()) {
+                out.println("  per instance, image load + boot state: " + Summary.of(made.stream().mapToLong(i -> i.stats().loadNanos()).toArray()));
+                out.println("  per instance, vCPU thread CPU time:    " + Summary.of(made.stream().mapToLong(i -> i.stats().cpuNanos()).toArray()));
+            }
             out.printf(Locale.ROOT, "  host memory: %.0f KiB resident per live instance, guest pages touched included   (target < 600 KiB beyond them)%n",
                     (rssAfter - rssBefore) / 1024.0 / Math.max(1, b.instances().size()));
             if (parsed.plotDir() != null && b.up() > 0) {
@@ -262,6 +294,13 @@ final class BenchCommand {
         points.add(new BenchPlots.Point(0, 0));
         for (int i = 0; i < up.length; i++) points.add(new BenchPlots.Point((up[i] - start) / 1e6, i + 1));
         return new BenchPlots.Series("instances up (of " + (b.instances().size() + b.refused()) + " asked)", points);
+    }
+
+    /** This process's user + system CPU time so far (/proc/self/stat fields 14 and 15, in clock ticks of 10 ms). */
+    static long processCpuNanos() throws IOException {
+        String stat = Files.readString(Path.of("/proc/self/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;
     }
 
     static long rssBytes() throws IOException {

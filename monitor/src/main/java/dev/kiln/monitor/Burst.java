@@ -1,6 +1,7 @@
 package dev.kiln.monitor;
 
 import dev.kiln.monitor.image.ImageException;
+import dev.kiln.monitor.kvm.Vm;
 
 import java.io.OutputStream;
 import java.util.ArrayList;
@@ -46,25 +47,42 @@ public record Burst(List<Instance> instances, int refused, long startNanos, long
         }
 
         /**
-         * The plan for this host: one creator per free core (cores minus the 1-minute load
-         * average, at least one); a batch of instances worth about 1 MiB of image to load per
-         * turn; and four booting guests per core, so that guests that spin at boot cannot starve
-         * the creators.
+         * The plan for this host: one creator per core that is idle now (sampled from
+         * /proc/stat over 20 ms; at least one); a batch of instances worth about 1 MiB of image
+         * to load per turn; and four booting guests per core, so that guests that spin at boot
+         * cannot starve the creators.
          */
         public static Pacing forHost(long imageBytes) {
             int cores = Runtime.getRuntime().availableProcessors();
-            int free = Math.max(1, (int) Math.round(cores - loadAverage()));
+            int free = Math.max(1, (int) Math.round(cores * idleFraction()));
             int batch = (int) Math.max(1, Math.min(32, (1L << 20) / Math.max(1, imageBytes)));
-            return new Pacing(free, batch, 4 * cores);
+            return new Pacing(Integer.getInteger("kiln.burst.creators", free), Integer.getInteger("kiln.burst.batch", batch),
+                    Integer.getInteger("kiln.burst.inflight", 4 * cores));
         }
 
-        private static double loadAverage() {
+        /** The share of CPU time the host spent idle over a short sample (1.0 when unknown). */
+        private static double idleFraction() {
             try {
-                String s = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg"));
-                return Double.parseDouble(s.substring(0, s.indexOf(' ')));
+                long[] a = cpuTimes();
+                Thread.sleep(20);
+                long[] b = cpuTimes();
+                long total = b[0] - a[0], idle = b[1] - a[1];
+                return total <= 0 ? 1.0 : Math.min(1.0, (double) idle / total);
             } catch (java.io.IOException | RuntimeException e) {
-                return 0;
+                return 1.0;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 1.0;
             }
+        }
+
+        /** {total, idle + iowait} jiffies of all CPUs, from the first line of /proc/stat. */
+        private static long[] cpuTimes() throws java.io.IOException {
+            String line = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat")).getFirst();
+            String[] f = line.trim().split("\\s+");
+            long total = 0;
+            for (int i = 1; i < f.length; i++) total += Long.parseLong(f[i]);
+            return new long[] {total, Long.parseLong(f[4]) + Long.parseLong(f[5])};
         }
     }
 
@@ -83,64 +101,116 @@ public record Burst(List<Instance> instances, int refused, long startNanos, long
         if (count < 1) throw new IllegalArgumentException("count must be at least 1");
         long t0 = System.nanoTime();
         long deadline = t0 + unit.toNanos(timeout);
-        Instance[] made = new Instance[count];
-        AtomicInteger next = new AtomicInteger();
         AtomicInteger refused = new AtomicInteger();
-        Semaphore booting = new Semaphore(pacing.inFlight());
         ExecutorService pool = Executors.newFixedThreadPool(pacing.creators(), r -> {
             Thread t = new Thread(r, "kiln-burst-creator");
             t.setDaemon(true);
             return t;
         });
-        List<Future<?>> creators = new ArrayList<>();
-        for (int c = 0; c < pacing.creators(); c++) {
-            creators.add(pool.submit(() -> {
-                while (true) {
-                    int from = next.getAndAdd(pacing.batch());
-                    if (from >= count) return null;
-                    for (int index = from; index < Math.min(count, from + pacing.batch()); index++) {
-                        long left = deadline - System.nanoTime();
-                        if (left <= 0 || !booting.tryAcquire(left, TimeUnit.NANOSECONDS)) {
-                            refused.incrementAndGet();
-                            continue;
-                        }
-                        try {
-                            Instance inst = monitor.create(spec.withConsole(consoles.apply(index)));
-                            inst.upFuture().whenComplete((u, e) -> booting.release());
-                            inst.start();
-                            made[index] = inst;
-                        } catch (ImageException | RuntimeException e) { // refused by the budget, or failed: counted
-                            booting.release();
-                            refused.incrementAndGet();
-                        }
-                    }
-                }
-            }));
-        }
         try {
-            for (Future<?> f : creators) f.get();
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(e.getCause());
+            // 1. Admission for all first: a refused instance costs nothing.
+            int admitted = 0;
+            for (int i = 0; i < count; i++) {
+                try {
+                    monitor.checkAndAdmit(spec);
+                    admitted++;
+                } catch (ImageException | RuntimeException e) {
+                    refused.incrementAndGet();
+                }
+            }
+            // 2. The VMs, before any guest memory or vCPU exists: KVM_CREATE_VM registers an MMU
+            //    notifier, which walks every memory mapping of the process (mm_take_all_locks), so
+            //    a VM made behind thousands of guest, kvm_run and thread-stack mappings costs ten
+            //    times one made first.
+            Vm[] vms = new Vm[admitted];
+            inParallel(pool, pacing, admitted, index -> vms[index] = monitor.kvm().createVm());
+            // 3. Memory, slot and vCPU for each, still before any guest runs.
+            WarmPool.Ready[] prepared = new WarmPool.Ready[admitted];
+            inParallel(pool, pacing, admitted, index -> {
+                if (vms[index] != null) prepared[index] = monitor.prepare(vms[index], spec.memoryBytes());
+            });
+            // 4. Load and start, with at most inFlight guests booting at once.
+            Instance[] made = new Instance[admitted];
+            boolean[] givenBack = new boolean[admitted]; // createAdmitted failed and released the memory itself
+            Semaphore booting = new Semaphore(pacing.inFlight());
+            inParallel(pool, pacing, admitted, index -> {
+                if (prepared[index] == null) return;
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || !booting.tryAcquire(left, TimeUnit.NANOSECONDS)) {
+                    prepared[index].close();
+                    return;
+                }
+                try {
+                    Instance inst = monitor.createAdmitted(spec.withConsole(consoles.apply(index)), prepared[index]);
+                    inst.upFuture().whenComplete((u, e) -> booting.release());
+                    inst.start();
+                    made[index] = inst;
+                } catch (ImageException | RuntimeException e) {
+                    givenBack[index] = true;
+                    booting.release();
+                }
+            });
+            List<Instance> all = new ArrayList<>(admitted);
+            for (int i = 0; i < admitted; i++) {
+                if (made[i] != null) {
+                    all.add(made[i]);
+                } else {
+                    if (!givenBack[i]) monitor.unadmit(spec);
+                    refused.incrementAndGet();
+                }
+            }
+            long first = Long.MAX_VALUE, last = 0;
+            int up = 0;
+            for (Instance inst : all) {
+                long u;
+                try {
+                    u = inst.upFuture().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (TimeoutException | ExecutionException e) {
+                    u = 0;
+                }
+                if (u != 0) {
+                    up++;
+                    first = Math.min(first, u - t0);
+                    last = Math.max(last, u - t0);
+                }
+            }
+            return new Burst(List.copyOf(all), refused.get(), t0, first == Long.MAX_VALUE ? -1 : first, last, up, pacing);
         } finally {
             pool.shutdown();
         }
-        List<Instance> all = new ArrayList<>(count);
-        for (Instance i : made) if (i != null) all.add(i);
-        long first = Long.MAX_VALUE, last = 0;
-        int up = 0;
-        for (Instance inst : all) {
-            long u;
+    }
+
+    /** A step of the burst for one instance index; a failure leaves that index empty. */
+    private interface Step {
+        void run(int index) throws Exception;
+    }
+
+    /** Runs {@code step} for indexes [0, n) on the creators, {@code batch} indexes per turn, and waits. */
+    private static void inParallel(ExecutorService pool, Pacing pacing, int n, Step step) throws InterruptedException {
+        AtomicInteger next = new AtomicInteger();
+        List<Future<?>> creators = new ArrayList<>();
+        for (int c = 0; c < pacing.creators(); c++) {
+            creators.add(pool.submit(() -> {
+                for (int from; (from = next.getAndAdd(pacing.batch())) < n; ) {
+                    for (int index = from; index < Math.min(n, from + pacing.batch()); index++) {
+                        try {
+                            step.run(index);
+                        } catch (InterruptedException e) {
+                            throw e;
+                        } catch (Exception e) {
+                            // this index stays empty and is counted as refused
+                        }
+                    }
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : creators) {
             try {
-                u = inst.upFuture().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (TimeoutException | ExecutionException e) {
-                u = 0;
-            }
-            if (u != 0) {
-                up++;
-                first = Math.min(first, u - t0);
-                last = Math.max(last, u - t0);
+                f.get();
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(e.getCause());
             }
         }
-        return new Burst(List.copyOf(all), refused.get(), t0, first == Long.MAX_VALUE ? -1 : first, last, up, pacing);
     }
 }

@@ -121,13 +121,14 @@ public final class Instance implements AutoCloseable {
                 .register(hypercalls);
     }
 
-    static Instance create(Monitor monitor, long id, InstanceSpec spec) throws ImageException {
+    /** @param prepared a VM made for this instance ahead of time, or null (take one from the pool, or make one) */
+    static Instance create(Monitor monitor, long id, InstanceSpec spec, WarmPool.Ready prepared) throws ImageException {
         long t0 = System.nanoTime();
         byte[] manifest = spec.image().manifest().raw();
         java.util.Map<Integer, BlockModule.Device> blockDevices = new java.util.HashMap<>();
         java.util.Map<Integer, NetModule.Device> netDevices = new java.util.HashMap<>();
         if (!spec.devices().isEmpty()) openDevices(spec, manifest, blockDevices, netDevices);
-        WarmPool.Ready warm = monitor.takeWarm(spec.memoryBytes());
+        WarmPool.Ready warm = prepared != null ? prepared : monitor.takeWarm(spec.memoryBytes());
         Vm vm;
         try {
             vm = warm != null ? warm.vm() : monitor.kvm().createVm();

@@ -82,8 +82,25 @@ public final class Monitor implements AutoCloseable {
         ImageLoader.checkFits(spec.image(), spec.memoryBytes());
         checkAttachments(spec);
         admit(spec.memoryBytes());
+        return createAdmitted(spec, null);
+    }
+
+    /** Checks a spec as {@link #create} does, and reserves its memory; for {@link Burst}. */
+    void checkAndAdmit(InstanceSpec spec) throws ImageException {
+        ImageLoader.checkFits(spec.image(), spec.memoryBytes());
+        checkAttachments(spec);
+        admit(spec.memoryBytes());
+    }
+
+    /** Gives back what {@link #checkAndAdmit} reserved, for an instance that will not be made. */
+    void unadmit(InstanceSpec spec) {
+        memoryReserved.addAndGet(-spec.memoryBytes());
+    }
+
+    /** Creates an instance whose memory is already admitted, on a prepared VM if given. */
+    Instance createAdmitted(InstanceSpec spec, WarmPool.Ready prepared) throws ImageException {
         try {
-            Instance instance = Instance.create(this, nextId.getAndIncrement(), spec);
+            Instance instance = Instance.create(this, nextId.getAndIncrement(), spec, prepared);
             live.add(instance);
             return instance;
         } catch (RuntimeException | ImageException e) {
@@ -201,6 +218,11 @@ public final class Monitor implements AutoCloseable {
 
     Kvm kvm() {
         return kvm;
+    }
+
+    /** Makes the rest of a prepared VM (memory, slot, vCPU with CPUID and boot registers). */
+    WarmPool.Ready prepare(dev.kiln.monitor.kvm.Vm vm, long memoryBytes) {
+        return WarmPool.finish(vm, guestCpuid, GuestMemory.validSize(memoryBytes));
     }
 
     MemorySegment guestCpuid() {

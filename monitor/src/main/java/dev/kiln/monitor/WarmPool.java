@@ -107,7 +107,11 @@ final class WarmPool implements AutoCloseable {
     }
 
     static Ready make(Kvm kvm, MemorySegment cpuid, long memorySize) {
-        Vm vm = kvm.createVm();
+        return finish(kvm.createVm(), cpuid, memorySize);
+    }
+
+    /** Gives a new VM its memory and vCPU; closes the VM if that fails. */
+    static Ready finish(Vm vm, MemorySegment cpuid, long memorySize) {
         GuestMemory memory = null;
         try {
             memory = GuestMemory.allocate(memorySize);

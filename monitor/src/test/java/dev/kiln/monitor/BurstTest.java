@@ -65,6 +65,7 @@ class BurstTest {
             assertEquals(2, burst.instances().size());
             assertEquals(2, burst.refused());
             for (Instance i : burst.instances()) i.close();
+            assertEquals(0, monitor.memoryReserved(), "the refused ones reserved nothing, the closed ones gave it back");
         }
     }
 }
