@@ -207,16 +207,16 @@ final class DensityBench {
                     stopped = "stopped at " + held + " instances: starting more failed: " + e.getCause();
                     break;
                 }
-                refused += b.refused();
+                refused += b.refused() + b.late();
                 Step s = new Step(held(monitor), running(monitor), refused, settled(), b.lastUpNanos());
                 steps.add(s);
                 out.printf(Locale.ROOT, "  %9d  %7d  %7d  %8.1f  %13.0f  %18.0f  %10d  %13.1f%n", s.held(), s.running(),
                         s.refused(), s.memory().rssBytes() / 1048576.0, perInstanceKiB(s.memory().rssBytes() - base.rssBytes(), s),
                         perInstanceKiB(s.memory().guestRamBytes() - base.guestRamBytes(), s), s.memory().openFiles(),
                         s.lastUpNanos() / 1e6);
-                if (b.refused() > 0) {
+                if (b.refused() + b.late() > 0) {
                     stopped = "stopped: " + b.refused() + " instances of the last step could not be created"
-                            + " (out of memory, descriptors or KVM resources)";
+                            + " (out of memory, descriptors or KVM resources), " + b.late() + " not started within 120 s";
                     break;
                 }
             }

@@ -27,13 +27,14 @@ import java.util.function.IntFunction;
  *
  * @param instances    the instances started, in the order they were created
  * @param refused      instances not admitted (memory budget), or that failed to be created
+ * @param late         instances not started because the deadline passed first
  * @param startNanos   {@link System#nanoTime()} when the burst began
  * @param firstUpNanos from the start of the burst to the first instance up
  * @param lastUpNanos  from the start of the burst to the last instance up (or to the deadline)
  * @param up           instances that were up by the deadline
  * @param pacing       the plan the burst followed
  */
-public record Burst(List<Instance> instances, int refused, long startNanos, long firstUpNanos, long lastUpNanos, int up,
+public record Burst(List<Instance> instances, int refused, int late, long startNanos, long firstUpNanos, long lastUpNanos, int up,
                     Pacing pacing) {
 
     /**
@@ -102,6 +103,7 @@ public record Burst(List<Instance> instances, int refused, long startNanos, long
         long t0 = System.nanoTime();
         long deadline = t0 + unit.toNanos(timeout);
         AtomicInteger refused = new AtomicInteger();
+        AtomicInteger late = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(pacing.creators(), r -> {
             Thread t = new Thread(r, "kiln-burst-creator");
             t.setDaemon(true);
@@ -132,12 +134,14 @@ public record Burst(List<Instance> instances, int refused, long startNanos, long
             // 4. Load and start, with at most inFlight guests booting at once.
             Instance[] made = new Instance[admitted];
             boolean[] givenBack = new boolean[admitted]; // createAdmitted failed and released the memory itself
+            boolean[] tooLate = new boolean[admitted];
             Semaphore booting = new Semaphore(pacing.inFlight());
             inParallel(pool, pacing, admitted, index -> {
                 if (prepared[index] == null) return;
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || !booting.tryAcquire(left, TimeUnit.NANOSECONDS)) {
                     prepared[index].close();
+                    tooLate[index] = true;
                     return;
                 }
                 try {
@@ -156,7 +160,7 @@ public record Burst(List<Instance> instances, int refused, long startNanos, long
                     all.add(made[i]);
                 } else {
                     if (!givenBack[i]) monitor.unadmit(spec);
-                    refused.incrementAndGet();
+                    (tooLate[i] ? late : refused).incrementAndGet();
                 }
             }
             long first = Long.MAX_VALUE, last = 0;
@@ -174,7 +178,7 @@ public record Burst(List<Instance> instances, int refused, long startNanos, long
                     last = Math.max(last, u - t0);
                 }
             }
-            return new Burst(List.copyOf(all), refused.get(), t0, first == Long.MAX_VALUE ? -1 : first, last, up, pacing);
+            return new Burst(List.copyOf(all), refused.get(), late.get(), t0, first == Long.MAX_VALUE ? -1 : first, last, up, pacing);
         } finally {
             pool.shutdown();
         }

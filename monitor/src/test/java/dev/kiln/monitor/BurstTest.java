@@ -31,6 +31,7 @@ class BurstTest {
             Burst b = Burst.start(monitor, idle, 200, i -> OutputStream.nullOutputStream(), 60, TimeUnit.SECONDS);
             assertEquals(200, b.instances().size());
             assertEquals(0, b.refused());
+            assertEquals(0, b.late());
             assertEquals(200, b.up(), "every guest made its first hypercall");
             assertTrue(b.firstUpNanos() > 0 && b.firstUpNanos() <= b.lastUpNanos());
             assertEquals(200, monitor.instances().size());
