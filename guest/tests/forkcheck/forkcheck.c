@@ -7,6 +7,7 @@
  *   semantics  ids, copy-on-write both ways, exit statuses, wait(-1),
  *              WNOHANG, ECHILD, a faulting child, a grandchild
  *   nomem      fork beyond the monitor's memory budget fails with ENOMEM
+ *   bomb       every process forks until the monitor refuses; all reap
  *   orphan     forks a child that never ends, then exits: the monitor
  *              stops the child
  *   info       prints the info page (id, parent, generation, args)
@@ -144,6 +145,27 @@ int main(const char *cmdline)
         if (c == 0)
             exit(0);
         CHECK("fork over budget fails", c == -1 && errno == ENOMEM);
+    } else if (!strcmp(mode, "bomb")) {
+        /* every process forks until the monitor says no; all reap and exit */
+        int made = 0;
+        for (int i = 0; i < 64; i++) {
+            pid_t c = fork();
+            if (c < 0) {
+                CHECK("a fork bomb ends in ENOMEM or EAGAIN", errno == ENOMEM || errno == EAGAIN);
+                break;
+            }
+            if (c == 0) {
+                made = 0;                        /* the child forks on too */
+                continue;
+            }
+            made++;
+        }
+        while (made-- > 0) {
+            int st;
+            CHECK("reap", wait(&st) > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        }
+        if (getppid() != 0)
+            exit(0);
     } else if (!strcmp(mode, "orphan")) {
         pid_t c = fork();
         CHECK("fork", c >= 0);

@@ -636,7 +636,7 @@ public final class Instance implements AutoCloseable {
         if (blocks != null || nets != null) return KilnAbi.EOPNOTSUPP;
         Children kids = children;
         if (kids == null) children = kids = new Children();
-        if (kids.count() >= KilnAbi.MAX_CHILDREN) return KilnAbi.EAGAIN;
+        if (kids.count() >= KilnAbi.MAX_CHILDREN || monitor.forkedLive() >= KilnAbi.MAX_FORKED) return KilnAbi.EAGAIN;
         completePendingIo();
         VcpuState state = VcpuState.capture(vcpu);
         Instance child;
@@ -655,6 +655,12 @@ public final class Instance implements AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, "instance " + id + ": FORK failed: " + e.getMessage());
             return KilnAbi.ENOMEM;
         }
+        try {
+            child.start();
+        } catch (OutOfMemoryError | RuntimeException e) { // no thread for it (a fork bomb, say): the parent goes on
+            child.close();
+            return KilnAbi.EAGAIN;
+        }
         kids.add(child);
         Thread parentThread = vcpuThread;
         child.outcome.whenComplete((o, t) -> {
@@ -663,7 +669,6 @@ public final class Instance implements AutoCloseable {
             }
             LockSupport.unpark(parentThread); // a WAIT in progress looks again
         });
-        child.start();
         return child.id;
     }
 

@@ -272,6 +272,13 @@ public final class Monitor implements AutoCloseable {
         return Set.copyOf(live);
     }
 
+    /** Live instances that a guest forked. */
+    int forkedLive() {
+        int n = 0;
+        for (Instance i : live) if (i.parentId() != 0) n++;
+        return n;
+    }
+
     /** Stops every live instance with {@code cause}; used on SIGINT/SIGTERM. */
     public void stopAll(StopCause cause) {
         for (Instance i : live) {

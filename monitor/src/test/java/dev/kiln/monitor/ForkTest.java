@@ -60,6 +60,17 @@ class ForkTest {
     }
 
     @Test
+    void aForkBombEndsAtTheBudgetAndEveryoneIsReaped() throws Exception {
+        try (Monitor monitor = Monitor.open(64L << 20)) { // 16 instances of 4 MiB
+            Run r = run(monitor, 4, "bomb");
+            assertEquals(new Outcome.Halted(0), r.outcome(), r.console());
+            assertTrue(r.console().endsWith("forkcheck bomb ok\n"), r.console());
+            assertTrue(monitor.instances().isEmpty(), "all reaped: " + monitor.instances());
+            assertEquals(0, monitor.memoryReserved());
+        }
+    }
+
+    @Test
     void childrenStillRunningAreStoppedWhenTheirParentEnds() throws Exception {
         try (Monitor monitor = Monitor.open()) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();

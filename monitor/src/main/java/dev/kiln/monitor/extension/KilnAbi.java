@@ -32,6 +32,8 @@ public final class KilnAbi {
 
     /** A parent's live children at most (section 1.1). */
     public static final int MAX_CHILDREN = 1024;
+    /** Forked instances alive in one monitor at most, over all families (a fork bomb stops here). */
+    public static final int MAX_FORKED = 4096;
 
     public static String name(int nr) {
         return switch (nr) {

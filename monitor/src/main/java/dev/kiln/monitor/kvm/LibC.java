@@ -7,8 +7,8 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
@@ -47,8 +47,8 @@ public final class LibC {
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO =
-            CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    /** Where errno lies in the capture state, read with a plain {@code get} (no VarHandle to build). */
+    private static final long ERRNO_OFFSET = CAPTURE.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
 
     /**
      * {@code long syscall(long number, ...)} with six integer arguments: every call the monitor
@@ -70,7 +70,7 @@ public final class LibC {
         MemorySegment state = CALL_STATE.get();
         try {
             long rc = (long) SYSCALL.invokeExact(state, nr, a1, a2, a3, a4, a5, a6);
-            return rc == -1 ? -(int) ERRNO.get(state, 0L) : rc;
+            return rc == -1 ? -state.get(JAVA_INT, ERRNO_OFFSET) : rc;
         } catch (Throwable t) {
             throw rethrow(t);
         }
