@@ -120,18 +120,22 @@ public record Burst(List<Instance> instances, int refused, int late, long startN
                     refused.incrementAndGet();
                 }
             }
-            // 2. The VMs, before any guest memory or vCPU exists: KVM_CREATE_VM registers an MMU
+            // 2. The vCPU threads, before any VM exists (see VcpuThread: each thread's stack
+            //    mapping would otherwise call every VM's MMU notifier).
+            VcpuThread[] threads = new VcpuThread[admitted];
+            inParallel(pool, pacing, admitted, index -> threads[index] = Instance.reserveThread());
+            // 3. The VMs, before any guest memory or vCPU exists: KVM_CREATE_VM registers an MMU
             //    notifier, which walks every memory mapping of the process (mm_take_all_locks), so
             //    a VM made behind thousands of guest, kvm_run and thread-stack mappings costs ten
             //    times one made first.
             Vm[] vms = new Vm[admitted];
             inParallel(pool, pacing, admitted, index -> vms[index] = monitor.kvm().createVm());
-            // 3. Memory, slot and vCPU for each, still before any guest runs.
+            // 4. Memory, slot and vCPU for each, still before any guest runs.
             WarmPool.Ready[] prepared = new WarmPool.Ready[admitted];
             inParallel(pool, pacing, admitted, index -> {
                 if (vms[index] != null) prepared[index] = monitor.prepare(vms[index], spec.memoryBytes());
             });
-            // 4. Load and start, with at most inFlight guests booting at once.
+            // 5. Load and start, with at most inFlight guests booting at once.
             Instance[] made = new Instance[admitted];
             boolean[] givenBack = new boolean[admitted]; // createAdmitted failed and released the memory itself
             boolean[] tooLate = new boolean[admitted];
@@ -147,13 +151,19 @@ public record Burst(List<Instance> instances, int refused, int late, long startN
                 try {
                     Instance inst = monitor.createAdmitted(spec.withConsole(consoles.apply(index)), prepared[index]);
                     inst.upFuture().whenComplete((u, e) -> booting.release());
-                    inst.start();
+                    if (threads[index] != null) {
+                        inst.startOn(threads[index]);
+                        threads[index] = null;
+                    } else {
+                        inst.start();
+                    }
                     made[index] = inst;
                 } catch (ImageException | RuntimeException e) {
                     givenBack[index] = true;
                     booting.release();
                 }
             });
+            for (VcpuThread t : threads) if (t != null) t.release(); // unused: let them end
             List<Instance> all = new ArrayList<>(admitted);
             for (int i = 0; i < admitted; i++) {
                 if (made[i] != null) {

@@ -348,6 +348,17 @@ public final class Instance implements AutoCloseable {
         return t;
     }
 
+    /** Runs the guest on a vCPU thread made ahead of time (see {@link VcpuThread}) and returns at once. */
+    void startOn(VcpuThread reserved) {
+        claimRun();
+        vcpuThread = reserved.thread();
+        reserved.run("kiln-vcpu-" + id, this::loop);
+    }
+
+    static VcpuThread reserveThread() {
+        return VcpuThread.make(VCPU_STACK_BYTES);
+    }
+
     /** Runs the guest on the calling thread until it ends. */
     public Outcome run() {
         claimRun();
