@@ -267,6 +267,15 @@ final class BenchCommand {
             out.printf(Locale.ROOT, "  up: %d of %d (refused %d, not started within %d s: %d); first up after %.1f ms, last after %.1f ms"
                             + "   (target: 1000 up in <= 2 s)%n",
                     b.up(), n, b.refused(), deadline, b.late(), b.firstUpNanos() / 1e6, b.lastUpNanos() / 1e6);
+            if (b.firstFailure() != null) {
+                out.println("  first refusal: " + b.firstFailure());
+                long maps = Files.readAllLines(Path.of("/proc/self/maps")).size();
+                long maxMaps = Long.parseLong(Files.readString(Path.of("/proc/sys/vm/max_map_count")).strip());
+                if (maps > maxMaps * 9 / 10) {
+                    out.printf(Locale.ROOT, "  the process holds %d memory mappings of vm.max_map_count=%d (about 6 per instance):"
+                            + " raise it (sysctl -w vm.max_map_count=262144) for bursts this big%n", maps, maxMaps);
+                }
+            }
             out.printf(Locale.ROOT, "  baseline, one at a time (request..up): %s -> %d in series would take %.0f ms; the burst took %.0f ms (%.1fx)%n",
                     one, n, one.median() * n / 1e6, b.lastUpNanos() / 1e6, one.median() * n / Math.max(1, b.lastUpNanos()));
             out.printf(Locale.ROOT, "  process CPU time during the burst: %.0f ms (%.2f ms per instance)%n", cpuUsed / 1e6,

@@ -28,13 +28,14 @@ import java.util.function.IntFunction;
  * @param instances    the instances started, in the order they were created
  * @param refused      instances not admitted (memory budget), or that failed to be created
  * @param late         instances not started because the deadline passed first
+ * @param firstFailure why the first refused instance could not be made (null: none was refused)
  * @param startNanos   {@link System#nanoTime()} when the burst began
  * @param firstUpNanos from the start of the burst to the first instance up
  * @param lastUpNanos  from the start of the burst to the last instance up (or to the deadline)
  * @param up           instances that were up by the deadline
  * @param pacing       the plan the burst followed
  */
-public record Burst(List<Instance> instances, int refused, int late, long startNanos, long firstUpNanos, long lastUpNanos, int up,
+public record Burst(List<Instance> instances, int refused, int late, String firstFailure, long startNanos, long firstUpNanos, long lastUpNanos, int up,
                     Pacing pacing) {
 
     /**
@@ -104,6 +105,7 @@ public record Burst(List<Instance> instances, int refused, int late, long startN
         long deadline = t0 + unit.toNanos(timeout);
         AtomicInteger refused = new AtomicInteger();
         AtomicInteger late = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<String> failure = new java.util.concurrent.atomic.AtomicReference<>();
         ExecutorService pool = Executors.newFixedThreadPool(pacing.creators(), r -> {
             Thread t = new Thread(r, "kiln-burst-creator");
             t.setDaemon(true);
@@ -117,22 +119,23 @@ public record Burst(List<Instance> instances, int refused, int late, long startN
                     monitor.checkAndAdmit(spec);
                     admitted++;
                 } catch (ImageException | RuntimeException e) {
+                    failure.compareAndSet(null, e.getMessage());
                     refused.incrementAndGet();
                 }
             }
             // 2. The vCPU threads, before any VM exists (see VcpuThread: each thread's stack
             //    mapping would otherwise call every VM's MMU notifier).
             VcpuThread[] threads = new VcpuThread[admitted];
-            inParallel(pool, pacing, admitted, index -> threads[index] = Instance.reserveThread());
+            inParallel(pool, pacing, failure, admitted, index -> threads[index] = Instance.reserveThread());
             // 3. The VMs, before any guest memory or vCPU exists: KVM_CREATE_VM registers an MMU
             //    notifier, which walks every memory mapping of the process (mm_take_all_locks), so
             //    a VM made behind thousands of guest, kvm_run and thread-stack mappings costs ten
             //    times one made first.
             Vm[] vms = new Vm[admitted];
-            inParallel(pool, pacing, admitted, index -> vms[index] = monitor.kvm().createVm());
+            inParallel(pool, pacing, failure, admitted, index -> vms[index] = monitor.kvm().createVm());
             // 4. Memory, slot and vCPU for each, still before any guest runs.
             WarmPool.Ready[] prepared = new WarmPool.Ready[admitted];
-            inParallel(pool, pacing, admitted, index -> {
+            inParallel(pool, pacing, failure, admitted, index -> {
                 if (vms[index] != null) prepared[index] = monitor.prepare(vms[index], spec.memoryBytes());
             });
             // 5. Load and start, with at most inFlight guests booting at once.
@@ -140,7 +143,7 @@ public record Burst(List<Instance> instances, int refused, int late, long startN
             boolean[] givenBack = new boolean[admitted]; // createAdmitted failed and released the memory itself
             boolean[] tooLate = new boolean[admitted];
             Semaphore booting = new Semaphore(pacing.inFlight());
-            inParallel(pool, pacing, admitted, index -> {
+            inParallel(pool, pacing, failure, admitted, index -> {
                 if (prepared[index] == null) return;
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || !booting.tryAcquire(left, TimeUnit.NANOSECONDS)) {
@@ -159,6 +162,7 @@ public record Burst(List<Instance> instances, int refused, int late, long startN
                     }
                     made[index] = inst;
                 } catch (ImageException | RuntimeException e) {
+                    failure.compareAndSet(null, e.getMessage());
                     givenBack[index] = true;
                     booting.release();
                 }
@@ -188,7 +192,7 @@ public record Burst(List<Instance> instances, int refused, int late, long startN
                     last = Math.max(last, u - t0);
                 }
             }
-            return new Burst(List.copyOf(all), refused.get(), late.get(), t0, first == Long.MAX_VALUE ? -1 : first, last, up, pacing);
+            return new Burst(List.copyOf(all), refused.get(), late.get(), refused.get() == 0 ? null : failure.get(), t0, first == Long.MAX_VALUE ? -1 : first, last, up, pacing);
         } finally {
             pool.shutdown();
         }
@@ -200,7 +204,8 @@ public record Burst(List<Instance> instances, int refused, int late, long startN
     }
 
     /** Runs {@code step} for indexes [0, n) on the creators, {@code batch} indexes per turn, and waits. */
-    private static void inParallel(ExecutorService pool, Pacing pacing, int n, Step step) throws InterruptedException {
+    private static void inParallel(ExecutorService pool, Pacing pacing, java.util.concurrent.atomic.AtomicReference<String> failure,
+                                   int n, Step step) throws InterruptedException {
         AtomicInteger next = new AtomicInteger();
         List<Future<?>> creators = new ArrayList<>();
         for (int c = 0; c < pacing.creators(); c++) {
@@ -211,8 +216,9 @@ public record Burst(List<Instance> instances, int refused, int late, long startN
                             step.run(index);
                         } catch (InterruptedException e) {
                             throw e;
-                        } catch (Exception e) {
-                            // this index stays empty and is counted as refused
+                        } catch (Exception | OutOfMemoryError e) {
+                            // this index stays empty and is counted as refused; the first reason is kept
+                            failure.compareAndSet(null, e.getMessage() != null ? e.getMessage() : e.toString());
                         }
                     }
                 }

@@ -32,6 +32,7 @@ class BurstTest {
             assertEquals(200, b.instances().size());
             assertEquals(0, b.refused());
             assertEquals(0, b.late());
+            assertEquals(null, b.firstFailure());
             assertEquals(200, b.up(), "every guest made its first hypercall");
             assertTrue(b.firstUpNanos() > 0 && b.firstUpNanos() <= b.lastUpNanos());
             assertEquals(200, monitor.instances().size());
@@ -65,6 +66,7 @@ class BurstTest {
             Burst burst = Burst.start(monitor, four, 4, i -> OutputStream.nullOutputStream(), 30, TimeUnit.SECONDS);
             assertEquals(2, burst.instances().size());
             assertEquals(2, burst.refused());
+            assertTrue(burst.firstFailure().contains("needs 4 MiB of guest memory"), burst.firstFailure());
             for (Instance i : burst.instances()) i.close();
             assertEquals(0, monitor.memoryReserved(), "the refused ones reserved nothing, the closed ones gave it back");
         }
