@@ -271,8 +271,12 @@ final class BenchCommand {
                     b.up(), n, b.refused(), deadline, b.late(), b.firstUpNanos() / 1e6, b.lastUpNanos() / 1e6);
             if (b.firstFailure() != null) {
                 out.println("  first refusal: " + b.firstFailure());
+                if (b.firstFailure().contains("EMFILE")) {
+                    out.println("  each instance holds one open file: raise the limit (ulimit -n) for bursts this big");
+                }
                 long maps = Files.readAllLines(Path.of("/proc/self/maps")).size();
-                long maxMaps = Long.parseLong(Files.readString(Path.of("/proc/sys/vm/max_map_count")).strip());
+                // readAllLines, not readString: on this sysctl file readString returns a truncated value
+                long maxMaps = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/vm/max_map_count")).getFirst().strip());
                 if (maps > maxMaps * 9 / 10) {
                     out.printf(Locale.ROOT, "  the process holds %d memory mappings of vm.max_map_count=%d (about 6 per instance):"
                             + " raise it (sysctl -w vm.max_map_count=262144) for bursts this big%n", maps, maxMaps);
@@ -324,7 +328,7 @@ final class BenchCommand {
 
     /** This process's user + system CPU time so far (/proc/self/stat fields 14 and 15, in clock ticks of 10 ms). */
     static long processCpuNanos() throws IOException {
-        String stat = Files.readString(Path.of("/proc/self/stat"));
+        String stat = Files.readAllLines(Path.of("/proc/self/stat")).getFirst();
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;
     }

@@ -125,6 +125,9 @@ final class WarmPool implements AutoCloseable {
                 vcpu.getSregs(sregs);
                 MemorySegment fpu = arena.allocate(KvmApi.FPU_SIZE, 16);
                 vcpu.getFpu(fpu);
+                // The VM's descriptor is done with: the vCPU keeps the VM alive, and a burst that
+                // holds thousands of ready VMs must not hold two descriptors for each.
+                vm.close();
                 return new Ready(vm, memory, vcpu, sregs.toArray(JAVA_BYTE), fpu.toArray(JAVA_BYTE), null);
             } catch (RuntimeException e) {
                 vcpu.close();
