@@ -11,11 +11,14 @@ import java.util.concurrent.CompletableFuture;
 final class VcpuThread {
     private final CompletableFuture<Runnable> work = new CompletableFuture<>();
     private final Thread thread;
+    private volatile String name;
 
     private VcpuThread(long stackBytes) {
         thread = Thread.ofPlatform().name("kiln-vcpu-idle").stackSize(stackBytes).unstarted(() -> {
             Runnable r = work.join();
-            if (r != null) r.run();
+            if (r == null) return;
+            Thread.currentThread().setName(name); // from the thread itself, so the OS name follows (ps, top)
+            r.run();
         });
         thread.start();
     }
@@ -30,7 +33,7 @@ final class VcpuThread {
 
     /** Runs {@code loop} on this thread, named {@code name}. */
     void run(String name, Runnable loop) {
-        thread.setName(name);
+        this.name = name;
         work.complete(loop);
     }
 
