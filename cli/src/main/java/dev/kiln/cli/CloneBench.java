@@ -48,7 +48,7 @@ final class CloneBench {
                 .addOption(CommandLines.valued(null, "image", "PATH",
                         "the forkcheck test guest (default guest/out/forkcheck.hvt)"))
                 .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory (default 4)"))
-                .addOption(CommandLines.valued(null, "plot", "DIR", "also draw the results as PNG charts in DIR"))
+                .addOption(BenchCommand.plotOption())
                 .addOption(CommandLines.flag("help", "show this help"));
         int n;
         long mem;

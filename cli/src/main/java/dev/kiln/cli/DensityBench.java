@@ -11,13 +11,9 @@ import dev.kiln.monitor.image.ImageException;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,9 +25,9 @@ import java.util.stream.Stream;
 /**
  * {@code kiln bench density}: how much host memory each idle guest costs when many live in one
  * JVM. Idle instances (the hvtcheck guest waiting in POLL) are started in steps, each step a
- * {@link Burst}, and kept running; after each step the process's resident set, its open files and
- * the guest RAM pages actually touched are read from /proc/self, against a baseline read in the
- * same run with no instance alive.
+ * {@link Burst}, and kept running; after each step the process's resident set and open files
+ * (from /proc/self) and the guest RAM pages the instances hold (mincore, per instance) are read,
+ * against a baseline read in the same run with no instance alive.
  */
 final class DensityBench {
     static final String SYNTAX = "kiln bench density [--image PATH] [--mem MiB] [--max N] [--step N] [--plot DIR]";
@@ -48,16 +44,15 @@ final class DensityBench {
         this.err = err;
     }
 
-    /** What /proc says about this process (and the host's available memory) at one moment. */
+    /**
+     * This process's memory at one moment: its resident set and open files (from /proc), the
+     * guest RAM its instances hold resident (each instance's mincore count, {@link
+     * dev.kiln.monitor.InstanceStats#residentBytes}), and the host's available memory.
+     */
     record ProcessMemory(long rssBytes, long guestRamBytes, int openFiles, long hostAvailableBytes) {
-        static ProcessMemory read() throws IOException {
+        static ProcessMemory read(Monitor monitor) throws IOException {
             long guestRam = 0;
-            List<Mapping> maps = Mapping.ofThisProcess();
-            try (FileChannel pagemap = FileChannel.open(Path.of("/proc/self/pagemap"))) {
-                for (int i = 0; i < maps.size(); i++) {
-                    guestRam += maps.get(i).guestRamResident(i + 1 < maps.size() ? maps.get(i + 1) : null, pagemap);
-                }
-            }
+            for (Instance i : monitor.instances()) guestRam += Math.max(0, i.stats().residentBytes());
             int files;
             try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
                 files = (int) fds.count() - 1; // the listing's own descriptor
@@ -68,69 +63,9 @@ final class DensityBench {
 
         private static long field(String file, String name) throws IOException {
             for (String line : Files.readAllLines(Path.of(file))) {
-                if (line.startsWith(name)) return Mapping.kib(line) << 10;
+                if (line.startsWith(name)) return Long.parseLong(line.replaceAll("[^0-9]", "")) << 10;
             }
             throw new IOException(file + " has no " + name + " line");
-        }
-    }
-
-    /**
-     * One mapping of /proc/self/smaps, as far as telling guest RAM apart needs. Guest RAM is
-     * mapped anonymous, private, read-write and MAP_NORESERVE (smaps flag "nr"); the JVM commits
-     * its own memory without NORESERVE. glibc's malloc heaps have it too: each is the start of a
-     * 64 MiB-aligned reservation whose rest is inaccessible, and the kernel merges adjacent guest
-     * RAM into the same mapping when one lies just below such a heap.
-     */
-    record Mapping(long start, long end, String perms, boolean anonymous, boolean noReserve, long rssBytes) {
-        private static final long GLIBC_HEAP = 64L << 20, PAGE = 4096;
-
-        /** Resident bytes of guest RAM in this mapping. */
-        long guestRamResident(Mapping next, FileChannel pagemap) throws IOException {
-            if (!anonymous || !noReserve || !perms.equals("rw-p")) return 0;
-            if (start % GLIBC_HEAP == 0 && end - start == GLIBC_HEAP) return 0; // a heap grown to its full size
-            boolean heapFollows = next != null && next.start == end && next.perms.equals("---p") && next.noReserve
-                    && next.end % GLIBC_HEAP == 0 && next.end - GLIBC_HEAP >= start;
-            if (!heapFollows) return rssBytes;
-            long heapStart = next.end - GLIBC_HEAP;
-            return heapStart == start ? 0 : residentBytes(pagemap, start, heapStart);
-        }
-
-        /** Pages present in [from, to), from pagemap: one 64-bit entry per page, bit 63 "present". */
-        private static long residentBytes(FileChannel pagemap, long from, long to) throws IOException {
-            ByteBuffer entries = ByteBuffer.allocate((int) ((to - from) / PAGE * 8)).order(ByteOrder.nativeOrder());
-            long at = from / PAGE * 8;
-            while (entries.hasRemaining()) {
-                if (pagemap.read(entries, at + entries.position()) < 0) throw new IOException("/proc/self/pagemap ended early");
-            }
-            long present = 0;
-            for (entries.flip(); entries.hasRemaining(); ) present += entries.getLong() >>> 63;
-            return present * PAGE;
-        }
-
-        static List<Mapping> ofThisProcess() throws IOException {
-            List<Mapping> maps = new ArrayList<>();
-            try (BufferedReader smaps = Files.newBufferedReader(Path.of("/proc/self/smaps"))) {
-                String[] head = null;
-                long rss = 0;
-                for (String line; (line = smaps.readLine()) != null; ) {
-                    String[] f = line.split("\\s+");
-                    if (f[0].indexOf('-') > 0 && !f[0].endsWith(":")) {
-                        head = f; // "start-end perms offset dev inode [path]": anonymous without a path
-                    } else if (line.startsWith("Rss:")) {
-                        rss = kib(line) << 10;
-                    } else if (line.startsWith("VmFlags:") && head != null) { // the last line of a mapping
-                        int dash = head[0].indexOf('-');
-                        maps.add(new Mapping(Long.parseUnsignedLong(head[0], 0, dash, 16),
-                                Long.parseUnsignedLong(head[0], dash + 1, head[0].length(), 16), head[1], head.length == 5,
-                                List.of(f).contains("nr"), rss));
-                    }
-                }
-            }
-            return maps;
-        }
-
-        static long kib(String line) {
-            return Long.parseLong(line.replaceAll("[^0-9]", ""));
         }
     }
 
@@ -178,7 +113,7 @@ final class DensityBench {
             // One instance booted and closed first, so that class loading and the first-use costs
             // are in the baseline, not charged to the first step; it also counts its descriptors.
             ProcessMemory alone = oneInstance(monitor, spec);
-            ProcessMemory base = settled();
+            ProcessMemory base = settled(monitor);
             int filesPerInstance = Math.max(1, alone.openFiles() - base.openFiles());
             long fileLimit = openFileLimit();
             out.printf(Locale.ROOT, "  baseline (monitor open, no instance; one booted and closed first): RSS %.1f MiB,"
@@ -208,7 +143,7 @@ final class DensityBench {
                     break;
                 }
                 refused += b.refused() + b.late();
-                Step s = new Step(held(monitor), running(monitor), refused, settled(), b.lastUpNanos());
+                Step s = new Step(held(monitor), running(monitor), refused, settled(monitor), b.lastUpNanos());
                 steps.add(s);
                 out.printf(Locale.ROOT, "  %9d  %7d  %7d  %8.1f  %13.0f  %18.0f  %10d  %13.1f%n", s.held(), s.running(),
                         s.refused(), s.memory().rssBytes() / 1048576.0, perInstanceKiB(s.memory().rssBytes() - base.rssBytes(), s),
@@ -228,7 +163,7 @@ final class DensityBench {
             monitor.stopAll(StopCause.REQUESTED); // all at once, then each closed (and waited for) by close()
             for (Instance i : monitor.instances()) i.close();
             out.printf(Locale.ROOT, "  stopped and closed %d instances in %.0f ms; RSS after: %.1f MiB%n", held,
-                    (System.nanoTime() - t0) / 1e6, settled().rssBytes() / 1048576.0);
+                    (System.nanoTime() - t0) / 1e6, settled(monitor).rssBytes() / 1048576.0);
             if (plotDir != null && !steps.isEmpty()) out.println("  plot: " + plot(plotDir, img, memMiB, base, steps));
         }
         return 0;
@@ -272,7 +207,7 @@ final class DensityBench {
     private static ProcessMemory oneInstance(Monitor monitor, InstanceSpec spec) throws InterruptedException, IOException {
         Burst b = Burst.start(monitor, spec, 1, i -> OutputStream.nullOutputStream(), 30, TimeUnit.SECONDS);
         if (b.instances().isEmpty()) throw new IOException("the first instance of " + spec.image().name() + " could not be created");
-        ProcessMemory alive = ProcessMemory.read();
+        ProcessMemory alive = ProcessMemory.read(monitor);
         for (Instance i : b.instances()) i.close();
         return alive;
     }
@@ -281,9 +216,9 @@ final class DensityBench {
      * Reads the process after a full collection: the heap's touched pages then stop growing with
      * each step's garbage (allocation restarts at the bottom of an emptied young generation).
      */
-    private static ProcessMemory settled() throws IOException {
+    private static ProcessMemory settled(Monitor monitor) throws IOException {
         System.gc();
-        return ProcessMemory.read();
+        return ProcessMemory.read(monitor);
     }
 
     private static int held(Monitor monitor) {

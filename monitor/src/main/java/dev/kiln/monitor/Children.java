@@ -31,13 +31,13 @@ final class Children {
     synchronized Lookup find(long id) {
         if (id == -1) {
             for (Instance c : byId.values()) {
-                if (c.outcome().isDone()) return new Lookup(true, c);
+                if (c.ended()) return new Lookup(true, c);
             }
             return new Lookup(!byId.isEmpty(), null);
         }
         Instance c = byId.get(id);
         if (c == null) return new Lookup(false, null);
-        return new Lookup(true, c.outcome().isDone() ? c : null);
+        return new Lookup(true, c.ended() ? c : null);
     }
 
     synchronized List<Instance> all() {

@@ -147,9 +147,7 @@ public final class Instance implements AutoCloseable {
                 vcpu = warm.vcpu();
             } else {
                 memory = GuestMemory.allocate(spec.memoryBytes());
-                vm.setUserMemoryRegion(0, 0, memory.segment());
-                vcpu = vm.createVcpu(0);
-                vcpu.setCpuid(monitor.guestCpuid());
+                vcpu = WarmPool.attach(vm, memory, monitor.guestCpuid());
             }
             blocks = blockDevices.isEmpty() ? null : new BlockModule(memory, blockDevices);
             nets = netDevices.isEmpty() ? null : new NetModule(memory, netDevices);
@@ -210,9 +208,7 @@ public final class Instance implements AutoCloseable {
             } else {
                 vm = monitor.kvm().createVm();
                 memory = snapshot.mapMemory();
-                vm.setUserMemoryRegion(0, 0, memory.segment());
-                vcpu = vm.createVcpu(0);
-                vcpu.setCpuid(monitor.guestCpuid());
+                vcpu = WarmPool.attach(vm, memory, monitor.guestCpuid());
             }
             long t1 = System.nanoTime();
             if (warm == null) snapshot.vcpu().apply(vcpu);
@@ -252,9 +248,7 @@ public final class Instance implements AutoCloseable {
         try {
             vm = monitor.kvm().createVm();
             memory = GuestMemory.mapFork(memfd, parent.memory.size());
-            vm.setUserMemoryRegion(0, 0, memory.segment());
-            vcpu = vm.createVcpu(0);
-            vcpu.setCpuid(monitor.guestCpuid());
+            vcpu = WarmPool.attach(vm, memory, monitor.guestCpuid());
             long t1 = System.nanoTime();
             state.apply(vcpu);
             MemorySegment ram = memory.segment();
@@ -372,6 +366,11 @@ public final class Instance implements AutoCloseable {
             throw new IllegalStateException("instance " + id + " is " + state + "; only a CREATED instance can run");
         }
         state = State.RUNNING;
+    }
+
+    /** True once the guest has ended (its outcome is known). */
+    boolean ended() {
+        return outcome.isDone();
     }
 
     /** Waits for the guest to end. */

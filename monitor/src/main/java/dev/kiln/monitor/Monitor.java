@@ -79,9 +79,7 @@ public final class Monitor implements AutoCloseable {
      * with the image for this spec is refused before any KVM object exists.
      */
     public Instance create(InstanceSpec spec) throws ImageException {
-        ImageLoader.checkFits(spec.image(), spec.memoryBytes());
-        checkAttachments(spec);
-        admit(spec.memoryBytes());
+        checkAndAdmit(spec);
         return createAdmitted(spec, null);
     }
 

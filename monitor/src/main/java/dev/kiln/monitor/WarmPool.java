@@ -19,7 +19,8 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 /**
  * Empty VMs made ahead of time, for one guest memory size: VM, fresh zeroed RAM in its memory
- * slot, and a vCPU with its CPUID set. Creating a VM is most of a boot on KVM (about half a
+ * slot, and a vCPU with its CPUID and boot system registers set (a clone pool also loads a
+ * snapshot into each). Creating a VM is most of a boot on KVM (about half a
  * millisecond here); a background thread pays it off the boot path, so an instance taken from the
  * pool only loads its image and runs. Nothing in a pooled VM has ever run.
  */
@@ -110,15 +111,29 @@ final class WarmPool implements AutoCloseable {
         return finish(kvm.createVm(), cpuid, memorySize);
     }
 
-    /** Gives a new VM its memory and vCPU; closes the VM if that fails. */
+    /**
+     * Puts {@code memory} in the VM's only memory slot at GPA 0 and makes its one vCPU with
+     * {@code cpuid}: what every way of making an instance (fresh, pooled, restored, forked) shares.
+     */
+    static Vcpu attach(Vm vm, GuestMemory memory, MemorySegment cpuid) {
+        vm.setUserMemoryRegion(0, 0, memory.segment());
+        Vcpu vcpu = vm.createVcpu(0);
+        try {
+            vcpu.setCpuid(cpuid);
+            return vcpu;
+        } catch (RuntimeException e) {
+            vcpu.close();
+            throw e;
+        }
+    }
+
+    /** Gives a new VM its memory and vCPU, with the boot system registers; closes the VM if that fails. */
     static Ready finish(Vm vm, MemorySegment cpuid, long memorySize) {
         GuestMemory memory = null;
         try {
             memory = GuestMemory.allocate(memorySize);
-            vm.setUserMemoryRegion(0, 0, memory.segment());
-            Vcpu vcpu = vm.createVcpu(0);
+            Vcpu vcpu = attach(vm, memory, cpuid);
             try (Arena arena = Arena.ofConfined()) {
-                vcpu.setCpuid(cpuid);
                 MemorySegment sregs = arena.allocate(KvmApi.SREGS);
                 LongMode.fillSregs(sregs);
                 vcpu.setSregs(sregs);

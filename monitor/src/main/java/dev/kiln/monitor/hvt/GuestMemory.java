@@ -40,13 +40,20 @@ public final class GuestMemory implements AutoCloseable {
         this.absentIsZero = absentIsZero;
     }
 
+    private static final int RW = LibC.PROT_READ | LibC.PROT_WRITE;
+    /** Every guest RAM mapping: private (copy-on-write where a file backs it), no swap reserved. */
+    private static final int PRIVATE = LibC.MAP_PRIVATE | LibC.MAP_NORESERVE;
+
     /** Maps {@code size} bytes of zeroed RAM; {@code size} must already be a valid guest size. */
     public static GuestMemory allocate(long size) {
+        return new GuestMemory(LibC.mmap(checkSize(size), RW, PRIVATE | LibC.MAP_ANONYMOUS, -1, 0, "guest memory"), true);
+    }
+
+    private static long checkSize(long size) {
         if (size < MIN_SIZE || size > MAX_SIZE || size % GRANULE != 0) {
             throw new IllegalArgumentException("guest memory size " + size + " is not a multiple of 2 MiB in 2 MiB..4 GiB");
         }
-        return new GuestMemory(LibC.mmap(size, LibC.PROT_READ | LibC.PROT_WRITE,
-                LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0, "guest memory"), true);
+        return size;
     }
 
     /**
@@ -55,11 +62,7 @@ public final class GuestMemory implements AutoCloseable {
      * writes becomes its own. Holes in the file read as zeros.
      */
     public static GuestMemory mapPrivate(int fd, long offset, long size) {
-        if (size < MIN_SIZE || size > MAX_SIZE || size % GRANULE != 0) {
-            throw new IllegalArgumentException("guest memory size " + size + " is not a multiple of 2 MiB in 2 MiB..4 GiB");
-        }
-        return new GuestMemory(LibC.mmap(size, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_PRIVATE | LibC.MAP_NORESERVE,
-                fd, offset, "snapshot memory"), false);
+        return new GuestMemory(LibC.mmap(checkSize(size), RW, PRIVATE, fd, offset, "snapshot memory"), false);
     }
 
     /**
@@ -81,8 +84,7 @@ public final class GuestMemory implements AutoCloseable {
             } else {
                 writeFully(fd, ram, 0);
             }
-            LibC.mmapFixed(ram, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_PRIVATE | LibC.MAP_NORESERVE, fd, 0,
-                    "forked guest memory");
+            LibC.mmapFixed(ram, RW, PRIVATE, fd, 0, "forked guest memory");
             absentIsZero = true;
             return fd;
         } catch (RuntimeException e) {
@@ -97,15 +99,13 @@ public final class GuestMemory implements AutoCloseable {
      * take a warm VM instead of making one.
      */
     public void remapPrivate(int fd, long offset) {
-        LibC.mmapFixed(ram, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_PRIVATE | LibC.MAP_NORESERVE, fd, offset,
-                "snapshot memory");
+        LibC.mmapFixed(ram, RW, PRIVATE, fd, offset, "snapshot memory");
         absentIsZero = false;
     }
 
     /** The child half of a fork: the memfd {@link #shareForFork} returned, mapped privately. */
     public static GuestMemory mapFork(int fd, long size) {
-        return new GuestMemory(LibC.mmap(size, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_PRIVATE | LibC.MAP_NORESERVE,
-                fd, 0, "forked guest memory"), true);
+        return new GuestMemory(LibC.mmap(checkSize(size), RW, PRIVATE, fd, 0, "forked guest memory"), true);
     }
 
     private static final long PAGE = 4096;
@@ -119,12 +119,18 @@ public final class GuestMemory implements AutoCloseable {
         }
     }
 
+    /** One byte per page of RAM, bit 0 set where the page is resident (mincore(2)). */
+    private MemorySegment residency(Arena arena) {
+        MemorySegment vec = arena.allocate(ram.byteSize() / PAGE);
+        int rc = LibC.mincore(ram, vec);
+        if (rc < 0) throw new KvmException("mincore of guest memory", -rc);
+        return vec;
+    }
+
     private void copyResidentPages(int fd) {
         long pages = ram.byteSize() / PAGE;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment vec = arena.allocate(pages);
-            int rc = LibC.mincore(ram, vec);
-            if (rc < 0) throw new KvmException("mincore of guest memory", -rc);
+            MemorySegment vec = residency(arena);
             long p = 0;
             while (p < pages) {
                 if ((vec.get(JAVA_BYTE, p) & 1) == 0) {
@@ -150,13 +156,13 @@ public final class GuestMemory implements AutoCloseable {
 
     /** Bytes of this memory resident in host RAM now (pages the guest touched, or shared ones it reads). */
     public long residentBytes() {
-        long pages = ram.byteSize() / PAGE;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment vec = arena.allocate(pages);
-            if (LibC.mincore(ram, vec) < 0) return -1;
+            MemorySegment vec = residency(arena);
             long n = 0;
-            for (long p = 0; p < pages; p++) n += vec.get(JAVA_BYTE, p) & 1;
+            for (long p = 0; p < vec.byteSize(); p++) n += vec.get(JAVA_BYTE, p) & 1;
             return n * PAGE;
+        } catch (KvmException e) {
+            return -1; // unmapped under us (closed): unknown
         }
     }
 
