@@ -19,7 +19,16 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
-        System.exit(execute(args, System.out, System.err));
+        int status = execute(args, System.out, System.err);
+        if (args.length > 0 && args[0].equals("run")) {
+            // System.exit asks System.Logger whether to log the exit (JDK 21+), which sets up
+            // java.util.logging: ~13 ms of a ~140 ms 'kiln run'. 'run' registers no shutdown hooks
+            // and has closed its instance, so halting after a flush loses nothing.
+            System.out.flush();
+            System.err.flush();
+            Runtime.getRuntime().halt(status);
+        }
+        System.exit(status);
     }
 
     /** Runs one command line and returns its exit status; never exits the JVM itself. */

@@ -51,7 +51,8 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 public final class Instance implements AutoCloseable {
     public enum State { CREATED, RUNNING, EXITED, CLOSED }
 
-    private static final int PROCESS_ID = (int) ProcessHandle.current().pid();
+    /** From the kernel, not ProcessHandle: that one starts a process-reaper pool (startup time). */
+    private static final int PROCESS_ID = LibC.getpid();
     private static final long VCPU_STACK_BYTES = 256 << 10;
 
     private final Monitor monitor;
@@ -662,7 +663,7 @@ public final class Instance implements AutoCloseable {
         } catch (AdmissionException e) {
             return KilnAbi.ENOMEM;
         } catch (KvmException e) {
-            LOG.log(System.Logger.Level.WARNING, "instance " + id + ": FORK failed: " + e.getMessage());
+            Log.LOG.log(System.Logger.Level.WARNING, "instance " + id + ": FORK failed: " + e.getMessage());
             return KilnAbi.ENOMEM;
         }
         try {
@@ -675,14 +676,20 @@ public final class Instance implements AutoCloseable {
         Thread parentThread = vcpuThread;
         child.outcome.whenComplete((o, t) -> {
             if (o instanceof Outcome.Faulted f) {
-                LOG.log(System.Logger.Level.WARNING, "instance " + child.id + " (forked by " + id + "): " + f.describe());
+                Log.LOG.log(System.Logger.Level.WARNING, "instance " + child.id + " (forked by " + id + "): " + f.describe());
             }
             LockSupport.unpark(parentThread); // a WAIT in progress looks again
         });
         return child.id;
     }
 
-    private static final System.Logger LOG = System.getLogger("dev.kiln.monitor");
+    /**
+     * The logger, in a holder class: java.util.logging's set-up (service lookup, jar reading) costs
+     * ~15 ms, which a plain {@code kiln run} that never logs should not pay at start-up.
+     */
+    private static final class Log {
+        static final System.Logger LOG = System.getLogger("dev.kiln.monitor");
+    }
 
     /** WAIT (docs/kiln-abi.md 1.2): reaps an ended child, blocking up to the guest's timeout. */
     private void waitForChild(long gpa) throws GuestFault {
