@@ -17,14 +17,36 @@
 
 static char text[] = PREFIX "0000000000000000000" SUFFIX "\n";
 
+/* "00".."99": two digits per division halves the loop. */
+static const char pairs[200] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/*
+ * One DIV gives quotient and remainder: on an emulating KVM each instruction costs about a
+ * microsecond, and the compiler's multiply-and-shift division by a constant takes six or more
+ * instructions per digit where this loop takes seven per two digits (~60 in all instead of ~210).
+ */
+static inline unsigned long long divmod100(unsigned long long n, unsigned long long *rem)
+{
+    unsigned long long q, r;
+    __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(n), "d"(0ull), "r"(100ull));
+    *rem = r;
+    return q;
+}
+
 int main(const char *cmdline)
 {
     unsigned long long now = plat_walltime_ns();
     char *d = text + sizeof PREFIX - 1 + DIGITS;
-    for (int i = 0; i < DIGITS; i++) {
-        *--d = (char)('0' + now % 10);
-        now /= 10;
+    for (int i = 0; i < DIGITS / 2; i++) {
+        unsigned long long r;
+        now = divmod100(now, &r);
+        d -= 2;
+        __builtin_memcpy(d, pairs + 2 * r, 2);
     }
+    *--d = (char)('0' + now); /* DIGITS is odd: the leading digit, now < 10 */
 
     unsigned long head = sizeof text - 2; /* all but the final newline */
     if (cmdline[0] == '\0') {

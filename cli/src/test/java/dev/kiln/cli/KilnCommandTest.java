@@ -25,7 +25,7 @@ class KilnCommandTest {
         String reason = Kvm.unavailableReason();
         if (reason != null) System.err.println("!!! KVM TESTS SKIPPED: " + reason);
         Assumptions.assumeTrue(reason == null, () -> "KVM TESTS SKIPPED: " + reason);
-        assertTrue(Files.isRegularFile(Path.of(CHECK)), CHECK + " is missing: run guest/build.sh first");
+        assertTrue(Files.isRegularFile(Path.of(CHECK)), CHECK + " is missing: build the test guests first (./kiln build --out guest/out guest/tests/hvtcheck)");
     }
 
     private static void usageError(String expected, String... args) {

@@ -70,9 +70,16 @@ class InstanceTest {
 
     @Test
     void helloBootsInTwoMiB() throws ImageException {
+        long before = System.currentTimeMillis() * 1_000_000L;
         Run r = boot(hello, 2, null, "a", "b");
+        long after = System.currentTimeMillis() * 1_000_000L + 1_000_000L;
         assertEquals(new Outcome.Halted(0), r.outcome());
         assertTrue(r.console().matches("Hello from Kiln!\nwalltime_ns: \\d{19}\ncmdline: a b\n"), r.console());
+        // the guest's own decimal conversion (two digits per DIV) prints the host's clock
+        Matcher printed = Pattern.compile("walltime_ns: (\\d{19})").matcher(r.console());
+        assertTrue(printed.find());
+        long ns = Long.parseLong(printed.group(1));
+        assertTrue(ns >= before && ns <= after, ns + " not in [" + before + ", " + after + "]");
         assertTrue(r.stats().firstOutputNanos() > 0);
         Run bare = boot(hello, 2, null);
         assertTrue(bare.console().endsWith("\ncmdline: \n"), bare.console());
