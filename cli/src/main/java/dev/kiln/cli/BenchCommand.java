@@ -222,7 +222,7 @@ final class BenchCommand {
     }
 
     /**
-     * Burst and density: N idle guests (hvtcheck "poll") started at once in this JVM; prints the
+     * Burst and density: N idle guests (hvtcheck "idle") started at once in this JVM; prints the
      * time to the first and the last one up, then the host memory they hold (resident set growth
      * per instance, guest pages they touched included) while all are alive, then stops them.
      */
@@ -235,7 +235,7 @@ final class BenchCommand {
         Monitor monitor = Monitor.open();
         boolean leftToExit = false;
         try {
-            InstanceSpec idle = new InstanceSpec(image, 2L << 20, List.of("poll", "3600000"), OutputStream.nullOutputStream(), null);
+            InstanceSpec idle = new InstanceSpec(image, 2L << 20, List.of("idle"), OutputStream.nullOutputStream(), null);
             // Warm-up: a small burst first, stopped and closed, so that the JIT has compiled the
             // start-up path (a long-lived host is in that state; the compiler threads would
             // otherwise take a core from the measured burst).

@@ -32,7 +32,7 @@ import java.util.stream.Stream;
 final class DensityBench {
     static final String SYNTAX = "kiln bench density [--image PATH] [--mem MiB] [--max N] [--step N] [--plot DIR]";
     /** The hvtcheck mode that blocks in POLL, here for an hour: longer than any run. */
-    private static final List<String> IDLE_ARGS = List.of("poll", "3600000");
+    private static final List<String> IDLE_ARGS = List.of("idle");
     /** Descriptors kept free for the JVM itself (jars, /proc reads, the C floor's pipes). */
     private static final int SPARE_FILES = 64;
 
@@ -75,7 +75,7 @@ final class DensityBench {
     int execute(String[] args) throws ImageException, IOException, InterruptedException {
         Options options = new Options()
                 .addOption(CommandLines.valued(null, "image", "PATH",
-                        "the idle guest: hvtcheck, run as 'poll 3600000' (default guest/out/hvtcheck.hvt)"))
+                        "the idle guest: hvtcheck, run as 'idle' (default guest/out/hvtcheck.hvt)"))
                 .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory of each instance (default 2)"))
                 .addOption(CommandLines.valued(null, "max", "N", "instances at most (default 1000)"))
                 .addOption(CommandLines.valued(null, "step", "N", "instances started per step (default 100)"))

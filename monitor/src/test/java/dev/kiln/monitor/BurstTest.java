@@ -27,7 +27,7 @@ class BurstTest {
     @Test
     void aBurstOf200IdleGuestsComesUpAndStops() throws Exception {
         try (Monitor monitor = Monitor.open()) {
-            InstanceSpec idle = new InstanceSpec(check, 2L << 20, List.of("poll", "600000"), OutputStream.nullOutputStream(), null);
+            InstanceSpec idle = new InstanceSpec(check, 2L << 20, List.of("idle"), OutputStream.nullOutputStream(), null);
             Burst b = Burst.start(monitor, idle, 200, i -> OutputStream.nullOutputStream(), 60, TimeUnit.SECONDS);
             assertEquals(200, b.instances().size());
             assertEquals(0, b.refused());
@@ -48,7 +48,7 @@ class BurstTest {
     @Test
     void instancesBeyondTheMemoryBudgetAreRefusedUpFront() throws Exception {
         try (Monitor monitor = Monitor.open(10L << 20)) {
-            InstanceSpec four = new InstanceSpec(check, 4L << 20, List.of("poll", "600000"), OutputStream.nullOutputStream(), null);
+            InstanceSpec four = new InstanceSpec(check, 4L << 20, List.of("idle"), OutputStream.nullOutputStream(), null);
             Instance a = monitor.create(four);
             Instance b = monitor.create(four);
             AdmissionException e = assertThrows(AdmissionException.class, () -> monitor.create(four));
