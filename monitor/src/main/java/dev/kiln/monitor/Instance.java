@@ -805,6 +805,7 @@ public final class Instance implements AutoCloseable {
         synchronized (kickLock) {
             state = State.CLOSED;
         }
+        monitor.parkVcpu(); // before this vCPU goes, so KVM's count of vCPUs never drops to zero
         vcpu.close();
         vm.close();
         memory.close();

@@ -6,6 +6,7 @@ import dev.kiln.monitor.image.ImageException;
 import dev.kiln.monitor.image.ImageLoader;
 import dev.kiln.monitor.kvm.Kvm;
 import dev.kiln.monitor.kvm.KvmException;
+import dev.kiln.monitor.kvm.ParkedVcpu;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Set;
@@ -256,6 +257,33 @@ public final class Monitor implements AutoCloseable {
         return w;
     }
 
+    /**
+     * Parks one vCPU for the rest of this monitor's life (see {@link ParkedVcpu}) when a second
+     * instance closes while the monitor stays open (instances come and go: a host, not a single
+     * {@code kiln run}). Made while that instance's vCPU still exists, it costs no kernel text
+     * patching itself, and later boots pay none either.
+     * Best effort: when it cannot be made (no fd left, say) instances work as before.
+     * {@code -Dkiln.parkVcpu=false} turns it off (to measure what it saves).
+     */
+    void parkVcpu() {
+        if (parkTried || !PARK_VCPU) return;
+        synchronized (this) {
+            if (parkTried || closing || closes++ == 0) return;
+            parkTried = true;
+            try {
+                parked = kvm.parkVcpu();
+            } catch (KvmException e) {
+                parked = null;
+            }
+        }
+    }
+
+    private static final boolean PARK_VCPU = !"false".equals(System.getProperty("kiln.parkVcpu"));
+    private volatile boolean parkTried;
+    private volatile boolean closing;
+    private int closes;
+    private ParkedVcpu parked;
+
     void closed(Instance instance) {
         if (live.remove(instance)) memoryReserved.addAndGet(-instance.spec().memoryBytes());
     }
@@ -286,6 +314,9 @@ public final class Monitor implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (this) {
+            closing = true;
+        }
         for (Instance i : live) {
             i.close(); // stops and waits for a running guest first
         }
@@ -293,6 +324,9 @@ public final class Monitor implements AutoCloseable {
         if (w != null) w.shutdownNow();
         keepWarm(0, 0);
         keepWarm(null, 0);
+        synchronized (this) {
+            if (parked != null) parked.close();
+        }
         kvm.close();
     }
 }

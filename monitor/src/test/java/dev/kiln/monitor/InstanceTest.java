@@ -114,6 +114,37 @@ class InstanceTest {
         assertEquals(n, r.stats().consoleBytes());
     }
 
+    /** vCPU descriptors this process holds (the kernel names them anon_inode:kvm-vcpu:N). */
+    private static long vcpuFds() throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).toString().startsWith("anon_inode:kvm-vcpu");
+                } catch (IOException e) {
+                    return false; // closed while listing
+                }
+            }).count();
+        }
+    }
+
+    @Test
+    void aMonitorParksOneVcpuOnceInstancesComeAndGoAndReleasesItWhenClosed() throws Exception {
+        long before = vcpuFds();
+        try (Monitor m = Monitor.open()) {
+            try (Instance one = m.create(InstanceSpec.of(hello, new ByteArrayOutputStream()))) {
+                one.run();
+            }
+            assertEquals(before, vcpuFds(), "one instance closed: nothing parked yet (a single 'kiln run')");
+            for (int i = 0; i < 3; i++) {
+                try (Instance next = m.create(InstanceSpec.of(hello, new ByteArrayOutputStream()))) {
+                    assertEquals(new Outcome.Halted(0), next.run());
+                }
+            }
+            assertEquals(before + 1, vcpuFds(), "from the second close on, one vCPU is parked, and only one");
+        }
+        assertEquals(before, vcpuFds(), "closing the monitor releases the parked vCPU");
+    }
+
     @Test
     void walltimeIsTheHostClock() throws ImageException {
         long before = System.currentTimeMillis() * 1_000_000L;

@@ -67,6 +67,15 @@ public final class Kvm implements AutoCloseable {
         return cpuid.asSlice(0, KvmApi.CPUID2_HEADER + nent * KvmApi.CPUID_ENTRY2.byteSize());
     }
 
+    /** A VM with one vCPU that never runs: see {@link ParkedVcpu}. */
+    public ParkedVcpu parkVcpu() {
+        int vmfd = LibC.ioctl(fd, KvmApi.KVM_CREATE_VM, 0L);
+        if (vmfd < 0) {
+            throw new KvmException("KVM_CREATE_VM (parked vCPU)", -vmfd);
+        }
+        return ParkedVcpu.park(vmfd);
+    }
+
     /** Creates an empty VM (no memory, no vCPU). */
     public Vm createVm() {
         int vmfd = LibC.ioctl(fd, KvmApi.KVM_CREATE_VM, 0L);
