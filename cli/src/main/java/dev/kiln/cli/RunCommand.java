@@ -12,10 +12,12 @@ import dev.kiln.monitor.image.ImageException;
 import dev.kiln.monitor.kvm.KvmException;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
+import dev.kiln.monitor.debug.GdbStub;
 import sun.misc.Signal;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,10 +28,10 @@ import java.util.List;
  * with the guest's status. The flags follow solo5-hvt's, so Kiln can stand in for it.
  */
 final class RunCommand {
-    static final String SYNTAX = "kiln run [--mem=MiB] [--timeout=SECONDS] [--stats] [--block:NAME=FILE]"
+    static final String SYNTAX = "kiln run [--mem=MiB] [--timeout=SECONDS] [--stats] [--gdb] [--gdb-port=PORT] [--block:NAME=FILE]"
             + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] IMAGE [ARGS...]";
     static final String EXIT_STATUSES = "Exit status: the guest's HALT status (0 ok, 1 failure, 255 abort); 255 also"
-            + " for a guest fault; 124 past --timeout; 130 SIGINT; 143 SIGTERM; 125 if the guest could not start;"
+            + " for a guest fault; 124 past --timeout; 130 SIGINT; 143 SIGTERM; 137 killed from gdb; 125 if the guest could not start;"
             + " 2 for a bad command line.";
 
     private final PrintStream out;
@@ -45,6 +47,9 @@ final class RunCommand {
                 .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory in MiB, 2..4096 (default 512, as solo5-hvt)"))
                 .addOption(CommandLines.valued(null, "timeout", "SECONDS", "stop the guest after this long (exit 124)"))
                 .addOption(CommandLines.flag("stats", "print boot timings and VM exit counts on stderr at the end"))
+                .addOption(CommandLines.flag("gdb", "wait for gdb before the first instruction (as solo5-hvt --gdb):"
+                        + " gdb IMAGE.dbg -ex 'target remote :PORT'"))
+                .addOption(CommandLines.valued(null, "gdb-port", "PORT", "port gdb connects to, on 127.0.0.1 only (default 1234)"))
                 .addOption(CommandLines.flag("help", "show this help"));
         // --block:, --block-sector-size:, --net: and --net-mac: are read by DeviceOptions first.
     }
@@ -56,6 +61,7 @@ final class RunCommand {
         Path image;
         List<String> guestArgs;
         boolean stats;
+        Integer gdbPort;
         List<DeviceAttachment> devices;
         try {
             DeviceOptions.Split split = DeviceOptions.split(args);
@@ -69,6 +75,8 @@ final class RunCommand {
             memMiB = CommandLines.longValue(cl, "mem", InstanceSpec.DEFAULT_MEMORY >> 20, 2, 4096);
             timeout = CommandLines.positiveSeconds(cl, "timeout");
             stats = cl.hasOption("stats");
+            if (cl.hasOption("gdb-port") && !cl.hasOption("gdb")) throw new UsageException("--gdb-port needs --gdb");
+            gdbPort = cl.hasOption("gdb") ? (int) CommandLines.longValue(cl, "gdb-port", 1234, 0, 65535) : null;
             List<String> rest = cl.getArgList();
             if (rest.isEmpty()) throw new UsageException("missing IMAGE");
             if (rest.getFirst().startsWith("-")) {
@@ -86,9 +94,33 @@ final class RunCommand {
             HvtImage img = HvtImage.read(image);
             InstanceSpec spec = new InstanceSpec(img, memMiB << 20, guestArgs, new FileOutputStream(FileDescriptor.out),
                     timeout == null ? null : Duration.ofNanos((long) (timeout * 1e9)), devices);
-            try (Instance instance = monitor.create(spec)) {
-                Signal.handle(new Signal("INT"), s -> instance.stop(StopCause.INTERRUPT));
-                Signal.handle(new Signal("TERM"), s -> instance.stop(StopCause.TERMINATE));
+            try (Instance instance = monitor.create(spec);
+                 GdbStub stub = gdbPort == null ? null : GdbStub.listen(gdbPort)) {
+                // A signal also drops the debugger: kiln may be waiting for gdb to connect, or gdb
+                // may hold the guest stopped; either way the guest then stops as asked.
+                java.util.concurrent.atomic.AtomicBoolean signalled = new java.util.concurrent.atomic.AtomicBoolean();
+                Signal.handle(new Signal("INT"), s -> {
+                    instance.stop(StopCause.INTERRUPT);
+                    signalled.set(true);
+                    if (stub != null) stub.close();
+                });
+                Signal.handle(new Signal("TERM"), s -> {
+                    instance.stop(StopCause.TERMINATE);
+                    signalled.set(true);
+                    if (stub != null) stub.close();
+                });
+                if (stub != null) {
+                    err.println("kiln: waiting for gdb on 127.0.0.1:" + stub.port() + " (gdb " + debugImage(image)
+                            + " -ex 'target remote :" + stub.port() + "')");
+                    try {
+                        instance.debugWith(stub);
+                    } catch (IOException e) {
+                        if (!signalled.get()) throw e;
+                        Outcome stopped = instance.run(); // stopped by the signal before the first instruction
+                        err.println("kiln: " + stopped.describe() + " while waiting for gdb");
+                        return stopped.exitStatus();
+                    }
+                }
                 Outcome outcome = instance.run();
                 if (!(outcome instanceof Outcome.Halted)) {
                     err.println("kiln: " + outcome.describe());
@@ -98,10 +130,17 @@ final class RunCommand {
                 }
                 return outcome.exitStatus();
             }
-        } catch (ImageException | KvmException | IllegalArgumentException e) {
+        } catch (ImageException | KvmException | IllegalArgumentException | IOException e) {
             err.println("kiln: " + e.getMessage());
             return Main.EXIT_CANNOT_START;
         }
+    }
+
+    /** The image with symbols kiln build writes beside IMAGE.hvt (IMAGE.dbg), for gdb's command line. */
+    private static String debugImage(Path image) {
+        String name = image.toString();
+        String dbg = name.endsWith(".hvt") ? name.substring(0, name.length() - 4) + ".dbg" : name;
+        return java.nio.file.Files.exists(Path.of(dbg)) ? dbg : name;
     }
 
     private static String unknownOption(String arg) {

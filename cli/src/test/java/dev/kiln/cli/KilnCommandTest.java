@@ -44,6 +44,8 @@ class KilnCommandTest {
         usageError("--mem=9000: must be in 2..4096", "run", "--mem", "9000", CHECK);
         usageError("--timeout=-3: must be a positive number of seconds", "run", "--timeout=-3", CHECK);
         usageError("unknown option --memory", "run", "--memory=4", CHECK);
+        usageError("--gdb-port needs --gdb", "run", "--gdb-port=1234", CHECK);
+        usageError("--gdb-port=70000: must be in 0..65535", "run", "--gdb", "--gdb-port=70000", CHECK);
         usageError("--net-mac:service0 without --net:service0=TAP", "run", "--net-mac:service0=02:00:00:00:00:01", CHECK);
         usageError("MAC 'zz' must be six hex bytes", "run", "--net:a=tap0", "--net-mac:a=zz", CHECK);
         usageError("--block:a/b=x: device name 'a/b' must be 1..67 letters and digits", "run", "--block:a/b=x", CHECK);

@@ -7,6 +7,7 @@ import dev.kiln.monitor.devices.BlockModule;
 import dev.kiln.monitor.devices.NetModule;
 import dev.kiln.monitor.devices.TapDevice;
 import dev.kiln.monitor.devices.PollModule;
+import dev.kiln.monitor.debug.GdbStub;
 import dev.kiln.monitor.extension.InfoPage;
 import dev.kiln.monitor.extension.KilnAbi;
 import dev.kiln.monitor.hvt.BootInfo;
@@ -83,6 +84,8 @@ public final class Instance implements AutoCloseable {
     private final long loadNanos;
     private long runStartNanos;
     private volatile long upNanos;
+    /** The gdb stub of {@code kiln run --gdb}, or null. */
+    private volatile GdbStub debugger;
     private volatile long firstEntryNanos;
     private long runEndNanos;
     private long exitsIo, exitsMmio, exitsInterrupted, exitsOther;
@@ -117,7 +120,7 @@ public final class Instance implements AutoCloseable {
         if (blocks != null) blocks.register(hypercalls);
         this.nets = nets;
         if (nets != null) nets.register(hypercalls);
-        new PollModule(memory, () -> stopCause.get() != null || pauseRequested, nets == null ? java.util.List.of()
+        new PollModule(memory, () -> stopCause.get() != null || pauseRequested || debugInterrupt(), nets == null ? java.util.List.of()
                 : nets.devices().stream().map(d -> new PollModule.Source(d.handle(), d.tap().fd())).toList())
                 .register(hypercalls);
     }
@@ -500,6 +503,8 @@ public final class Instance implements AutoCloseable {
             result = new Outcome.Faulted(FaultKind.KVM_ERROR, "monitor error: " + e);
         }
         runEndNanos = System.nanoTime();
+        GdbStub d = debugger;
+        if (d != null) d.ended(result.exitStatus(), result instanceof Outcome.Halted, result instanceof Outcome.Faulted);
         long cpuEnd = LibC.threadCpuNanos(vcpuTid);
         cpuNanos = cpuStartNanos < 0 || cpuEnd < 0 ? -1 : cpuEnd - cpuStartNanos;
         if (deadline != null) deadline.cancel(false);
@@ -518,8 +523,35 @@ public final class Instance implements AutoCloseable {
         outcome.complete(result);
     }
 
+    /** True when an attached debugger asked the running guest to stop (Ctrl-C in gdb). */
+    private boolean debugInterrupt() {
+        GdbStub d = debugger;
+        return d != null && d.interruptPending();
+    }
+
+    /**
+     * Waits for gdb to connect to {@code stub} (see {@link GdbStub}), then lets it control this
+     * instance from its first instruction. Only before the instance runs.
+     */
+    public void debugWith(GdbStub stub) throws java.io.IOException {
+        if (state != State.CREATED) throw new IllegalStateException("instance " + id + " is " + state + "; attach a debugger before it runs");
+        stub.accept(this::kick);
+        debugger = stub;
+    }
+
+    /** A stop for the debugger: it serves gdb until gdb resumes (null) or kills the guest. */
+    private Outcome debugStop(GdbStub.Stop why) {
+        GdbStub.Action a = debugger.stop(why, vcpu, memory);
+        if (stopCause.get() == null && !pauseRequested) vcpu.clearImmediateExit();
+        return a == GdbStub.Action.KILL ? new Outcome.Stopped(StopCause.DEBUGGER) : null;
+    }
+
     private Outcome runUntilExit() {
         MemorySegment run = vcpu.runArea();
+        if (debugger != null) {
+            Outcome killed = debugStop(GdbStub.Stop.ENTRY);
+            if (killed != null) return killed;
+        }
         while (true) {
             StopCause cause = stopCause.get();
             if (cause != null) return new Outcome.Stopped(cause);
@@ -532,6 +564,10 @@ public final class Instance implements AutoCloseable {
             if (rc < 0) {
                 if (rc == -LibC.EINTR || rc == -LibC.EAGAIN) {
                     exitsInterrupted++;
+                    if (debugInterrupt() && stopCause.get() == null) {
+                        Outcome killed = debugStop(GdbStub.Stop.INTERRUPT);
+                        if (killed != null) return killed;
+                    }
                     continue;
                 }
                 return fault(FaultKind.KVM_ERROR, "KVM_RUN failed: " + LibC.describe(-rc));
@@ -551,6 +587,14 @@ public final class Instance implements AutoCloseable {
                     }
                 }
                 case KvmApi.EXIT_INTR -> exitsInterrupted++;
+                case KvmApi.EXIT_DEBUG -> {
+                    exitsOther++;
+                    if (debugger == null) {
+                        return fault(FaultKind.UNEXPECTED_EXIT, "debug exit with no debugger attached" + atRip());
+                    }
+                    Outcome killed = debugStop(GdbStub.Stop.TRAP);
+                    if (killed != null) return killed;
+                }
                 case KvmApi.EXIT_MMIO -> {
                     exitsMmio++;
                     long gpa = run.get(JAVA_LONG, KvmApi.RUN_MMIO_PHYS_ADDR);

@@ -14,7 +14,9 @@ public enum StopCause {
     /** The instance ran past its time limit: a guest that spins or hangs. */
     TIME_LIMIT(124, "ran past its time limit"),
     /** The guest was a forked child and its parent ended (docs/kiln-abi.md 1.1). */
-    PARENT_EXITED(143, "stopped because its parent ended");
+    PARENT_EXITED(143, "stopped because its parent ended"),
+    /** The debugger attached with {@code --gdb} killed the guest. */
+    DEBUGGER(137, "killed from the debugger");
 
     private final int exitStatus;
     private final String description;

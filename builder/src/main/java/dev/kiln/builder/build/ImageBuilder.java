@@ -133,6 +133,12 @@ public final class ImageBuilder {
         for (Unit u : units) link.add(u.object().toString());
         Toolchain.run(link, "linking " + name);
         Toolchain.run(List.of(toolchain.strip(), "-s", "-o", hvt.toString(), dbg.toString()), "strip");
+        // The .dbg is for gdb only. gdb picks the OS ABI from a section named .note.openbsd.ident
+        // and, lacking an OpenBSD handler, falls back to 32-bit registers; renamed, the same note
+        // bytes leave gdb on bare amd64 (the booted .hvt keeps the name hvt images carry).
+        String objcopy = toolchain.strip().replaceAll("strip$", "objcopy");
+        Toolchain.run(List.of(objcopy, "--rename-section", ".note.openbsd.ident=.note.kiln.openbsd-ident", dbg.toString()),
+                "objcopy");
 
         try {
             HvtImage.read(hvt);

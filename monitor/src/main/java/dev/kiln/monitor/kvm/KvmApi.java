@@ -36,6 +36,7 @@ public final class KvmApi {
     public static final long KVM_GET_TSC_KHZ = 0xAEA3L;
     public static final long KVM_GET_MSRS = 0xC008AE88L; // _IOWR(0xAE, 0x88, struct kvm_msrs)
     public static final long KVM_SET_MSRS = 0x4008AE89L; // _IOW(0xAE, 0x89, struct kvm_msrs)
+    public static final long KVM_SET_GUEST_DEBUG = 0x4048AE9BL; // _IOW(0xAE, 0x9b, struct kvm_guest_debug)
     public static final long KVM_GET_FPU = 0x81A0AE8CL;  // _IOR(0xAE, 0x8c, struct kvm_fpu)
     public static final long KVM_SET_FPU = 0x41A0AE8DL;  // _IOW(0xAE, 0x8d, struct kvm_fpu)
 
@@ -124,6 +125,10 @@ public final class KvmApi {
     public static final long RUN_MMIO_IS_WRITE = RUN_UNION + RUN_MMIO.byteOffset(groupElement("is_write"));
     public static final long RUN_FAIL_ENTRY_REASON = RUN_UNION;
     public static final long RUN_INTERNAL_SUBERROR = RUN_UNION + RUN_INTERNAL.byteOffset(groupElement("suberror"));
+
+    /* struct kvm_guest_debug { __u32 control; __u32 pad; struct kvm_guest_debug_arch { __u64 debugreg[8]; } arch; } */
+    public static final long GUEST_DEBUG_SIZE = 72;
+    public static final long GUEST_DEBUG_REGS = 8;
 
     /*
      * struct kvm_regs {

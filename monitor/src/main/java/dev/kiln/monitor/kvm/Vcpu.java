@@ -94,6 +94,21 @@ public final class Vcpu implements AutoCloseable {
         check(LibC.ioctl(fd, KvmApi.KVM_GET_SREGS, sregs), "KVM_GET_SREGS");
     }
 
+    /**
+     * KVM_SET_GUEST_DEBUG: {@code control} (KVM_GUESTDBG_* bits; 0 turns debugging off) and the
+     * eight debug registers (DR0-DR3 addresses, DR7 their enables; KVM API 4.59).
+     */
+    public void setGuestDebug(int control, long[] debugRegisters) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment d = arena.allocate(KvmApi.GUEST_DEBUG_SIZE, 8);
+            d.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, control);
+            for (int i = 0; i < 8; i++) {
+                d.set(java.lang.foreign.ValueLayout.JAVA_LONG, KvmApi.GUEST_DEBUG_REGS + 8L * i, debugRegisters[i]);
+            }
+            check(LibC.ioctl(fd, KvmApi.KVM_SET_GUEST_DEBUG, d), "KVM_SET_GUEST_DEBUG");
+        }
+    }
+
     public void setCpuid(MemorySegment cpuid2) {
         check(LibC.ioctl(fd, KvmApi.KVM_SET_CPUID2, cpuid2), "KVM_SET_CPUID2");
     }
