@@ -8,10 +8,12 @@ import dev.kiln.monitor.kvm.Vcpu;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.ByteOrder;
 import java.util.HexFormat;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
@@ -284,16 +286,16 @@ public final class GdbStub implements AutoCloseable {
                 regs.set(JAVA_LONG, KvmApi.REGS.byteOffset(groupElement(GPR[i])), in.get(JAVA_LONG_LE, i * 8L));
             }
             regs.set(JAVA_LONG, KvmApi.REGS_RIP, in.get(JAVA_LONG_LE, 128));
-            long flags = Integer.toUnsignedLong(in.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED
-                    .withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 136));
+            long flags = Integer.toUnsignedLong(in.get(JAVA_INT_LE, 136));
             regs.set(JAVA_LONG, KvmApi.REGS_RFLAGS, flags | 0x2); // bit 1 is reserved, always set
             vcpu.setRegs(regs);
         }
         return "OK";
     }
 
-    private static final java.lang.foreign.ValueLayout.OfLong JAVA_LONG_LE =
-            java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    /** gdb sends register bytes in target order: little-endian, at any offset. */
+    private static final ValueLayout.OfLong JAVA_LONG_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt JAVA_INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private static long rip(Vcpu vcpu) {
         try (Arena arena = Arena.ofConfined()) {

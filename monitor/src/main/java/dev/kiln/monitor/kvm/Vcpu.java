@@ -1,9 +1,11 @@
 package dev.kiln.monitor.kvm;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * One virtual CPU: its file descriptor and the {@code kvm_run} area shared with the kernel.
@@ -56,23 +58,23 @@ public final class Vcpu implements AutoCloseable {
 
     /** Reads one model-specific register. */
     public long getMsr(int index) {
-        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+        try (Arena arena = Arena.ofConfined()) {
             MemorySegment msrs = arena.allocate(KvmApi.MSRS_HEADER + KvmApi.MSR_ENTRY, 8);
             msrs.set(JAVA_INT, 0, 1);
             msrs.set(JAVA_INT, KvmApi.MSRS_HEADER, index);
             int rc = LibC.ioctl(fd, KvmApi.KVM_GET_MSRS, msrs);
             if (rc != 1) throw new KvmException("KVM_GET_MSRS 0x" + Integer.toHexString(index), rc < 0 ? -rc : 0);
-            return msrs.get(java.lang.foreign.ValueLayout.JAVA_LONG, KvmApi.MSRS_HEADER + 8);
+            return msrs.get(JAVA_LONG, KvmApi.MSRS_HEADER + 8);
         }
     }
 
     /** Writes one model-specific register. */
     public void setMsr(int index, long value) {
-        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+        try (Arena arena = Arena.ofConfined()) {
             MemorySegment msrs = arena.allocate(KvmApi.MSRS_HEADER + KvmApi.MSR_ENTRY, 8);
             msrs.set(JAVA_INT, 0, 1);
             msrs.set(JAVA_INT, KvmApi.MSRS_HEADER, index);
-            msrs.set(java.lang.foreign.ValueLayout.JAVA_LONG, KvmApi.MSRS_HEADER + 8, value);
+            msrs.set(JAVA_LONG, KvmApi.MSRS_HEADER + 8, value);
             int rc = LibC.ioctl(fd, KvmApi.KVM_SET_MSRS, msrs);
             if (rc != 1) throw new KvmException("KVM_SET_MSRS 0x" + Integer.toHexString(index), rc < 0 ? -rc : 0);
         }
@@ -99,11 +101,11 @@ public final class Vcpu implements AutoCloseable {
      * eight debug registers (DR0-DR3 addresses, DR7 their enables; KVM API 4.59).
      */
     public void setGuestDebug(int control, long[] debugRegisters) {
-        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+        try (Arena arena = Arena.ofConfined()) {
             MemorySegment d = arena.allocate(KvmApi.GUEST_DEBUG_SIZE, 8);
-            d.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, control);
+            d.set(JAVA_INT, 0, control);
             for (int i = 0; i < 8; i++) {
-                d.set(java.lang.foreign.ValueLayout.JAVA_LONG, KvmApi.GUEST_DEBUG_REGS + 8L * i, debugRegisters[i]);
+                d.set(JAVA_LONG, KvmApi.GUEST_DEBUG_REGS + 8L * i, debugRegisters[i]);
             }
             check(LibC.ioctl(fd, KvmApi.KVM_SET_GUEST_DEBUG, d), "KVM_SET_GUEST_DEBUG");
         }
