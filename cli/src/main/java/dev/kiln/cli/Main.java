@@ -67,7 +67,7 @@ public final class Main {
                 usage: kiln COMMAND [OPTIONS]
 
                 commands:
-                  run [--mem=MiB] [--timeout=SECONDS] [--stats] IMAGE [ARGS...]
+                  run [--mem=MiB] [--timeout=SECONDS] [--stats] [--gdb] IMAGE [ARGS...]
                                  boot an hvt unikernel; exit with the guest's status
                   build [--out DIR] [--lto] APP_DIR
                                  build an app's image from its kiln.toml
