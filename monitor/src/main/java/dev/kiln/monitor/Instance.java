@@ -400,6 +400,8 @@ public final class Instance implements AutoCloseable {
         synchronized (pauseLock) {
             pauseLock.notifyAll();
         }
+        GdbStub d = debugger;
+        if (d != null) d.close(); // gdb may hold the guest stopped: dropping it lets the vCPU thread see the stop
     }
 
     /** Gets the vCPU thread out of the guest (or out of POLL) so that it looks at its flags. */

@@ -114,6 +114,27 @@ class GdbStubTest {
     }
 
     @Test
+    void stoppingAGuestThatGdbHoldsEndsItAndDropsGdb() throws Exception {
+        GdbStub stub = GdbStub.listen(0);
+        try (Instance i = monitor.create(InstanceSpec.of(check, new ByteArrayOutputStream(), "idle"))) {
+            CompletableFuture<Outcome> outcome = CompletableFuture.supplyAsync(() -> {
+                try {
+                    i.debugWith(stub);
+                    return i.run();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            try (Client gdb = Client.connect(stub.port())) {
+                assertEquals("S05", gdb.ask("?"), "held before the first instruction");
+                i.stop(StopCause.TIME_LIMIT); // as --timeout does
+                assertEquals(new Outcome.Stopped(StopCause.TIME_LIMIT), outcome.get(30, TimeUnit.SECONDS));
+                assertEquals(null, gdb.reply(), "gdb was dropped");
+            }
+        }
+    }
+
+    @Test
     void hostilePacketsGetErrorsAndNeverEndTheGuest() throws Exception {
         GdbStub stub = GdbStub.listen(0);
         ByteArrayOutputStream console = new ByteArrayOutputStream();
