@@ -123,50 +123,58 @@ public record Burst(List<Instance> instances, int refused, int late, String firs
                     refused.incrementAndGet();
                 }
             }
-            // 2. The vCPU threads, before any VM exists (see VcpuThread: each thread's stack
-            //    mapping would otherwise call every VM's MMU notifier).
             VcpuThread[] threads = new VcpuThread[admitted];
-            inParallel(pool, pacing, failure, admitted, index -> threads[index] = Instance.reserveThread());
-            // 3. The VMs, before any guest memory or vCPU exists: KVM_CREATE_VM registers an MMU
-            //    notifier, which walks every memory mapping of the process (mm_take_all_locks), so
-            //    a VM made behind thousands of guest, kvm_run and thread-stack mappings costs ten
-            //    times one made first.
             Vm[] vms = new Vm[admitted];
-            inParallel(pool, pacing, failure, admitted, index -> vms[index] = monitor.kvm().createVm());
-            // 4. Memory, slot and vCPU for each, still before any guest runs.
             WarmPool.Ready[] prepared = new WarmPool.Ready[admitted];
-            inParallel(pool, pacing, failure, admitted, index -> {
-                if (vms[index] != null) prepared[index] = monitor.prepare(vms[index], spec.memoryBytes());
-            });
-            // 5. Load and start, with at most inFlight guests booting at once.
             Instance[] made = new Instance[admitted];
             boolean[] givenBack = new boolean[admitted]; // createAdmitted failed and released the memory itself
             boolean[] tooLate = new boolean[admitted];
             Semaphore booting = new Semaphore(pacing.inFlight());
-            inParallel(pool, pacing, failure, admitted, index -> {
-                if (prepared[index] == null) return;
-                long left = deadline - System.nanoTime();
-                if (left <= 0 || !booting.tryAcquire(left, TimeUnit.NANOSECONDS)) {
-                    prepared[index].close();
-                    tooLate[index] = true;
-                    return;
-                }
-                try {
-                    Instance inst = monitor.createAdmitted(spec.withConsole(consoles.apply(index)), prepared[index]);
-                    inst.upFuture().whenComplete((u, e) -> booting.release());
-                    if (threads[index] != null) {
-                        inst.startOn(threads[index]);
-                        threads[index] = null;
-                    } else {
-                        inst.start();
+            // A head group goes through every step first, so that the first guests are up within
+            // milliseconds instead of after the whole burst is prepared; the rest follow in steps.
+            // The head is kept small: its mappings are what each later KVM_CREATE_VM must walk.
+            int head = Math.min(admitted, 2 * pacing.inFlight());
+            for (int[] range : new int[][] {{0, head}, {head, admitted}}) {
+                int from = range[0], to = range[1];
+                if (from == to) continue;
+                // 2. The vCPU threads, before any VM of this group exists (see VcpuThread: each
+                //    thread's stack mapping would otherwise call every VM's MMU notifier).
+                inParallel(pool, pacing, failure, from, to, index -> threads[index] = Instance.reserveThread());
+                // 3. The VMs, before any guest memory or vCPU of this group exists: KVM_CREATE_VM
+                //    registers an MMU notifier, which walks every memory mapping of the process
+                //    (mm_take_all_locks), so a VM made behind thousands of guest, kvm_run and
+                //    thread-stack mappings costs ten times one made first.
+                inParallel(pool, pacing, failure, from, to, index -> vms[index] = monitor.kvm().createVm());
+                // 4. Memory, slot and vCPU for each, still before any guest of this group runs.
+                inParallel(pool, pacing, failure, from, to, index -> {
+                    if (vms[index] != null) prepared[index] = monitor.prepare(vms[index], spec.memoryBytes());
+                });
+                // 5. Load and start, with at most inFlight guests booting at once.
+                inParallel(pool, pacing, failure, from, to, index -> {
+                    if (prepared[index] == null) return;
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0 || !booting.tryAcquire(left, TimeUnit.NANOSECONDS)) {
+                        prepared[index].close();
+                        tooLate[index] = true;
+                        return;
                     }
-                    made[index] = inst;
-                } catch (ImageException | RuntimeException e) {
-                    failure.compareAndSet(null, e.getMessage());
-                    givenBack[index] = true;
-                    booting.release();
-                }
-            });
+                    try {
+                        Instance inst = monitor.createAdmitted(spec.withConsole(consoles.apply(index)), prepared[index]);
+                        inst.upFuture().whenComplete((u, e) -> booting.release());
+                        if (threads[index] != null) {
+                            inst.startOn(threads[index]);
+                            threads[index] = null;
+                        } else {
+                            inst.start();
+                        }
+                        made[index] = inst;
+                    } catch (ImageException | RuntimeException e) {
+                        failure.compareAndSet(null, e.getMessage());
+                        givenBack[index] = true;
+                        booting.release();
+                    }
+                });
+            }
             for (VcpuThread t : threads) if (t != null) t.release(); // unused: let them end
             List<Instance> all = new ArrayList<>(admitted);
             for (int i = 0; i < admitted; i++) {
@@ -203,10 +211,10 @@ public record Burst(List<Instance> instances, int refused, int late, String firs
         void run(int index) throws Exception;
     }
 
-    /** Runs {@code step} for indexes [0, n) on the creators, {@code batch} indexes per turn, and waits. */
+    /** Runs {@code step} for indexes [first, n) on the creators, {@code batch} indexes per turn, and waits. */
     private static void inParallel(ExecutorService pool, Pacing pacing, java.util.concurrent.atomic.AtomicReference<String> failure,
-                                   int n, Step step) throws InterruptedException {
-        AtomicInteger next = new AtomicInteger();
+                                   int first, int n, Step step) throws InterruptedException {
+        AtomicInteger next = new AtomicInteger(first);
         List<Future<?>> creators = new ArrayList<>();
         for (int c = 0; c < pacing.creators(); c++) {
             creators.add(pool.submit(() -> {
