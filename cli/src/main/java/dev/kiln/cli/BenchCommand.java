@@ -350,10 +350,15 @@ final class BenchCommand {
     }
 
     static long rssBytes() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        return procKiB("/proc/self/status", "VmRSS:");
+    }
+
+    /** A "Name:   N kB" line of a /proc file (status, meminfo), in bytes. */
+    static long procKiB(String file, String name) throws IOException {
+        for (String line : Files.readAllLines(Path.of(file))) {
+            if (line.startsWith(name)) return Long.parseLong(line.replaceAll("[^0-9]", "")) << 10;
         }
-        return 0;
+        throw new IOException(file + " has no " + name + " line");
     }
 
     /**

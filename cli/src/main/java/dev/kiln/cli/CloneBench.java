@@ -5,6 +5,7 @@ import dev.kiln.monitor.Instance;
 import dev.kiln.monitor.InstanceSpec;
 import dev.kiln.monitor.Monitor;
 import dev.kiln.monitor.Outcome;
+import dev.kiln.monitor.WatchedConsole;
 import dev.kiln.monitor.image.HvtImage;
 import dev.kiln.monitor.image.ImageException;
 import dev.kiln.monitor.vstate.Snapshot;
@@ -15,9 +16,9 @@ import org.apache.commons.cli.Options;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 
@@ -75,10 +76,12 @@ final class CloneBench {
         Path snapFile = Files.createTempFile("kiln-clone", ".snap");
         try (Monitor monitor = Monitor.open()) {
             // The template: booted, initialised, waiting for its generation to change.
-            Marker ready = new Marker(" ready\n");
+            WatchedConsole ready = new WatchedConsole();
             try (Instance t = monitor.create(new InstanceSpec(image, mem, List.of("clone"), ready, null))) {
                 t.start();
-                ready.await();
+                if (!ready.await(" ready\n", Duration.ofSeconds(30))) {
+                    throw new IllegalStateException("the template never printed 'ready': " + ready);
+                }
                 t.pause();
                 t.snapshot(snapFile);
             }
@@ -157,37 +160,6 @@ final class CloneBench {
                 parts[2][at] = total - st.createNanos() - st.loadNanos();
             }
             return total;
-        }
-    }
-
-    /** A console that waits for a marker text. */
-    static final class Marker extends OutputStream {
-        private final String marker;
-        private final StringBuilder text = new StringBuilder();
-
-        Marker(String marker) {
-            this.marker = marker;
-        }
-
-        @Override
-        public synchronized void write(int b) {
-            text.append((char) b);
-            notifyAll();
-        }
-
-        @Override
-        public synchronized void write(byte[] b, int off, int len) {
-            text.append(new String(b, off, len, StandardCharsets.ISO_8859_1));
-            notifyAll();
-        }
-
-        synchronized void await() throws InterruptedException {
-            long end = System.nanoTime() + 30_000_000_000L;
-            while (text.indexOf(marker) < 0) {
-                long left = end - System.nanoTime();
-                if (left <= 0) throw new IllegalStateException("the template never printed '" + marker.strip() + "': " + text);
-                wait(Math.max(1, left / 1_000_000));
-            }
         }
     }
 }

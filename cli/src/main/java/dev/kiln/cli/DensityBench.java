@@ -57,15 +57,8 @@ final class DensityBench {
             try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
                 files = (int) fds.count() - 1; // the listing's own descriptor
             }
-            return new ProcessMemory(field("/proc/self/status", "VmRSS:"), guestRam, files,
-                    field("/proc/meminfo", "MemAvailable:"));
-        }
-
-        private static long field(String file, String name) throws IOException {
-            for (String line : Files.readAllLines(Path.of(file))) {
-                if (line.startsWith(name)) return Long.parseLong(line.replaceAll("[^0-9]", "")) << 10;
-            }
-            throw new IOException(file + " has no " + name + " line");
+            return new ProcessMemory(BenchCommand.rssBytes(), guestRam, files,
+                    BenchCommand.procKiB("/proc/meminfo", "MemAvailable:"));
         }
     }
 

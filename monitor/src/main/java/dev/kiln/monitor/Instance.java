@@ -83,7 +83,6 @@ public final class Instance implements AutoCloseable {
     private final long createNanos;
     private final long loadNanos;
     private long runStartNanos;
-    private volatile long upNanos;
     /** The gdb stub of {@code kiln run --gdb}, or null. */
     private volatile GdbStub debugger;
     private volatile long firstEntryNanos;
@@ -109,10 +108,6 @@ public final class Instance implements AutoCloseable {
         this.createStartNanos = createStartNanos;
         this.createNanos = createNanos;
         this.loadNanos = loadNanos;
-        // The VM's file descriptor is done with once its memory and vCPU are set up: the vCPU keeps
-        // the VM alive in the kernel, and one descriptor per instance instead of two lets twice as
-        // many instances fit the process's open-file limit.
-        vm.close();
         this.console = new ConsoleModule(memory, spec.console());
         console.register(hypercalls);
         new ClockModule(memory).register(hypercalls);
@@ -470,7 +465,12 @@ public final class Instance implements AutoCloseable {
             }
             paused = false;
         }
-        if (stopCause.get() == null) vcpu.clearImmediateExit();
+        clearKickUnlessStopping();
+    }
+
+    /** Takes back a kick's immediate_exit unless a stop or a pause still wants the vCPU out. */
+    private void clearKickUnlessStopping() {
+        if (stopCause.get() == null && !pauseRequested) vcpu.clearImmediateExit();
     }
 
     /**
@@ -482,7 +482,7 @@ public final class Instance implements AutoCloseable {
     private void completePendingIo() {
         vcpu.requestImmediateExit();
         vcpu.run();
-        if (stopCause.get() == null && !pauseRequested) vcpu.clearImmediateExit();
+        clearKickUnlessStopping();
     }
 
     private void loop() {
@@ -544,7 +544,7 @@ public final class Instance implements AutoCloseable {
     /** A stop for the debugger: it serves gdb until gdb resumes (null) or kills the guest. */
     private Outcome debugStop(GdbStub.Stop why) {
         GdbStub.Action a = debugger.stop(why, vcpu, memory);
-        if (stopCause.get() == null && !pauseRequested) vcpu.clearImmediateExit();
+        clearKickUnlessStopping();
         return a == GdbStub.Action.KILL ? new Outcome.Stopped(StopCause.DEBUGGER) : null;
     }
 
@@ -554,6 +554,7 @@ public final class Instance implements AutoCloseable {
             Outcome killed = debugStop(GdbStub.Stop.ENTRY);
             if (killed != null) return killed;
         }
+        firstEntryNanos = System.nanoTime(); // the first KVM_RUN below enters the guest
         while (true) {
             StopCause cause = stopCause.get();
             if (cause != null) return new Outcome.Stopped(cause);
@@ -561,7 +562,6 @@ public final class Instance implements AutoCloseable {
                 holdWhilePaused();
                 continue;
             }
-            if (firstEntryNanos == 0) firstEntryNanos = System.nanoTime();
             int rc = vcpu.run();
             if (rc < 0) {
                 if (rc == -LibC.EINTR || rc == -LibC.EAGAIN) {
@@ -577,10 +577,7 @@ public final class Instance implements AutoCloseable {
             int reason = run.get(JAVA_INT, KvmApi.RUN_EXIT_REASON);
             switch (reason) {
                 case KvmApi.EXIT_IO -> {
-                    if (exitsIo++ == 0) {
-                        upNanos = System.nanoTime();
-                        up.complete(upNanos);
-                    }
+                    if (exitsIo++ == 0) up.complete(System.nanoTime());
                     try {
                         Integer halted = hypercall(run);
                         if (halted != null) return new Outcome.Halted(halted);
@@ -817,7 +814,7 @@ public final class Instance implements AutoCloseable {
 
     /** {@link System#nanoTime()} of the guest's first hypercall (it is up and talking), or 0. */
     public long upNanos() {
-        return upNanos;
+        return up.getNow(0L);
     }
 
     public InstanceStats stats() {

@@ -140,6 +140,7 @@ public final class Monitor implements AutoCloseable {
         try {
             Instance child = make.apply(nextId.getAndIncrement());
             live.add(child);
+            forked.incrementAndGet();
             return child;
         } catch (RuntimeException e) {
             memoryReserved.addAndGet(-bytes);
@@ -219,9 +220,9 @@ public final class Monitor implements AutoCloseable {
         return kvm;
     }
 
-    /** Makes the rest of a prepared VM (memory, slot, vCPU with CPUID and boot registers). */
+    /** Makes the rest of a VM prepared for a fresh boot (memory, slot, vCPU with CPUID and boot registers). */
     WarmPool.Ready prepare(dev.kiln.monitor.kvm.Vm vm, long memoryBytes) {
-        return WarmPool.finish(vm, guestCpuid, GuestMemory.validSize(memoryBytes));
+        return WarmPool.finish(vm, guestCpuid, GuestMemory.validSize(memoryBytes), false);
     }
 
     MemorySegment guestCpuid() {
@@ -285,7 +286,10 @@ public final class Monitor implements AutoCloseable {
     private ParkedVcpu parked;
 
     void closed(Instance instance) {
-        if (live.remove(instance)) memoryReserved.addAndGet(-instance.spec().memoryBytes());
+        if (live.remove(instance)) {
+            memoryReserved.addAndGet(-instance.spec().memoryBytes());
+            if (instance.parentId() != 0) forked.decrementAndGet();
+        }
     }
 
     /** Guest memory reserved by live instances. */
@@ -300,10 +304,10 @@ public final class Monitor implements AutoCloseable {
 
     /** Live instances that a guest forked. */
     int forkedLive() {
-        int n = 0;
-        for (Instance i : live) if (i.parentId() != 0) n++;
-        return n;
+        return forked.get();
     }
+
+    private final java.util.concurrent.atomic.AtomicInteger forked = new java.util.concurrent.atomic.AtomicInteger();
 
     /** Stops every live instance with {@code cause}; used on SIGINT/SIGTERM. */
     public void stopAll(StopCause cause) {

@@ -28,7 +28,7 @@ final class WarmPool implements AutoCloseable {
     /**
      * One ready VM. Its vCPU already holds the boot system registers (hvt ABI section 3); {@code
      * sregs} and {@code fpu} are what its vCPU holds now ({@code struct kvm_sregs}, {@code struct
-     * kvm_fpu}), so a restore can skip loading state that is already there.
+     * kvm_fpu}; null when not read back), so a restore can skip loading state that is already there.
      */
     record Ready(Vm vm, GuestMemory memory, Vcpu vcpu, byte[] sregs, byte[] fpu, Snapshot preloaded) {
         void close() {
@@ -108,27 +108,36 @@ final class WarmPool implements AutoCloseable {
     }
 
     static Ready make(Kvm kvm, MemorySegment cpuid, long memorySize) {
-        return finish(kvm.createVm(), cpuid, memorySize);
+        return finish(kvm.createVm(), cpuid, memorySize, true);
     }
 
     /**
      * Puts {@code memory} in the VM's only memory slot at GPA 0 and makes its one vCPU with
      * {@code cpuid}: what every way of making an instance (fresh, pooled, restored, forked) shares.
+     * Then closes the VM's descriptor: the vCPU keeps the VM alive in the kernel, nothing needs the
+     * VM's descriptor again (a snapshot is mapped over the memory in place, the slot stays), and
+     * one descriptor per instance instead of two lets a burst hold twice as many in the fd limit.
      */
     static Vcpu attach(Vm vm, GuestMemory memory, MemorySegment cpuid) {
         vm.setUserMemoryRegion(0, 0, memory.segment());
         Vcpu vcpu = vm.createVcpu(0);
         try {
             vcpu.setCpuid(cpuid);
-            return vcpu;
         } catch (RuntimeException e) {
             vcpu.close();
             throw e;
         }
+        vm.close();
+        return vcpu;
     }
 
-    /** Gives a new VM its memory and vCPU, with the boot system registers; closes the VM if that fails. */
-    static Ready finish(Vm vm, MemorySegment cpuid, long memorySize) {
+    /**
+     * Gives a new VM its memory and vCPU, with the boot system registers; closes the VM if that
+     * fails. {@code recordState}: also read back what the vCPU holds ({@link Ready#sregs},
+     * {@link Ready#fpu}), which only a VM a snapshot may be restored into needs; a burst's VMs,
+     * booted fresh, skip the two ioctls.
+     */
+    static Ready finish(Vm vm, MemorySegment cpuid, long memorySize, boolean recordState) {
         GuestMemory memory = null;
         try {
             memory = GuestMemory.allocate(memorySize);
@@ -137,12 +146,10 @@ final class WarmPool implements AutoCloseable {
                 MemorySegment sregs = arena.allocate(KvmApi.SREGS);
                 LongMode.fillSregs(sregs);
                 vcpu.setSregs(sregs);
+                if (!recordState) return new Ready(vm, memory, vcpu, null, null, null);
                 vcpu.getSregs(sregs);
                 MemorySegment fpu = arena.allocate(KvmApi.FPU_SIZE, 16);
                 vcpu.getFpu(fpu);
-                // The VM's descriptor is done with: the vCPU keeps the VM alive, and a burst that
-                // holds thousands of ready VMs must not hold two descriptors for each.
-                vm.close();
                 return new Ready(vm, memory, vcpu, sregs.toArray(JAVA_BYTE), fpu.toArray(JAVA_BYTE), null);
             } catch (RuntimeException e) {
                 vcpu.close();

@@ -5,6 +5,7 @@ import dev.kiln.monitor.InstanceSpec;
 import dev.kiln.monitor.KvmAvailable;
 import dev.kiln.monitor.Monitor;
 import dev.kiln.monitor.Outcome;
+import dev.kiln.monitor.WatchedConsole;
 import dev.kiln.monitor.image.GuestImages;
 import dev.kiln.monitor.image.HvtImage;
 import org.junit.jupiter.api.AfterAll;
@@ -17,6 +18,7 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -33,35 +35,9 @@ class SnapshotTest {
     @TempDir
     Path dir;
 
-    /** A console that can be watched while the guest writes it. */
-    static final class Console extends OutputStream {
-        private final StringBuilder text = new StringBuilder();
-
-        @Override
-        public synchronized void write(int b) {
-            text.append((char) b);
-            notifyAll();
-        }
-
-        @Override
-        public synchronized void write(byte[] b, int off, int len) {
-            text.append(new String(b, off, len, StandardCharsets.ISO_8859_1));
-            notifyAll();
-        }
-
-        synchronized void await(String s) throws InterruptedException {
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (text.indexOf(s) < 0) {
-                long left = end - System.nanoTime();
-                if (left <= 0) throw new AssertionError("'" + s + "' never appeared in: " + text);
-                wait(Math.max(1, left / 1_000_000));
-            }
-        }
-
-        @Override
-        public synchronized String toString() {
-            return text.toString();
-        }
+    /** Waits for the guest to print {@code s}; fails the test after 30 s, naming what never appeared. */
+    static void await(WatchedConsole console, String s) throws InterruptedException {
+        assertTrue(console.await(s, Duration.ofSeconds(30)), () -> "'" + s + "' never appeared in: " + console);
     }
 
     @BeforeAll
@@ -79,10 +55,10 @@ class SnapshotTest {
     /** Runs "count 30" until round 5, pauses it, writes a snapshot; the original then finishes too. */
     private Path snapshotMidway() throws Exception {
         Path file = dir.resolve("count.snap");
-        Console console = new Console();
+        WatchedConsole console = new WatchedConsole();
         try (Instance i = monitor.create(InstanceSpec.of(check, console, "count", "30").withMemory(8L << 20))) {
             i.start();
-            console.await("count 5 ");
+            await(console, "count 5 ");
             i.pause();
             assertTrue(i.paused());
             i.snapshot(file);
@@ -99,7 +75,7 @@ class SnapshotTest {
         try (Snapshot snap = Snapshot.open(file)) {
             assertEquals(8L << 20, snap.memorySize());
             assertTrue(snap.storedPages() > 10 && snap.storedPages() < 100, "only touched pages are stored: " + snap.storedPages());
-            Console console = new Console();
+            WatchedConsole console = new WatchedConsole();
             try (Instance r = monitor.restore(snap, InstanceSpec.of(check, console))) {
                 assertEquals(new Outcome.Halted(0), r.run());
                 assertTrue(r.stats().loadNanos() >= 0);
@@ -114,13 +90,13 @@ class SnapshotTest {
     void clonesShareTheSnapshotAndRunIndependently() throws Exception {
         Path file = snapshotMidway();
         try (Snapshot snap = Snapshot.open(file)) {
-            List<Console> consoles = List.of(new Console(), new Console(), new Console(), new Console());
+            List<WatchedConsole> consoles = List.of(new WatchedConsole(), new WatchedConsole(), new WatchedConsole(), new WatchedConsole());
             List<Instance> clones = new java.util.ArrayList<>();
-            for (Console c : consoles) clones.add(monitor.restore(snap, InstanceSpec.of(check, c)));
+            for (WatchedConsole c : consoles) clones.add(monitor.restore(snap, InstanceSpec.of(check, c)));
             for (Instance c : clones) c.start();
             for (Instance c : clones) assertEquals(new Outcome.Halted(0), c.outcome().get(60, TimeUnit.SECONDS));
             for (Instance c : clones) c.close();
-            for (Console c : consoles) assertTrue(c.toString().endsWith("count done ok\n"), c.toString());
+            for (WatchedConsole c : consoles) assertTrue(c.toString().endsWith("count done ok\n"), c.toString());
         }
     }
 
@@ -130,10 +106,10 @@ class SnapshotTest {
         // reads its own id and arguments, and its state diverges from the others'.
         HvtImage forkcheck = HvtImage.read(GuestImages.path("forkcheck.hvt"));
         Path file = dir.resolve("template.snap");
-        Console template = new Console();
+        WatchedConsole template = new WatchedConsole();
         try (Instance t = monitor.create(InstanceSpec.of(forkcheck, template, "clone").withMemory(4L << 20))) {
             t.start();
-            template.await(" ready\n");
+            await(template, " ready\n");
             t.pause();
             t.snapshot(file);
         }
@@ -148,7 +124,7 @@ class SnapshotTest {
     }
 
     private static void startClonesAndCheckTheirIdentity(HvtImage forkcheck, Snapshot snap) throws Exception {
-        List<Console> consoles = List.of(new Console(), new Console(), new Console());
+        List<WatchedConsole> consoles = List.of(new WatchedConsole(), new WatchedConsole(), new WatchedConsole());
         List<Instance> clones = new java.util.ArrayList<>();
         for (int k = 0; k < consoles.size(); k++) {
             clones.add(monitor.restore(snap, InstanceSpec.of(forkcheck, consoles.get(k), "clone", "member-" + k)));
