@@ -7,11 +7,18 @@
  * create a vCPU in real mode pointing at it, run until KVM_EXIT_HLT, tear
  * everything down.  /dev/kvm is opened once, outside the timed region.
  *
- * Usage: kvm_floor N [parked]
+ * Usage: kvm_floor N [parked] [vif]
  * "parked" first makes one more VM with a vCPU that never runs and keeps it
  * for the whole run, as Kiln's monitor does (ParkedVcpu.java): KVM then never
  * sees its count of vCPUs drop to zero, so no boot pays for the kernel text
  * patching that flipping its static keys costs.
+ * "vif" runs the guest natively on kvm_pvm hosts, as Kiln's monitor does: the
+ * vCPU starts in 64-bit long mode (page tables with U/S, a 64-bit code
+ * segment) with the native-execution page registered (MSR 0x4b564d10 =
+ * 0x9000 | 0x400, pvm-native.md 2), and the guest's one instruction is an
+ * OUT (natively HLT does not exit), run to its KVM_EXIT_IO.  A real-mode
+ * guest with the page registered takes tens of milliseconds on kvm_pvm, so
+ * the page alone would not be like for like.
  * Prints: floor n=<N> min_us=<x.xx> median_us=<x.xx> p99_us=<x.xx>
  * Build:  gcc -O2 -o kvm_floor kvm_floor.c
  */
@@ -45,6 +52,12 @@ static double now_us(void)
     return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
+#define MSR_PVM_VIF 0x4b564d10u
+#define VIF_GPA     0x9000ul
+static int register_vif;
+/* The host's CPUID, read once: a long-mode vCPU needs it (the monitor sets it too). */
+static struct kvm_cpuid2 *cpuid;
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -63,6 +76,22 @@ static void one_vm(int kvm, size_t run_size)
     if (mem == MAP_FAILED)
         die("mmap guest memory");
     mem[CODE_GPA] = 0xf4;                       /* hlt */
+    if (register_vif) {
+        /* Identity map of the first 2 MiB: PML4 0x2000 -> PDPT 0x3000 -> one 2 MiB page,
+         * every entry P|RW|U/S (U/S: pvm-native.md 3); the code is one OUT. */
+        uint64_t *pml4 = (uint64_t *)(mem + 0x2000), *pdpt = (uint64_t *)(mem + 0x3000),
+                 *pd = (uint64_t *)(mem + 0x4000);
+        pml4[0] = 0x3000 | 7;
+        pdpt[0] = 0x4000 | 7;
+        pd[0] = 0x87;
+        uint64_t *gdt = (uint64_t *)(mem + 0x1000);
+        gdt[1] = 0x00AF99000000FFFFull;         /* 64-bit code, as the monitor's GDT */
+        gdt[2] = 0x00CF93000000FFFFull;         /* data */
+        /* mov $0x500, %dx; out %eax, (%dx): the port of an hvt hypercall (port 0x80 does
+         * not exit on kvm_pvm: the guest would run on through the zeros after it) */
+        static const uint8_t code[] = { 0x66, 0xba, 0x00, 0x05, 0xef };
+        memcpy(mem + 0x10000, code, sizeof code);
+    }
 
     struct kvm_userspace_memory_region region = {
         .slot = 0,
@@ -81,18 +110,49 @@ static void one_vm(int kvm, size_t run_size)
     if (run == MAP_FAILED)
         die("mmap kvm_run");
 
+    if (register_vif && ioctl(vcpu, KVM_SET_CPUID2, cpuid) < 0)
+        die("KVM_SET_CPUID2");
     /* Real mode: CS base 0 so that CS:IP = 0:0x1000 is the hlt. */
     struct kvm_sregs sregs;
     if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
         die("KVM_GET_SREGS");
     sregs.cs.base = 0;
     sregs.cs.selector = 0;
+    if (register_vif) {
+        /* Long mode as the hvt ABI's section 3 has it: flat 64-bit code, flat data. */
+        struct kvm_segment code = { .base = 0, .limit = 0xffffffff, .selector = 8, .type = 11,
+                                    .present = 1, .s = 1, .l = 1, .g = 1 };
+        struct kvm_segment data = { .base = 0, .limit = 0xffffffff, .selector = 16, .type = 3,
+                                    .present = 1, .s = 1, .db = 1, .g = 1 };
+        struct kvm_segment tr = { .base = 0, .limit = 0x67, .selector = 0x18, .type = 11, .present = 1 };
+        sregs.cs = code;
+        sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+        sregs.tr = tr;
+        sregs.ldt.unusable = 1;
+        sregs.ldt.type = 2;
+        sregs.gdt.base = 0x1000;
+        sregs.gdt.limit = 23;
+        sregs.cr0 = 0x80010021;                 /* PG | WP | NE | PE */
+        sregs.cr3 = 0x2000;
+        sregs.cr4 = 0x20;                       /* PAE */
+        sregs.efer = 0x500;                     /* LME | LMA */
+    }
     if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0)
         die("KVM_SET_SREGS");
 
+    if (register_vif) {
+        struct { struct kvm_msrs h; struct kvm_msr_entry e; } msrs;
+        memset(&msrs, 0, sizeof msrs);
+        msrs.h.nmsrs = 1;
+        msrs.e.index = MSR_PVM_VIF;
+        msrs.e.data = VIF_GPA | 0x400;
+        if (ioctl(vcpu, KVM_SET_MSRS, &msrs) != 1)
+            die("KVM_SET_MSRS (native-execution page; not a kvm_pvm host?)");
+    }
+
     struct kvm_regs regs;
     memset(&regs, 0, sizeof regs);
-    regs.rip = CODE_GPA;
+    regs.rip = register_vif ? 0x10000 : CODE_GPA;
     regs.rflags = 0x2;                          /* bit 1 is reserved-set */
     if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
         die("KVM_SET_REGS");
@@ -103,7 +163,7 @@ static void one_vm(int kvm, size_t run_size)
                 continue;
             die("KVM_RUN");
         }
-        if (run->exit_reason == KVM_EXIT_HLT)
+        if (run->exit_reason == (register_vif ? KVM_EXIT_IO : KVM_EXIT_HLT))
             break;
         fprintf(stderr, "kvm_floor: KVM_RUN failed: unexpected exit reason %u\n",
                 run->exit_reason);
@@ -124,9 +184,17 @@ int main(int argc, char **argv)
 {
     char *end = "";
     long n = argc >= 2 ? strtol(argv[1], &end, 10) : 0;
-    int parked = argc == 3 && strcmp(argv[2], "parked") == 0;
-    if (argc < 2 || argc > 3 || (argc == 3 && !parked) || *end != '\0' || n < 1 || n > 10000000) {
-        fprintf(stderr, "usage: kvm_floor N [parked]   (N >= 1 iterations)\n");
+    int parked = 0, bad = argc < 2;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "parked") == 0)
+            parked = 1;
+        else if (strcmp(argv[i], "vif") == 0)
+            register_vif = 1;
+        else
+            bad = 1;
+    }
+    if (bad || *end != '\0' || n < 1 || n > 10000000) {
+        fprintf(stderr, "usage: kvm_floor N [parked] [vif]   (N >= 1 iterations)\n");
         return 1;
     }
 
@@ -144,6 +212,15 @@ int main(int argc, char **argv)
     int run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
     if (run_size < 0)
         die("KVM_GET_VCPU_MMAP_SIZE");
+
+    if (register_vif) {
+        cpuid = calloc(1, sizeof *cpuid + 256 * sizeof(struct kvm_cpuid_entry2));
+        if (!cpuid)
+            die("calloc");
+        cpuid->nent = 256;
+        if (ioctl(kvm, KVM_GET_SUPPORTED_CPUID, cpuid) < 0)
+            die("KVM_GET_SUPPORTED_CPUID");
+    }
 
     if (parked) {
         int pvm = ioctl(kvm, KVM_CREATE_VM, 0);

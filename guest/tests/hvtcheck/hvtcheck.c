@@ -45,6 +45,38 @@ __attribute__((noreturn)) static void no_fault(void)
     plat_exit(2);
 }
 
+/*
+ * The guest's own page tables, for the modes that check what a native vCPU
+ * on kvm_pvm cannot run (pvm-native.md 3): an identity map of the first
+ * 1 GiB in 2 MiB pages, with or without U/S on every entry, and optionally
+ * the same map again in PML4 slot 256 (0xffff800000000000).
+ */
+static uint64_t own_pml4[512] __attribute__((aligned(4096)));
+static uint64_t own_pdpt[512] __attribute__((aligned(4096)));
+static uint64_t own_pd[512] __attribute__((aligned(4096)));
+
+#define PTE_P_RW 0x3ull
+#define PTE_US 0x4ull
+#define PTE_PS 0x80ull
+#define SLOT256 0xffff800000000000ull
+
+static void load_own_tables(uint64_t us, int slot256)
+{
+    for (uint64_t i = 0; i < 512; i++)
+        own_pd[i] = (i << 21) | PTE_P_RW | PTE_PS | us;
+    own_pdpt[0] = (uint64_t)(uintptr_t)own_pd | PTE_P_RW | us;
+    own_pml4[0] = (uint64_t)(uintptr_t)own_pdpt | PTE_P_RW | us;
+    if (slot256)
+        own_pml4[256] = own_pml4[0];
+    __asm__ __volatile__("mov %0, %%cr3" : : "r"((uint64_t)(uintptr_t)own_pml4) : "memory");
+}
+
+/* Runs at its alias in slot 256; its PUTS argument and data stay in the low map. */
+__attribute__((noinline)) static void say_from_slot256(void)
+{
+    tk_say("slot256-ok\n");
+}
+
 static int streq_n(const char *a, unsigned long n, const char *lit)
 {
     unsigned long i = 0;
@@ -282,9 +314,44 @@ int main(const char *cmdline)
         (void)*p;
         no_fault();
     } else if (MODE("hlt")) {
-        /* Stop the vCPU without the HALT hypercall (KVM_EXIT_HLT). */
-        __asm__ __volatile__("cli; hlt");
-        no_fault();
+        /* Stop the vCPU without the HALT hypercall: emulated, KVM_EXIT_HLT;
+         * natively HLT returns at once (pvm-native.md 3), so this loops and
+         * the monitor's stall check must find it. */
+        for (;;)
+            __asm__ __volatile__("cli; hlt");
+    } else if (MODE("hlt-only")) {
+        /* HLT without CLI: natively it returns at once and nothing
+         * privileged brings the emulator in, so only the stall check ends it. */
+        for (;;)
+            __asm__ __volatile__("hlt");
+    } else if (MODE("sse")) {
+        /* SSE2 through inline assembly (the guest is built without SSE code
+         * generation, so nothing else touches XMM0): runs natively; KVM's
+         * emulator cannot run it (pvm-native.md 3). 21 doubled by PADDQ. */
+        uint64_t v = 21;
+        __asm__ __volatile__("movq %0, %%xmm0\n\tpaddq %%xmm0, %%xmm0\n\tmovq %%xmm0, %0" : "+r"(v));
+        fmt_init(&b, line, sizeof line);
+        fmt_puts(&b, "sse=");
+        fmt_putu(&b, v);
+        fmt_putc(&b, '\n');
+        plat_console_write(b.p, b.len);
+        return 0;
+    } else if (MODE("pt-no-us")) {
+        /* Page tables without U/S: fine emulated, a #PF forever natively. */
+        load_own_tables(0, 0);
+        tk_say("pt-switched\n");
+        return 0;
+    } else if (MODE("pt-us")) {
+        /* The same tables with U/S: runs in both modes. */
+        load_own_tables(PTE_US, 0);
+        tk_say("pt-switched\n");
+        return 0;
+    } else if (MODE("slot256")) {
+        /* Code in PML4 slot 256, which kvm_pvm cannot run natively. */
+        load_own_tables(PTE_US, 1);
+        void (*high)(void) = (void (*)(void))(opaque((uintptr_t)say_from_slot256) + SLOT256);
+        high();
+        return 0;
     } else if (MODE("spin")) {
         /* Say so first: a test waits for this line before it signals the monitor. */
         tk_say("spinning\n");

@@ -119,6 +119,7 @@ final class CloneBench {
                     w = BenchCommand.Summary.of(warm), p = BenchCommand.Summary.of(pooled);
             out.printf(Locale.ROOT, "kiln bench clone: %s, %d MiB, %d of each in one JVM (request..first KVM_RUN entry)%n",
                     img, mem >> 20, n);
+            out.println("  " + BenchCommand.execution(monitor));
             out.println("  fresh boot (create, load, first instruction): " + f);
             out.println("  clone of a snapshot (new VM, CoW map):        " + c);
             out.println("  clone with a warm VM (CoW map over it):       " + w);

@@ -103,6 +103,7 @@ final class DensityBench {
 
         List<Step> steps = new ArrayList<>();
         try (Monitor monitor = Monitor.open()) {
+            out.println("  " + BenchCommand.execution(monitor));
             // One instance booted and closed first, so that class loading and the first-use costs
             // are in the baseline, not charged to the first step; it also counts its descriptors.
             ProcessMemory alone = oneInstance(monitor, spec);

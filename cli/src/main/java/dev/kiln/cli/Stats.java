@@ -13,9 +13,9 @@ final class Stats {
         long total = 0;
         for (long n : hc) total += n;
         return String.format(Locale.ROOT,
-                "create %.3f ms, load %.3f ms, guest entry..main %s, first output %s, run %.3f ms, cpu %s,"
+                "%s, create %.3f ms, load %.3f ms, guest entry..main %s, first output %s, run %.3f ms, cpu %s,"
                         + " exits %d (io %d, mmio %d, intr %d, other %d), hypercalls %d, console %d bytes, resident %s",
-                s.createNanos() / 1e6, s.loadNanos() / 1e6,
+                s.mode().label(), s.createNanos() / 1e6, s.loadNanos() / 1e6,
                 s.entryToMainNanos() < 0 ? "unknown" : String.format(Locale.ROOT, "%.3f ms", s.entryToMainNanos() / 1e6),
                 s.firstOutputNanos() < 0 ? "none" : String.format(Locale.ROOT, "%.3f ms", s.firstOutputNanos() / 1e6),
                 s.runNanos() / 1e6,

@@ -147,7 +147,7 @@ public record Burst(List<Instance> instances, int refused, int late, String firs
                 inParallel(pool, pacing, failure, from, to, index -> vms[index] = monitor.kvm().createVm());
                 // 4. Memory, slot and vCPU for each, still before any guest of this group runs.
                 inParallel(pool, pacing, failure, from, to, index -> {
-                    if (vms[index] != null) prepared[index] = monitor.prepare(vms[index], spec.memoryBytes());
+                    if (vms[index] != null) prepared[index] = monitor.prepare(vms[index], spec);
                 });
                 // 5. Load and start, with at most inFlight guests booting at once.
                 inParallel(pool, pacing, failure, from, to, index -> {

@@ -62,6 +62,7 @@ public final class Instance implements AutoCloseable {
     private final Vm vm;
     private final GuestMemory memory;
     private final Vcpu vcpu;
+    private final ExecutionMode mode;
     private final HypercallTable hypercalls = new HypercallTable();
     private final ConsoleModule console;
     private final BlockModule blocks;
@@ -78,6 +79,13 @@ public final class Instance implements AutoCloseable {
     private volatile Thread vcpuThread;
     private int vcpuTid;
     private boolean inRunLoop;
+    /** Exits handled so far, for the stall check on another thread (native guests on kvm_pvm only). */
+    private volatile long progress;
+    /** True while the vCPU thread is inside KVM_RUN (not in a hypercall handler such as POLL). */
+    private volatile boolean inGuest;
+    private long progressAtLastCheck = -1; // the checker thread's own
+    private volatile boolean stallCheckWanted;
+    private StallDiagnosis stallDiagnosis;
 
     private final long createStartNanos;
     private final long createNanos;
@@ -97,8 +105,10 @@ public final class Instance implements AutoCloseable {
     private volatile Children children;
 
     private Instance(Monitor monitor, long id, long parentId, InstanceSpec spec, Vm vm, GuestMemory memory, Vcpu vcpu,
-                     BlockModule blocks, NetModule nets, long createStartNanos, long createNanos, long loadNanos) {
+                     ExecutionMode mode, BlockModule blocks, NetModule nets, long createStartNanos, long createNanos,
+                     long loadNanos) {
         this.monitor = monitor;
+        this.mode = mode;
         this.id = id;
         this.parentId = parentId;
         this.spec = spec;
@@ -127,7 +137,7 @@ public final class Instance implements AutoCloseable {
         java.util.Map<Integer, BlockModule.Device> blockDevices = new java.util.HashMap<>();
         java.util.Map<Integer, NetModule.Device> netDevices = new java.util.HashMap<>();
         if (!spec.devices().isEmpty()) openDevices(spec, manifest, blockDevices, netDevices);
-        WarmPool.Ready warm = prepared != null ? prepared : monitor.takeWarm(spec.memoryBytes());
+        WarmPool.Ready warm = prepared != null ? prepared : monitor.takeWarm(spec.memoryBytes(), spec.execution());
         Vm vm;
         try {
             vm = warm != null ? warm.vm() : monitor.kvm().createVm();
@@ -146,8 +156,9 @@ public final class Instance implements AutoCloseable {
                 vcpu = warm.vcpu();
             } else {
                 memory = GuestMemory.allocate(spec.memoryBytes());
-                vcpu = WarmPool.attach(vm, memory, monitor.guestCpuid());
+                vcpu = WarmPool.attach(monitor.kvm(), vm, memory, monitor.guestCpuid(), spec.execution());
             }
+            ExecutionMode mode = warm != null ? warm.mode() : WarmPool.resolve(monitor.kvm(), spec.execution());
             blocks = blockDevices.isEmpty() ? null : new BlockModule(memory, blockDevices);
             nets = netDevices.isEmpty() ? null : new NetModule(memory, netDevices);
             long t1 = System.nanoTime();
@@ -169,7 +180,7 @@ public final class Instance implements AutoCloseable {
                 vcpu.setRegs(regs);
             }
             long t2 = System.nanoTime();
-            return new Instance(monitor, id, 0, spec, vm, memory, vcpu, blocks, nets, t0, t1 - t0, t2 - t1);
+            return new Instance(monitor, id, 0, spec, vm, memory, vcpu, mode, blocks, nets, t0, t1 - t0, t2 - t1);
         } catch (RuntimeException | ImageException e) {
             if (vcpu != null) vcpu.close();
             vm.close();
@@ -196,7 +207,7 @@ public final class Instance implements AutoCloseable {
         Vcpu vcpu = null;
         WarmPool.Ready warm;
         try {
-            warm = monitor.takeWarm(snapshot);
+            warm = monitor.takeWarm(snapshot, spec.execution());
             if (warm != null) {
                 // a pre-made VM: the snapshot is mapped over its memory (unless the pool did), the
                 // slot stays as it is
@@ -207,11 +218,15 @@ public final class Instance implements AutoCloseable {
             } else {
                 vm = monitor.kvm().createVm();
                 memory = snapshot.mapMemory();
-                vcpu = WarmPool.attach(vm, memory, monitor.guestCpuid());
+                vcpu = WarmPool.attach(monitor.kvm(), vm, memory, monitor.guestCpuid(), spec.execution());
             }
+            ExecutionMode mode = warm != null ? warm.mode() : WarmPool.resolve(monitor.kvm(), spec.execution());
             long t1 = System.nanoTime();
             if (warm == null) snapshot.vcpu().apply(vcpu);
-            else if (warm.preloaded() != snapshot) snapshot.vcpu().apply(vcpu, warm.sregs(), warm.fpu());
+            else if (warm.preloaded() != snapshot) {
+                snapshot.vcpu().apply(vcpu, warm.sregs(), warm.fpu());
+                WarmPool.registerPage(monitor.kvm(), vcpu, memory, mode); // the snapshot's copy of the page came over it
+            }
             // This clone's own identity (docs/kiln-abi.md 2.1): the manifest filled from its own
             // attachments, and its id, arguments and a new generation in the info page.
             MemorySegment ram = memory.segment();
@@ -221,7 +236,7 @@ public final class Instance implements AutoCloseable {
             }
             InfoPage.write(ram, new InfoPage.Identity(id, 0, InfoPage.generation(ram) + 1, spec.commandLine()));
             long t2 = System.nanoTime();
-            return new Instance(monitor, id, 0, spec, vm, memory, vcpu,
+            return new Instance(monitor, id, 0, spec, vm, memory, vcpu, mode,
                     blockDevices.isEmpty() ? null : new BlockModule(memory, blockDevices),
                     netDevices.isEmpty() ? null : new NetModule(memory, netDevices), t0, t1 - t0, t2 - t1);
         } catch (RuntimeException e) {
@@ -247,7 +262,7 @@ public final class Instance implements AutoCloseable {
         try {
             vm = monitor.kvm().createVm();
             memory = GuestMemory.mapFork(memfd, parent.memory.size());
-            vcpu = WarmPool.attach(vm, memory, monitor.guestCpuid());
+            vcpu = WarmPool.attach(monitor.kvm(), vm, memory, monitor.guestCpuid(), parent.mode);
             long t1 = System.nanoTime();
             state.apply(vcpu);
             MemorySegment ram = memory.segment();
@@ -256,7 +271,7 @@ public final class Instance implements AutoCloseable {
                     parent.spec.commandLine()));
             long t2 = System.nanoTime();
             return new Instance(monitor, id, parent.id, parent.spec.withDevices(java.util.List.of()), vm, memory, vcpu,
-                    null, null, t0, t1 - t0, t2 - t1);
+                    parent.mode, null, null, t0, t1 - t0, t2 - t1);
         } catch (RuntimeException e) {
             if (vcpu != null) vcpu.close();
             if (vm != null) vm.close();
@@ -329,6 +344,11 @@ public final class Instance implements AutoCloseable {
 
     public State state() {
         return state;
+    }
+
+    /** Whether this guest's instructions run on the CPU or in KVM's emulator. */
+    public ExecutionMode executionMode() {
+        return mode;
     }
 
     /** Runs the guest on a new platform thread (one per vCPU) and returns at once. */
@@ -445,7 +465,7 @@ public final class Instance implements AutoCloseable {
     public void snapshot(java.nio.file.Path file) throws SnapshotException {
         synchronized (pauseLock) {
             if (!paused) throw new IllegalStateException("instance " + id + " must be paused for a snapshot");
-            Snapshot.write(file, spec.image(), memory, VcpuState.capture(vcpu));
+            Snapshot.write(file, spec.image(), memory, VcpuState.capture(vcpu), mode == ExecutionMode.NATIVE);
         }
     }
 
@@ -495,6 +515,10 @@ public final class Instance implements AutoCloseable {
             deadline = monitor.watchdog().schedule(() -> stop(StopCause.TIME_LIMIT),
                     spec.timeLimit().toNanos(), TimeUnit.NANOSECONDS);
         }
+        if (mode == ExecutionMode.NATIVE && Boolean.TRUE.equals(monitor.kvm().pvmPageKnown())) {
+            stallDiagnosis = new StallDiagnosis(vcpu, memory);
+            monitor.watchForStalls();
+        }
         runStartNanos = System.nanoTime();
         cpuStartNanos = LibC.threadCpuNanos(vcpuTid);
         Outcome result;
@@ -525,6 +549,21 @@ public final class Instance implements AutoCloseable {
         outcome.complete(result);
     }
 
+    /**
+     * Called by the monitor's stall checker every interval: a native guest on kvm_pvm that stayed
+     * inside KVM_RUN with no exit since the last call is kicked out and examined on its own thread
+     * ({@link StallDiagnosis}). One exit per interval for a guest that only computes.
+     */
+    void checkProgress() {
+        if (stallDiagnosis == null || state != State.RUNNING) return;
+        long now = progress;
+        if (inGuest && now == progressAtLastCheck && !stallCheckWanted) {
+            stallCheckWanted = true;
+            kick();
+        }
+        progressAtLastCheck = now;
+    }
+
     /** True when an attached debugger asked the running guest to stop (Ctrl-C in gdb). */
     private boolean debugInterrupt() {
         GdbStub d = debugger;
@@ -537,6 +576,12 @@ public final class Instance implements AutoCloseable {
      */
     public void debugWith(GdbStub stub) throws java.io.IOException {
         if (state != State.CREATED) throw new IllegalStateException("instance " + id + " is " + state + "; attach a debugger before it runs");
+        if (mode == ExecutionMode.NATIVE && Boolean.TRUE.equals(monitor.kvm().pvmPageKnown())) {
+            // A native vCPU on kvm_pvm delivers single steps and debug-register hits to the guest,
+            // not to the monitor (pvm-native.md 3): the guest, which has no IDT, would triple-fault.
+            throw new IllegalStateException("instance " + id + " runs natively; a debugger needs it emulated "
+                    + "(InstanceSpec.withExecution(ExecutionMode.EMULATED), kiln run --emulate)");
+        }
         stub.accept(this::kick);
         debugger = stub;
     }
@@ -562,10 +607,19 @@ public final class Instance implements AutoCloseable {
                 holdWhilePaused();
                 continue;
             }
+            inGuest = true;
             int rc = vcpu.run();
+            inGuest = false;
+            progress++;
             if (rc < 0) {
                 if (rc == -LibC.EINTR || rc == -LibC.EAGAIN) {
                     exitsInterrupted++;
+                    if (stallCheckWanted) {
+                        stallCheckWanted = false;
+                        Outcome.Faulted stuck = stallDiagnosis.examine();
+                        if (stuck != null) return stuck;
+                        clearKickUnlessStopping();
+                    }
                     if (debugInterrupt() && stopCause.get() == null) {
                         Outcome killed = debugStop(GdbStub.Stop.INTERRUPT);
                         if (killed != null) return killed;
@@ -605,8 +659,10 @@ public final class Instance implements AutoCloseable {
                 }
                 case KvmApi.EXIT_SHUTDOWN -> {
                     exitsOther++;
+                    long rip = rip();
                     return fault(FaultKind.TRIPLE_FAULT, "triple fault: the guest took an exception it could not handle"
-                            + atRip());
+                            + (rip == -1 ? "" : " (RIP=0x" + Long.toHexString(rip) + ")")
+                            + (stallDiagnosis == null ? "" : StallDiagnosis.nativeHint(rip)));
                 }
                 case KvmApi.EXIT_HLT -> {
                     exitsOther++;
@@ -785,14 +841,20 @@ public final class Instance implements AutoCloseable {
         return new Outcome.Faulted(kind, message);
     }
 
-    /** " at RIP=0x..." for fault messages; only on the slow path. */
+    /** " (RIP=0x...)" for fault messages; only on the slow path. */
     private String atRip() {
+        long rip = rip();
+        return rip == -1 ? "" : " (RIP=0x" + Long.toHexString(rip) + ")";
+    }
+
+    /** The guest's RIP, or -1 when KVM cannot say. */
+    private long rip() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment regs = arena.allocate(KvmApi.REGS);
             vcpu.getRegs(regs);
-            return " (RIP=0x" + Long.toHexString(regs.get(JAVA_LONG, KvmApi.REGS_RIP)) + ")";
+            return regs.get(JAVA_LONG, KvmApi.REGS_RIP);
         } catch (KvmException e) {
-            return "";
+            return -1;
         }
     }
 
@@ -830,7 +892,7 @@ public final class Instance implements AutoCloseable {
         }
         return new InstanceStats(createNanos, loadNanos, first == 0 ? -1 : first - createStartNanos, runNanos,
                 new InstanceStats.Exits(exitsIo, exitsMmio, exitsInterrupted, exitsOther), hypercallCounts,
-                console.bytesWritten(), entryToMain, cpu, state == State.CLOSED ? -1 : memory.residentBytes());
+                console.bytesWritten(), entryToMain, cpu, state == State.CLOSED ? -1 : memory.residentBytes(), mode);
     }
 
     /** Stops the guest if it runs, waits for it, and releases the VM and its memory. */

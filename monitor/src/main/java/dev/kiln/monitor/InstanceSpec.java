@@ -20,15 +20,18 @@ import java.util.Objects;
  * @param console     where the guest's PUTS output goes
  * @param timeLimit   stop the guest after this long (null: no limit)
  * @param devices     what backs each device the image declares; every declared device needs one
+ * @param execution   native (the default where the host can) or emulated (for a debugger, or to compare);
+ *                    see {@link ExecutionMode}
  */
 public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console,
-                           Duration timeLimit, List<DeviceAttachment> devices) {
+                           Duration timeLimit, List<DeviceAttachment> devices, ExecutionMode execution) {
     /** Solo5's default, so Kiln is a drop-in replacement for solo5-hvt. */
     public static final long DEFAULT_MEMORY = 512L << 20;
 
     public InstanceSpec {
         Objects.requireNonNull(image, "image");
         Objects.requireNonNull(console, "console");
+        Objects.requireNonNull(execution, "execution");
         args = List.copyOf(args);
         devices = List.copyOf(devices);
         memoryBytes = GuestMemory.validSize(memoryBytes);
@@ -47,6 +50,12 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
         }
     }
 
+    /** A spec in the default execution mode ({@link ExecutionMode#requestedDefault()}). */
+    public InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console, Duration timeLimit,
+                        List<DeviceAttachment> devices) {
+        this(image, memoryBytes, args, console, timeLimit, devices, ExecutionMode.requestedDefault());
+    }
+
     /** A spec without devices. */
     public InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console, Duration timeLimit) {
         this(image, memoryBytes, args, console, timeLimit, List.of());
@@ -57,19 +66,24 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
     }
 
     public InstanceSpec withMemory(long bytes) {
-        return new InstanceSpec(image, bytes, args, console, timeLimit, devices);
+        return new InstanceSpec(image, bytes, args, console, timeLimit, devices, execution);
     }
 
     public InstanceSpec withTimeLimit(Duration limit) {
-        return new InstanceSpec(image, memoryBytes, args, console, limit, devices);
+        return new InstanceSpec(image, memoryBytes, args, console, limit, devices, execution);
     }
 
     public InstanceSpec withConsole(OutputStream out) {
-        return new InstanceSpec(image, memoryBytes, args, out, timeLimit, devices);
+        return new InstanceSpec(image, memoryBytes, args, out, timeLimit, devices, execution);
     }
 
     public InstanceSpec withDevices(List<DeviceAttachment> attached) {
-        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, attached);
+        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, attached, execution);
+    }
+
+    /** The same spec run natively or emulated. */
+    public InstanceSpec withExecution(ExecutionMode mode) {
+        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, devices, mode);
     }
 
     /** The command line bytes the guest sees, without the terminating NUL. */

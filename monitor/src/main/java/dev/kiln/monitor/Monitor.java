@@ -187,7 +187,7 @@ public final class Monitor implements AutoCloseable {
             warmPool.close();
             warmPool = null;
         }
-        if (size > 0) warmPool = new WarmPool(kvm, guestCpuid, GuestMemory.validSize(memoryBytes), size);
+        if (size > 0) warmPool = new WarmPool(kvm, guestCpuid, GuestMemory.validSize(memoryBytes), size, ExecutionMode.requestedDefault());
     }
 
     /**
@@ -200,20 +200,28 @@ public final class Monitor implements AutoCloseable {
             clonePool.close();
             clonePool = null;
         }
-        if (size > 0) clonePool = new WarmPool(kvm, guestCpuid, snapshot, size);
+        if (size > 0) clonePool = new WarmPool(kvm, guestCpuid, snapshot, size, ExecutionMode.requestedDefault());
     }
 
     /** A pre-made VM for this memory size, or null. */
-    WarmPool.Ready takeWarm(long memoryBytes) {
+    WarmPool.Ready takeWarm(long memoryBytes, ExecutionMode mode) {
         WarmPool p = warmPool;
-        return p != null && p.memorySize() == memoryBytes ? p.take() : null;
+        return p != null && p.memorySize() == memoryBytes && p.mode() == mode ? p.take() : null;
     }
 
     /** A pre-made clone of this snapshot, else a pre-made empty VM of its size, or null. */
-    WarmPool.Ready takeWarm(dev.kiln.monitor.vstate.Snapshot snapshot) {
+    WarmPool.Ready takeWarm(dev.kiln.monitor.vstate.Snapshot snapshot, ExecutionMode mode) {
         WarmPool p = clonePool;
-        WarmPool.Ready r = p != null && p.template() == snapshot ? p.take() : null;
-        return r != null ? r : takeWarm(snapshot.memorySize());
+        WarmPool.Ready r = p != null && p.template() == snapshot && p.mode() == mode ? p.take() : null;
+        return r != null ? r : takeWarm(snapshot.memorySize(), mode);
+    }
+
+    /**
+     * True on kvm_pvm, this host family's paravirtual KVM, where guests run natively only with the
+     * monitor's help and can be run emulated instead ({@link ExecutionMode}); false on hardware KVM.
+     */
+    public boolean pvmHost() {
+        return kvm.offersPvmPage();
     }
 
     Kvm kvm() {
@@ -221,8 +229,8 @@ public final class Monitor implements AutoCloseable {
     }
 
     /** Makes the rest of a VM prepared for a fresh boot (memory, slot, vCPU with CPUID and boot registers). */
-    WarmPool.Ready prepare(dev.kiln.monitor.kvm.Vm vm, long memoryBytes) {
-        return WarmPool.finish(vm, guestCpuid, GuestMemory.validSize(memoryBytes), false);
+    WarmPool.Ready prepare(dev.kiln.monitor.kvm.Vm vm, InstanceSpec spec) {
+        return WarmPool.finish(kvm, vm, guestCpuid, spec.memoryBytes(), spec.execution(), false);
     }
 
     MemorySegment guestCpuid() {
@@ -236,6 +244,28 @@ public final class Monitor implements AutoCloseable {
             tscHz = hz = vcpu.tscKhz() * 1000;
         }
         return hz;
+    }
+
+    /** Milliseconds between two stall checks of each native guest ({@link StallDiagnosis}). */
+    static final long STALL_CHECK_MILLIS = Long.getLong("kiln.stallCheckMillis", 1000);
+    private volatile boolean stallWatch;
+
+    /** Starts the periodic stall check of native guests, once, on the watchdog thread. */
+    void watchForStalls() {
+        if (stallWatch) return;
+        synchronized (this) {
+            if (stallWatch) return;
+            stallWatch = true;
+            watchdog().scheduleWithFixedDelay(() -> {
+                for (Instance i : live) {
+                    try {
+                        i.checkProgress();
+                    } catch (RuntimeException e) {
+                        // one instance closing under us must not end the checks of the others
+                    }
+                }
+            }, STALL_CHECK_MILLIS, STALL_CHECK_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
     }
 
     /** One shared daemon thread enforces every instance's time limit. */

@@ -5,6 +5,7 @@ import dev.kiln.monitor.arch.x86.LongMode;
 import dev.kiln.monitor.kvm.Kvm;
 import dev.kiln.monitor.kvm.KvmApi;
 import dev.kiln.monitor.kvm.KvmException;
+import dev.kiln.monitor.kvm.PvmPage;
 import dev.kiln.monitor.kvm.Vcpu;
 import dev.kiln.monitor.kvm.Vm;
 import dev.kiln.monitor.vstate.Snapshot;
@@ -30,7 +31,7 @@ final class WarmPool implements AutoCloseable {
      * sregs} and {@code fpu} are what its vCPU holds now ({@code struct kvm_sregs}, {@code struct
      * kvm_fpu}; null when not read back), so a restore can skip loading state that is already there.
      */
-    record Ready(Vm vm, GuestMemory memory, Vcpu vcpu, byte[] sregs, byte[] fpu, Snapshot preloaded) {
+    record Ready(Vm vm, GuestMemory memory, Vcpu vcpu, ExecutionMode mode, byte[] sregs, byte[] fpu, Snapshot preloaded) {
         void close() {
             vcpu.close();
             vm.close();
@@ -39,14 +40,16 @@ final class WarmPool implements AutoCloseable {
     }
 
     private final long memorySize;
+    /** How the pooled VMs run: the monitor's default; an instance that wants the other mode makes its own VM. */
+    private final ExecutionMode mode;
     /** For a clone pool: the snapshot each VM is loaded from ahead of time; else null. */
     private final Snapshot template;
     private final BlockingQueue<Ready> ready;
     private final Thread filler;
     private volatile boolean closed;
 
-    WarmPool(Kvm kvm, MemorySegment cpuid, long memorySize, int size) {
-        this(kvm, cpuid, memorySize, size, null);
+    WarmPool(Kvm kvm, MemorySegment cpuid, long memorySize, int size, ExecutionMode mode) {
+        this(kvm, cpuid, memorySize, size, null, mode);
     }
 
     /**
@@ -54,20 +57,21 @@ final class WarmPool implements AutoCloseable {
      * state loaded ahead of time, so that a clone only writes its identity before it runs. A
      * pooled clone's TSC goes on counting while it waits, as if it had slept.
      */
-    WarmPool(Kvm kvm, MemorySegment cpuid, Snapshot template, int size) {
-        this(kvm, cpuid, template.memorySize(), size, template);
+    WarmPool(Kvm kvm, MemorySegment cpuid, Snapshot template, int size, ExecutionMode mode) {
+        this(kvm, cpuid, template.memorySize(), size, template, mode);
     }
 
-    private WarmPool(Kvm kvm, MemorySegment cpuid, long memorySize, int size, Snapshot template) {
+    private WarmPool(Kvm kvm, MemorySegment cpuid, long memorySize, int size, Snapshot template, ExecutionMode mode) {
         this.memorySize = memorySize;
+        this.mode = mode;
         this.template = template;
         this.ready = new ArrayBlockingQueue<>(size);
         this.filler = Thread.ofPlatform().daemon().name("kiln-warm-pool").start(() -> {
             while (!closed) {
                 Ready r;
                 try {
-                    r = make(kvm, cpuid, memorySize);
-                    if (template != null) r = preload(r, template);
+                    r = make(kvm, cpuid, memorySize, mode);
+                    if (template != null) r = preload(kvm, r, template);
                 } catch (RuntimeException e) {
                     sleep();          // out of resources for now (or the snapshot closed): try again shortly
                     continue;
@@ -84,11 +88,12 @@ final class WarmPool implements AutoCloseable {
         });
     }
 
-    private static Ready preload(Ready r, Snapshot template) {
+    private static Ready preload(Kvm kvm, Ready r, Snapshot template) {
         try {
             template.mapMemoryOver(r.memory());
             template.vcpu().apply(r.vcpu(), r.sregs(), r.fpu());
-            return new Ready(r.vm(), r.memory(), r.vcpu(), template.vcpu().sregs(), template.vcpu().fpu(), template);
+            registerPage(kvm, r.vcpu(), r.memory(), r.mode()); // the snapshot's copy of the page replaced the zeroed one
+            return new Ready(r.vm(), r.memory(), r.vcpu(), r.mode(), template.vcpu().sregs(), template.vcpu().fpu(), template);
         } catch (RuntimeException e) {
             r.close();
             throw e;
@@ -107,8 +112,12 @@ final class WarmPool implements AutoCloseable {
         }
     }
 
-    static Ready make(Kvm kvm, MemorySegment cpuid, long memorySize) {
-        return finish(kvm.createVm(), cpuid, memorySize, true);
+    ExecutionMode mode() {
+        return mode;
+    }
+
+    static Ready make(Kvm kvm, MemorySegment cpuid, long memorySize, ExecutionMode mode) {
+        return finish(kvm, kvm.createVm(), cpuid, memorySize, mode, true);
     }
 
     /**
@@ -118,11 +127,13 @@ final class WarmPool implements AutoCloseable {
      * VM's descriptor again (a snapshot is mapped over the memory in place, the slot stays), and
      * one descriptor per instance instead of two lets a burst hold twice as many in the fd limit.
      */
-    static Vcpu attach(Vm vm, GuestMemory memory, MemorySegment cpuid) {
+    static Vcpu attach(Kvm kvm, Vm vm, GuestMemory memory, MemorySegment cpuid, ExecutionMode wanted) {
         vm.setUserMemoryRegion(0, 0, memory.segment());
         Vcpu vcpu = vm.createVcpu(0);
         try {
             vcpu.setCpuid(cpuid);
+            kvm.offersPvmPage(vcpu); // learnt from the first vCPU of the process, before it ever runs
+            registerPage(kvm, vcpu, memory, resolve(kvm, wanted));
         } catch (RuntimeException e) {
             vcpu.close();
             throw e;
@@ -132,25 +143,47 @@ final class WarmPool implements AutoCloseable {
     }
 
     /**
+     * The mode an instance that wants {@code wanted} gets: emulation exists only on kvm_pvm (on
+     * hardware KVM the CPU runs every guest); native is what every host can give. Call after a vCPU
+     * of this process was made (the host's kind is learnt from it).
+     */
+    static ExecutionMode resolve(Kvm kvm, ExecutionMode wanted) {
+        return wanted == ExecutionMode.EMULATED && Boolean.TRUE.equals(kvm.pvmPageKnown())
+                ? ExecutionMode.EMULATED : ExecutionMode.NATIVE;
+    }
+
+    /**
+     * Registers the native-execution page for a vCPU that has not run, with guest memory already
+     * holding what the guest will see (a restore or fork brought its own copy of the page, which is
+     * zeroed again): on kvm_pvm in native mode only.
+     */
+    static void registerPage(Kvm kvm, Vcpu vcpu, GuestMemory memory, ExecutionMode mode) {
+        if (mode == ExecutionMode.NATIVE && Boolean.TRUE.equals(kvm.pvmPageKnown())) {
+            PvmPage.register(vcpu, memory.segment(), LongMode.VIF_GPA);
+        }
+    }
+
+    /**
      * Gives a new VM its memory and vCPU, with the boot system registers; closes the VM if that
      * fails. {@code recordState}: also read back what the vCPU holds ({@link Ready#sregs},
      * {@link Ready#fpu}), which only a VM a snapshot may be restored into needs; a burst's VMs,
      * booted fresh, skip the two ioctls.
      */
-    static Ready finish(Vm vm, MemorySegment cpuid, long memorySize, boolean recordState) {
+    static Ready finish(Kvm kvm, Vm vm, MemorySegment cpuid, long memorySize, ExecutionMode wanted, boolean recordState) {
         GuestMemory memory = null;
         try {
             memory = GuestMemory.allocate(memorySize);
-            Vcpu vcpu = attach(vm, memory, cpuid);
+            Vcpu vcpu = attach(kvm, vm, memory, cpuid, wanted);
+            ExecutionMode mode = resolve(kvm, wanted);
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment sregs = arena.allocate(KvmApi.SREGS);
                 LongMode.fillSregs(sregs);
                 vcpu.setSregs(sregs);
-                if (!recordState) return new Ready(vm, memory, vcpu, null, null, null);
+                if (!recordState) return new Ready(vm, memory, vcpu, mode, null, null, null);
                 vcpu.getSregs(sregs);
                 MemorySegment fpu = arena.allocate(KvmApi.FPU_SIZE, 16);
                 vcpu.getFpu(fpu);
-                return new Ready(vm, memory, vcpu, sregs.toArray(JAVA_BYTE), fpu.toArray(JAVA_BYTE), null);
+                return new Ready(vm, memory, vcpu, mode, sregs.toArray(JAVA_BYTE), fpu.toArray(JAVA_BYTE), null);
             } catch (RuntimeException e) {
                 vcpu.close();
                 throw e;

@@ -208,7 +208,8 @@ class InstanceTest {
             "gpa-wrap,        BAD_GPA,           (18446744073709551360 bytes) is outside guest memory",
             "mmio,            BAD_GPA,           guest read 8 bytes at 0xc0000000",
             "emul,            EMULATION_FAILURE, could not emulate",
-            "hlt,             HLT,               HLT with interrupts off",
+            "hlt,             HLT,               HLT with interrupts off instead of the HALT hypercall",
+            "hlt-only,        HLT,               instead of the HALT hypercall",
             "halt-cookie-bad, BAD_GPA,           HALT cookie at 0xf0000000 (512 bytes)",
     })
     void guestFaultsEndTheGuestWithTheirCause(String mode, FaultKind kind, String message) throws ImageException {
@@ -218,6 +219,52 @@ class InstanceTest {
         assertTrue(f.message().contains(message), f.message());
         assertEquals(255, f.exitStatus());
         assertTrue(!r.console().contains("no-fault"), "the monitor let the fault through");
+    }
+
+    private static Run run(InstanceSpec spec) throws ImageException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try (Instance i = monitor.create(spec.withConsole(out))) {
+            Outcome o = i.run();
+            return new Run(o, out.toString(java.nio.charset.StandardCharsets.UTF_8), i.stats());
+        }
+    }
+
+    @Test
+    void guestsRunNativelyByDefaultAndEmulatedOnRequest() throws ImageException {
+        InstanceSpec sse = InstanceSpec.of(check, new ByteArrayOutputStream(), "sse").withMemory(8 << 20)
+                .withTimeLimit(Duration.ofSeconds(30)).withExecution(ExecutionMode.NATIVE);
+        Run natively = run(sse);
+        assertEquals(ExecutionMode.NATIVE, natively.stats().mode());
+        // SSE runs on the CPU; KVM's emulator cannot run it: proof that the guest really ran natively
+        assertEquals(new Outcome.Halted(0), natively.outcome(), natively.console());
+        assertTrue(natively.console().contains("sse=42"), natively.console());
+        if (!monitor.pvmHost()) return; // hardware KVM: every guest is native, there is no emulated mode
+        Run emulated = run(sse.withExecution(ExecutionMode.EMULATED));
+        assertEquals(ExecutionMode.EMULATED, emulated.stats().mode());
+        Outcome.Faulted f = assertInstanceOf(Outcome.Faulted.class, emulated.outcome(), emulated.console());
+        assertEquals(FaultKind.EMULATION_FAILURE, f.kind());
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+            "pt-no-us, NATIVE_STALL, the PML4 entry of 0x",
+            "pt-no-us, NATIVE_STALL, lacks the U/S bit",
+            "slot256,  TRIPLE_FAULT, PML4 slot 256, which a native vCPU on kvm_pvm cannot run",
+    })
+    void aNativeGuestTheHostCannotRunIsEndedWithTheReason(String mode, FaultKind kind, String message) throws ImageException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(monitor.pvmHost(), "not a kvm_pvm host: guests there need no U/S");
+        InstanceSpec spec = InstanceSpec.of(check, new ByteArrayOutputStream(), mode).withMemory(8 << 20)
+                .withTimeLimit(Duration.ofSeconds(60));
+        Run natively = run(spec.withExecution(ExecutionMode.NATIVE));
+        Outcome.Faulted f = assertInstanceOf(Outcome.Faulted.class, natively.outcome(), natively.console());
+        assertEquals(kind, f.kind(), f.message());
+        assertTrue(f.message().contains(message), f.message());
+        // Emulated, the same guest runs: the tables are valid x86, only kvm_pvm's native path refuses them.
+        Run emulated = run(spec.withExecution(ExecutionMode.EMULATED));
+        assertEquals(new Outcome.Halted(0), emulated.outcome(), emulated.console());
+        // and a guest's own tables with U/S on every entry run natively
+        assertEquals(new Outcome.Halted(0), run(InstanceSpec.of(check, new ByteArrayOutputStream(), "pt-us")
+                .withMemory(8 << 20).withExecution(ExecutionMode.NATIVE)).outcome());
     }
 
     @Test

@@ -18,6 +18,11 @@ public enum FaultKind {
     ENTRY_FAILURE,
     /** HLT with interrupts off: the CPU would sleep forever instead of calling HALT. */
     HLT,
+    /**
+     * A native guest on kvm_pvm stuck where the host cannot run it (page tables without U/S, PML4
+     * slot 256): it faults forever without an exit (pvm-native.md 3), found by the stall check.
+     */
+    NATIVE_STALL,
     /** A KVM exit the monitor does not expect from an hvt guest. */
     UNEXPECTED_EXIT,
     /** KVM_RUN itself failed. */

@@ -25,6 +25,13 @@ public final class GuestMemory implements AutoCloseable {
     public static final long GRANULE = 2L << 20;
     public static final long MIN_SIZE = GRANULE;
     public static final long MAX_SIZE = 4L << 30;
+    /**
+     * Guest-physical memory below this is the monitor's (hvt ABI section 3): the null page, the GDT,
+     * the page tables and the native-execution page (LongMode.VIF_GPA). The guest's page tables do
+     * not map it; a hypercall may not read or write it either, else a guest could rewrite its own
+     * page tables or KVM's interrupt state through the monitor (pvm-native.md 3).
+     */
+    public static final long MONITOR_OWNED_END = 0x10000;
 
     private final MemorySegment ram;
     /**
@@ -197,6 +204,11 @@ public final class GuestMemory implements AutoCloseable {
      * {@code what} when any part lies outside RAM.
      */
     public MemorySegment range(long gpa, long len, String what) throws GuestFault {
+        if (len != 0 && Long.compareUnsigned(gpa, MONITOR_OWNED_END) < 0) {
+            throw new GuestFault(FaultKind.BAD_GPA, what + " at 0x" + Long.toUnsignedString(gpa, 16) + " ("
+                    + Long.toUnsignedString(len) + " bytes) touches the monitor's low memory (0x0-0x"
+                    + Long.toHexString(MONITOR_OWNED_END) + ": null page, GDT, page tables, native-execution page)");
+        }
         if (!contains(gpa, len)) {
             throw new GuestFault(FaultKind.BAD_GPA, what + " at 0x" + Long.toUnsignedString(gpa, 16) + " ("
                     + Long.toUnsignedString(len) + " bytes) is outside guest memory (0x0-0x"

@@ -85,6 +85,35 @@ public final class Kvm implements AutoCloseable {
         return new Vm(this, vmfd);
     }
 
+    /** 0: not known yet; 1: this host's KVM offers the native-execution page; -1: it does not. */
+    private volatile int pvmPage;
+
+    /**
+     * True when this host's KVM is kvm_pvm and offers the native-execution page ({@link PvmPage}).
+     * Learnt once per process from the first vCPU made, {@code fresh} (it must not have run).
+     */
+    public boolean offersPvmPage(Vcpu fresh) {
+        int known = pvmPage;
+        if (known == 0) pvmPage = known = PvmPage.offeredBy(fresh) ? 1 : -1;
+        return known > 0;
+    }
+
+    /** Whether the page is offered, asking a throwaway vCPU when no vCPU was made yet. */
+    public boolean offersPvmPage() {
+        if (pvmPage == 0) {
+            try (Vm vm = createVm(); Vcpu vcpu = vm.createVcpu(0)) {
+                offersPvmPage(vcpu);
+            }
+        }
+        return pvmPage > 0;
+    }
+
+    /** Whether the page is offered, or null when no vCPU was made yet to ask. */
+    public Boolean pvmPageKnown() {
+        int known = pvmPage;
+        return known == 0 ? null : known > 0;
+    }
+
     long vcpuMmapSize() {
         return vcpuMmapSize;
     }

@@ -23,12 +23,13 @@ import java.util.zip.CRC32C;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 /**
- * A frozen instance on disk, and the same file opened for restoring: version 1 of Kiln's format.
+ * A frozen instance on disk, and the same file opened for restoring: version 2 of Kiln's format.
  *
  * <pre>
  * offset 0      header (4 KiB): "KILNSNP1", u32 version, u32 header bytes used, u64 memory size,
  *               u64 non-zero pages, u64 index offset, image SHA-256[32], u64 TSC, kvm_regs[144],
- *               kvm_sregs[312], kvm_fpu[416], u32 CRC-32C of all the header before it
+ *               kvm_sregs[312], kvm_fpu[416], u32 execution (0 emulated, 1 native),
+ *               u32 CRC-32C of all the header before it
  * offset 4096   guest RAM, byte for byte; pages that were all zero are holes
  * index offset  per non-zero page: u64 page number, u32 CRC-32C of the page; then u32 CRC-32C
  *               of the index
@@ -38,14 +39,20 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * share every page none of them writes (copy-on-write). Opening a snapshot checks everything once
  * (magic, version, every checksum, sizes, that pages lie inside RAM), so a corrupt or truncated
  * file, or one taken of another image, is refused before any VM exists.
+ *
+ * <p>Version 2 records whether the guest ran natively (pvm-native.md). A snapshot of either mode
+ * restores in either: the boot page tables carry U/S in both since version 2, and the
+ * native-execution page is zeroed and registered again at every restore. Version 1 snapshots are
+ * refused: their page tables lack U/S, so a native restore would fault at its first instruction
+ * forever without an exit (pvm-native.md 3).
  */
 public final class Snapshot implements AutoCloseable {
     static final byte[] MAGIC = "KILNSNP1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     static final int PAGE = 4096;
     static final long MEMORY_OFFSET = PAGE;
-    static final int HEADER_USED = 952;
-    static final int REGS_AT = 80, SREGS_AT = 224, FPU_AT = 536;
+    static final int HEADER_USED = 956;
+    static final int REGS_AT = 80, SREGS_AT = 224, FPU_AT = 536, EXECUTION_AT = 952;
 
     private final Path file;
     private final int fd;
@@ -53,9 +60,12 @@ public final class Snapshot implements AutoCloseable {
     private final long storedPages;
     private final byte[] imageDigest;
     private final VcpuState vcpu;
+    private final boolean takenNative;
     private boolean closed;
 
-    private Snapshot(Path file, int fd, long memorySize, long storedPages, byte[] imageDigest, VcpuState vcpu) {
+    private Snapshot(Path file, int fd, long memorySize, long storedPages, byte[] imageDigest, VcpuState vcpu,
+                     boolean takenNative) {
+        this.takenNative = takenNative;
         this.file = file;
         this.fd = fd;
         this.memorySize = memorySize;
@@ -73,7 +83,8 @@ public final class Snapshot implements AutoCloseable {
     }
 
     /** Writes a snapshot of a paused guest: its RAM (zero pages as holes) and vCPU state. */
-    public static void write(Path file, HvtImage image, GuestMemory memory, VcpuState state) throws SnapshotException {
+    public static void write(Path file, HvtImage image, GuestMemory memory, VcpuState state, boolean ranNative)
+            throws SnapshotException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         MemorySegment ram = memory.segment();
         long pages = ram.byteSize() / PAGE;
@@ -104,6 +115,7 @@ public final class Snapshot implements AutoCloseable {
             h.put(MAGIC).putInt(VERSION).putInt(HEADER_USED).putLong(ram.byteSize()).putLong(nonZero).putLong(indexOffset);
             h.put(digest(image)).putLong(state.tsc());
             h.put(REGS_AT, state.regs()).put(SREGS_AT, state.sregs()).put(FPU_AT, state.fpu());
+            h.putInt(EXECUTION_AT, ranNative ? 1 : 0);
             crc.reset();
             crc.update(h.array(), 0, HEADER_USED);
             h.putInt(HEADER_USED, (int) crc.getValue());
@@ -130,6 +142,10 @@ public final class Snapshot implements AutoCloseable {
             read(ch, h, 0);
             if (!Arrays.equals(Arrays.copyOf(h.array(), 8), MAGIC)) throw new SnapshotException(name + ": not a Kiln snapshot");
             int version = h.getInt(8);
+            if (version == 1) {
+                throw new SnapshotException(name + ": format version 1 was written before native execution: its page tables "
+                        + "lack the U/S bit a native vCPU needs (it would fault forever at its first instruction); take it again");
+            }
             if (version != VERSION) {
                 throw new SnapshotException(name + ": format version " + version + ", this monitor reads version " + VERSION);
             }
@@ -174,7 +190,12 @@ public final class Snapshot implements AutoCloseable {
                     Arrays.copyOfRange(h.array(), FPU_AT, FPU_AT + (int) KvmApi.FPU_SIZE), h.getLong(72));
             int fd = LibC.open(file.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
             if (fd < 0) throw new SnapshotException(name + ": cannot open for mapping: " + LibC.describe(-fd));
-            return new Snapshot(file, fd, mem, nonZero, digest, state);
+            int execution = h.getInt(EXECUTION_AT);
+            if (execution != 0 && execution != 1) {
+                LibC.close(fd);
+                throw new SnapshotException(name + ": execution mode " + execution + " in the header is neither 0 nor 1 (corrupt)");
+            }
+            return new Snapshot(file, fd, mem, nonZero, digest, state, execution == 1);
         } catch (java.nio.file.NoSuchFileException e) {
             throw new SnapshotException(name + ": no such file");
         } catch (IOException e) {
@@ -214,6 +235,11 @@ public final class Snapshot implements AutoCloseable {
                     + memorySize + " bytes");
         }
         memory.remapPrivate(fd, MEMORY_OFFSET);
+    }
+
+    /** True when the guest ran natively when it was taken (pvm-native.md), false when emulated. */
+    public boolean takenNative() {
+        return takenNative;
     }
 
     public long memorySize() {

@@ -1,5 +1,6 @@
 package dev.kiln.monitor.debug;
 
+import dev.kiln.monitor.ExecutionMode;
 import dev.kiln.monitor.Instance;
 import dev.kiln.monitor.InstanceSpec;
 import dev.kiln.monitor.KvmAvailable;
@@ -84,7 +85,7 @@ class GdbStubTest {
     /** Creates an instance waiting for a debugger and runs it on another thread once one connects. */
     private static CompletableFuture<Outcome> debugged(GdbStub stub, ByteArrayOutputStream console, String... args) {
         return CompletableFuture.supplyAsync(() -> {
-            try (Instance i = monitor.create(InstanceSpec.of(check, console, args))) {
+            try (Instance i = monitor.create(InstanceSpec.of(check, console, args).withExecution(ExecutionMode.EMULATED))) {
                 i.debugWith(stub);
                 return i.run();
             } catch (Exception e) {
@@ -116,7 +117,7 @@ class GdbStubTest {
     @Test
     void stoppingAGuestThatGdbHoldsEndsItAndDropsGdb() throws Exception {
         GdbStub stub = GdbStub.listen(0);
-        try (Instance i = monitor.create(InstanceSpec.of(check, new ByteArrayOutputStream(), "idle"))) {
+        try (Instance i = monitor.create(InstanceSpec.of(check, new ByteArrayOutputStream(), "idle").withExecution(ExecutionMode.EMULATED))) {
             CompletableFuture<Outcome> outcome = CompletableFuture.supplyAsync(() -> {
                 try {
                     i.debugWith(stub);

@@ -171,7 +171,19 @@ class SnapshotTest {
         byte[] v = good.clone();
         v[8] = 9;
         Files.write(version, v);
-        refused(version, "format version 9, this monitor reads version 1");
+        refused(version, "format version 9, this monitor reads version 2");
+        v[8] = 1; // written before native execution: its page tables lack U/S
+        Files.write(version, v);
+        refused(version, "format version 1 was written before native execution");
+
+        Path execution = dir.resolve("execution.snap"); // a mode that is neither, with a valid checksum
+        byte[] x = good.clone();
+        x[Snapshot.EXECUTION_AT] = 7;
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(x, 0, Snapshot.HEADER_USED);
+        java.nio.ByteBuffer.wrap(x).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(Snapshot.HEADER_USED, (int) crc.getValue());
+        Files.write(execution, x);
+        refused(execution, "execution mode 7 in the header is neither 0 nor 1");
 
         Path notSnap = dir.resolve("not.snap");
         Files.writeString(notSnap, "hello".repeat(1000));

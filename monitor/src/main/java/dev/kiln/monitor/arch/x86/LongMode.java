@@ -29,6 +29,12 @@ public final class LongMode {
     public static final long PDPT_GPA = 0x3000;
     public static final long PD_GPA = 0x4000;
     public static final long PT_GPA = 0x8000;
+    /**
+     * The native-execution page of the guest's one vCPU on kvm_pvm ({@link dev.kiln.monitor.kvm.PvmPage};
+     * pvm-native.md 2): monitor-owned like the tables below it, never mapped in the guest's page
+     * tables (it lies below {@link #FIRST_PRESENT}), and no hypercall buffer may touch it.
+     */
+    public static final long VIF_GPA = 0x9000;
     /** Guest pages below this are not present: a null dereference faults. */
     public static final long FIRST_PRESENT = 0x10000;
     /**
@@ -37,7 +43,14 @@ public final class LongMode {
      */
     public static final long FIRST_WRITABLE = 0x100000;
 
-    static final long PTE_P = 1, PTE_RW = 2, PTE_PS = 0x80;
+    /**
+     * Every entry carries U/S (bit 2): a native vCPU on kvm_pvm runs the guest in the CPU's user
+     * mode, so a supervisor-only entry makes its first instruction take #PF forever, with no exit
+     * (pvm-native.md 3). Nothing else sees the bit: hvt guests run at CPL 0 and the monitor turns
+     * neither SMEP nor SMAP on (CR4 below), so on hardware KVM nothing changes.
+     */
+    static final long PTE_US = 4;
+    static final long PTE_P = 1 | PTE_US, PTE_RW = 2, PTE_PS = 0x80;
 
     public static final long CR0_PE = 1L, CR0_NE = 1L << 5, CR0_WP = 1L << 16, CR0_PG = 1L << 31;
     public static final long CR4_PAE = 1L << 5, CR4_OSFXSR = 1L << 9, CR4_OSXMMEXCPT = 1L << 10;
