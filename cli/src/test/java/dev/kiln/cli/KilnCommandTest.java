@@ -87,8 +87,14 @@ class KilnCommandTest {
         assertEquals(124, spin.status());
         assertTrue(spin.err().contains("kiln: guest ran past its time limit"), spin.err());
         CliRun stats = CliRun.of("run", "--mem=8", "--stats", CHECK, "exit", "0");
-        assertTrue(stats.err().matches("(?s)kiln: create [0-9.]+ ms, load [0-9.]+ ms, guest entry..main [0-9.]+ ms, .*cpu [0-9.]+ ms,"
+        assertTrue(stats.err().matches("(?s)kiln: (native|emulated), create [0-9.]+ ms, load [0-9.]+ ms, guest entry..main [0-9.]+ ms, .*cpu [0-9.]+ ms,"
                 + " .*hypercalls 1, console 0 bytes, resident [0-9]+ KiB\\s*"), stats.err());
+        // --emulate runs the same guest in KVM's emulator where the host has one (kvm_pvm), and says so
+        CliRun emulated = CliRun.of("run", "--mem=8", "--stats", "--emulate", CHECK, "exit", "0");
+        assertEquals(0, emulated.status(), emulated.err());
+        boolean pvm = Files.isDirectory(Path.of("/sys/module/kvm_pvm"));
+        assertTrue(emulated.err().startsWith(pvm ? "kiln: emulated, " : "kiln: native, "), emulated.err());
+        assertTrue(stats.err().startsWith("kiln: native, "), stats.err());
     }
 
     /** A real `kiln run` process; SIGINT and SIGTERM stop the guest cleanly with 130 and 143. */

@@ -99,7 +99,7 @@ public final class Monitor implements AutoCloseable {
     /** Creates an instance whose memory is already admitted, on a prepared VM if given. */
     Instance createAdmitted(InstanceSpec spec, WarmPool.Ready prepared) throws ImageException {
         try {
-            Instance instance = Instance.create(this, nextId.getAndIncrement(), spec, prepared);
+            Instance instance = InstanceBuilder.fresh(this, nextId.getAndIncrement(), spec, prepared);
             live.add(instance);
             return instance;
         } catch (RuntimeException | ImageException e) {
@@ -121,7 +121,7 @@ public final class Monitor implements AutoCloseable {
         checkAttachments(sized);
         admit(sized.memoryBytes());
         try {
-            Instance instance = Instance.restore(this, nextId.getAndIncrement(), sized, snapshot);
+            Instance instance = InstanceBuilder.restored(this, nextId.getAndIncrement(), sized, snapshot);
             live.add(instance);
             return instance;
         } catch (RuntimeException e) {
