@@ -321,7 +321,7 @@ final class BenchCommand {
                         b.lastUpNanos() / 1e6 <= targetMs ? "met" : "NOT met");
             }
             out.printf(Locale.ROOT, "  up: %d of %d (refused %d, not started within %d s: %d); first up after %.1f ms, last after %.1f ms"
-                            + "   (target: 1000 up in <= 2 s)%n",
+                            + " %n",
                     b.up(), n, b.refused(), deadline, b.late(), b.firstUpNanos() / 1e6, b.lastUpNanos() / 1e6);
             if (b.firstFailure() != null) {
                 out.println("  first refusal: " + b.firstFailure());

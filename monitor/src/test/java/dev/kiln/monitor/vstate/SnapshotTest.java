@@ -1,5 +1,6 @@
 package dev.kiln.monitor.vstate;
 
+import dev.kiln.monitor.ExecutionMode;
 import dev.kiln.monitor.Instance;
 import dev.kiln.monitor.InstanceSpec;
 import dev.kiln.monitor.KvmAvailable;
@@ -83,6 +84,23 @@ class SnapshotTest {
             String out = console.toString();
             assertFalse(out.contains("count 0 "), "it does not start over: " + out);
             assertTrue(out.endsWith("count 29 sum=105472\ncount done ok\n"), out);
+        }
+    }
+
+    @Test
+    void aSnapshotRecordsItsModeAndRestoresInEither() throws Exception {
+        Path file = snapshotMidway();
+        try (Snapshot snap = Snapshot.open(file)) {
+            boolean native_ = !monitor.pvmHost() || ExecutionMode.requestedDefault() == ExecutionMode.NATIVE;
+            assertEquals(native_, snap.takenNative());
+            for (ExecutionMode mode : ExecutionMode.values()) {
+                WatchedConsole console = new WatchedConsole();
+                try (Instance r = monitor.restore(snap, InstanceSpec.of(check, console).withExecution(mode))) {
+                    assertEquals(new Outcome.Halted(0), r.run(), mode + ": " + console);
+                    assertEquals(monitor.pvmHost() ? mode : ExecutionMode.NATIVE, r.stats().mode());
+                }
+                assertTrue(console.toString().endsWith("count 29 sum=105472\ncount done ok\n"), mode + ": " + console);
+            }
         }
     }
 
