@@ -320,8 +320,7 @@ final class BenchCommand {
                 out.printf(Locale.ROOT, "  target: all %d up in <= %.0f ms (1,000 in 0.5 s, 10,000 in 20 s): %s%n", n, targetMs,
                         b.lastUpNanos() / 1e6 <= targetMs ? "met" : "NOT met");
             }
-            out.printf(Locale.ROOT, "  up: %d of %d (refused %d, not started within %d s: %d); first up after %.1f ms, last after %.1f ms"
-                            + " %n",
+            out.printf(Locale.ROOT, "  up: %d of %d (refused %d, not started within %d s: %d); first up after %.1f ms, last after %.1f ms%n",
                     b.up(), n, b.refused(), deadline, b.late(), b.firstUpNanos() / 1e6, b.lastUpNanos() / 1e6);
             if (b.firstFailure() != null) {
                 out.println("  first refusal: " + b.firstFailure());
