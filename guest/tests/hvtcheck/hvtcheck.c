@@ -77,6 +77,17 @@ __attribute__((noinline)) static void say_from_slot256(void)
     tk_say("slot256-ok\n");
 }
 
+/* One line "<label><value>\n" with one PUTS. */
+static void say_u64(const char *label, unsigned long long v)
+{
+    struct fmt_buf b;
+    fmt_init(&b, line, sizeof line);
+    fmt_puts(&b, label);
+    fmt_putu(&b, v);
+    fmt_putc(&b, '\n');
+    plat_console_write(b.p, b.len);
+}
+
 static int streq_n(const char *a, unsigned long n, const char *lit)
 {
     unsigned long i = 0;
@@ -234,11 +245,7 @@ int main(const char *cmdline)
         return 0;
     } else if (MODE("walltime")) {
         unsigned long long ns = plat_walltime_ns();
-        fmt_init(&b, line, sizeof line);
-        fmt_puts(&b, "walltime_ns=");
-        fmt_putu(&b, ns);
-        fmt_putc(&b, '\n');
-        plat_console_write(b.p, b.len);
+        say_u64("walltime_ns=", ns);
         return 0;
     } else if (MODE("poll")) {
         mode_poll(arg_u64(arg));
@@ -330,11 +337,7 @@ int main(const char *cmdline)
          * emulator cannot run it (pvm-native.md 3). 21 doubled by PADDQ. */
         uint64_t v = 21;
         __asm__ __volatile__("movq %0, %%xmm0\n\tpaddq %%xmm0, %%xmm0\n\tmovq %%xmm0, %0" : "+r"(v));
-        fmt_init(&b, line, sizeof line);
-        fmt_puts(&b, "sse=");
-        fmt_putu(&b, v);
-        fmt_putc(&b, '\n');
-        plat_console_write(b.p, b.len);
+        say_u64("sse=", v);
         return 0;
     } else if (MODE("pt-no-us")) {
         /* Page tables without U/S: fine emulated, a #PF forever natively. */
