@@ -37,13 +37,14 @@ final class BenchCommand {
     }
 
     int execute(String[] args) {
-        if (args.length == 0 || !List.of("boot", "restore", "clone", "burst", "density").contains(args[0])) {
-            err.println("kiln bench: choose a benchmark: boot, restore, clone, burst, density");
+        if (args.length == 0 || !List.of("boot", "restore", "clone", "burst", "density", "compute").contains(args[0])) {
+            err.println("kiln bench: choose a benchmark: boot, restore, clone, burst, density, compute");
             return Main.EXIT_USAGE;
         }
         try {
             if (args[0].equals("burst")) return burst(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("density")) return new DensityBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
+            if (args[0].equals("compute")) return new ComputeBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("clone")) return new CloneBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("restore")) return new Restore(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             return new Boot(out, err).execute(Arrays.copyOfRange(args, 1, args.length));

@@ -78,7 +78,7 @@ public final class Main {
                                  read or change an app's library options
                   net create TAP [--ip A/P] [--netns NS] [--bridge BR] | delete TAP | delete-netns NS
                                  tap devices, bridges and namespaces for guests
-                  bench boot|restore|clone|burst|density
+                  bench boot|restore|clone|burst|density|compute
                                  benchmarks, each beside a baseline from the same run
                   version        print the version
                 Run 'kiln COMMAND --help' for a command's options.""");

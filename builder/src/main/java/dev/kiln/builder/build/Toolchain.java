@@ -43,7 +43,11 @@ public record Toolchain(String cc, String strip, String version) {
         return run(List.of(cc, "-print-file-name=include"), "the C compiler").strip();
     }
 
-    static String run(List<String> cmd, String what) throws BuildException {
+    /**
+     * Runs one tool of the toolchain to its end and returns what it printed (stdout and stderr);
+     * a failure, a timeout or a missing tool is a BuildException naming {@code what} and the command.
+     */
+    public static String run(List<String> cmd, String what) throws BuildException {
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
