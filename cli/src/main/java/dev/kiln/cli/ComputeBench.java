@@ -210,13 +210,9 @@ final class ComputeBench {
         }
     }
 
-    /**
-     * How the guest's instructions ran: "native" (at host speed) or "emulated" (through KVM's
-     * instruction emulator), or "unknown". The one place to ask the monitor once InstanceStats
-     * reports it; until then the monitor does not say, and this answers "unknown".
-     */
+    /** How the guest's instructions ran: "native" (at host speed) or "emulated" (KVM's instruction emulator). */
     static String executionMode(Instance instance) {
-        return "unknown";
+        return instance.stats().mode().label();
     }
 
     private static double total(ComputeResults r) {
