@@ -117,7 +117,7 @@ class KilnCommandTest {
             String rest = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertEquals(Integer.parseInt(c[1]), p.exitValue(), rest);
             assertTrue(rest.matches("(?s).*kiln: guest stopped by SIG" + c[0] + "\n"
-                    + "kiln: create [0-9.]+ ms, .* exits [0-9]+ \\(io [0-9]+, .*hypercalls [0-9]+, .*"), rest);
+                    + "kiln: (native|emulated), create [0-9.]+ ms, .* exits [0-9]+ \\(io [0-9]+, .*hypercalls [0-9]+, .*"), rest);
         }
     }
 }
