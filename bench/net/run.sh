@@ -60,7 +60,7 @@ start_server() { # log image mem [kiln run options...]
 exits=
 stop_server() { # log
   kill -TERM "$server"; wait "$server" 2>/dev/null || true
-  exits=$(sed -n 's/^kiln: create .*, exits \([0-9]*\) (.*/\1/p' "$1" | tail -n 1)
+  exits=$(sed -n 's/^kiln: [a-z]*, create .*, exits \([0-9]*\) (.*/\1/p' "$1" | tail -n 1)
   [ -n "$exits" ] || { echo "bench: no --stats line in $1" >&2; cat "$1" >&2; exit 1; }
 }
 # The exits a server takes to boot and stand idle until it is stopped: booted to 'listening' and
@@ -112,7 +112,8 @@ host_n=$(rb_count "$(rb 10.92.0.2 6380 2000)")
 host_kv=$(rb 10.92.0.2 6380 "$host_n")
 
 kvm=$(for m in /sys/module/kvm_*; do [ -d "$m" ] && echo "${m##*/}"; done | paste -sd, -)
-echo "network benchmark (${secs}s per measurement; load from namespace $ns; $(nproc) cores; KVM module ${kvm:-none})"
+mode=$(sed -n 's/^kiln: \([a-z]*\), create .*/\1/p' "$tmp/http.log" | tail -n 1)
+echo "network benchmark (${secs}s per measurement; load from namespace $ns; $(nproc) cores; KVM module ${kvm:-none}; guests ${mode:-?})"
 r=$(ratio "$kiln_http" "$host_http")
 printf '  httpreply  wrk -t2 -c16:   kiln %10s req/s   host process %10s req/s   ratio %s   (target >= 1.0x: %s)\n' \
   "$kiln_http" "$host_http" "$r" "$(verdict "$r" '>=' 1.0)"
