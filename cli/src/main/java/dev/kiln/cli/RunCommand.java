@@ -29,7 +29,7 @@ import java.util.List;
  */
 final class RunCommand {
     static final String SYNTAX = "kiln run [--mem=MiB] [--timeout=SECONDS] [--stats] [--gdb] [--gdb-port=PORT] [--block:NAME=FILE]"
-            + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] IMAGE [ARGS...]";
+            + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] [--no-net-ring] IMAGE [ARGS...]";
     static final String EXIT_STATUSES = "Exit status: the guest's HALT status (0 ok, 1 failure, 255 abort); 255 also"
             + " for a guest fault; 124 past --timeout; 130 SIGINT; 143 SIGTERM; 137 killed from gdb; 125 if the guest could not start;"
             + " 2 for a bad command line.";
@@ -50,6 +50,8 @@ final class RunCommand {
                 .addOption(CommandLines.flag("gdb", "wait for gdb before the first instruction (as solo5-hvt --gdb):"
                         + " gdb IMAGE.dbg -ex 'target remote :PORT'"))
                 .addOption(CommandLines.valued(null, "gdb-port", "PORT", "port gdb connects to, on 127.0.0.1 only (default 1234)"))
+                .addOption(CommandLines.flag("no-net-ring", "do not offer the network ring (docs/kiln-abi.md 3): the guest"
+                        + " moves every frame with a NET_READ/NET_WRITE hypercall"))
                 .addOption(CommandLines.flag("help", "show this help"));
         // --block:, --block-sector-size:, --net: and --net-mac: are read by DeviceOptions first.
     }
@@ -61,6 +63,7 @@ final class RunCommand {
         Path image;
         List<String> guestArgs;
         boolean stats;
+        boolean netRing;
         Integer gdbPort;
         List<DeviceAttachment> devices;
         try {
@@ -75,6 +78,7 @@ final class RunCommand {
             memMiB = CommandLines.longValue(cl, "mem", InstanceSpec.DEFAULT_MEMORY >> 20, 2, 4096);
             timeout = CommandLines.positiveSeconds(cl, "timeout");
             stats = cl.hasOption("stats");
+            netRing = !cl.hasOption("no-net-ring");
             if (cl.hasOption("gdb-port") && !cl.hasOption("gdb")) throw new UsageException("--gdb-port needs --gdb");
             gdbPort = cl.hasOption("gdb") ? (int) CommandLines.longValue(cl, "gdb-port", 1234, 0, 65535) : null;
             List<String> rest = cl.getArgList();
@@ -93,7 +97,7 @@ final class RunCommand {
         try (Monitor monitor = Monitor.open()) {
             HvtImage img = HvtImage.read(image);
             InstanceSpec spec = new InstanceSpec(img, memMiB << 20, guestArgs, new FileOutputStream(FileDescriptor.out),
-                    timeout == null ? null : Duration.ofNanos((long) (timeout * 1e9)), devices);
+                    timeout == null ? null : Duration.ofNanos((long) (timeout * 1e9)), devices, netRing);
             try (Instance instance = monitor.create(spec);
                  GdbStub stub = gdbPort == null ? null : GdbStub.listen(gdbPort)) {
                 // A signal also drops the debugger: kiln may be waiting for gdb to connect, or gdb

@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import dev.kiln.monitor.InstanceStats;
+import dev.kiln.monitor.devices.NetRingIo;
 
 import java.util.Locale;
 
@@ -22,6 +23,13 @@ final class Stats {
                 s.cpuNanos() < 0 ? "unknown" : String.format(Locale.ROOT, "%.3f ms", s.cpuNanos() / 1e6),
                 s.exits().total(), s.exits().io(), s.exits().mmio(), s.exits().interrupted(),
                 s.exits().other(), total, s.consoleBytes(),
-                s.residentBytes() < 0 ? "unknown" : (s.residentBytes() >> 10) + " KiB");
+                s.residentBytes() < 0 ? "unknown" : (s.residentBytes() >> 10) + " KiB") + netRing(s.netRing());
+    }
+
+    /** What the network ring did, or that there was none (docs/kiln-abi.md 3). */
+    private static String netRing(NetRingIo.Stats r) {
+        if (r == null) return ", net ring off";
+        return String.format(Locale.ROOT, ", net ring: frames in %d, out %d, kicks %d, wake-ups %d, invalid entries %d,"
+                + " dropped %d", r.framesIn(), r.framesOut(), r.kicks(), r.wakeups(), r.invalid(), r.dropped());
     }
 }

@@ -5,6 +5,8 @@ import dev.kiln.monitor.devices.ClockModule;
 import dev.kiln.monitor.devices.ConsoleModule;
 import dev.kiln.monitor.devices.BlockModule;
 import dev.kiln.monitor.devices.NetModule;
+import dev.kiln.monitor.devices.NetRingIo;
+import dev.kiln.monitor.devices.NetRingPlan;
 import dev.kiln.monitor.devices.TapDevice;
 import dev.kiln.monitor.devices.PollModule;
 import dev.kiln.monitor.debug.GdbStub;
@@ -66,6 +68,10 @@ public final class Instance implements AutoCloseable {
     private final ConsoleModule console;
     private final BlockModule blocks;
     private final NetModule nets;
+    /** The network ring's I/O thread (docs/kiln-abi.md 3), or null. */
+    private final NetRingIo ringIo;
+    /** Set by a device thread that ended the guest for a fault (the ring's index garbage). */
+    private volatile Outcome.Faulted deviceFault;
     private final AtomicReference<StopCause> stopCause = new AtomicReference<>();
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     /** Completed with the {@link System#nanoTime()} of the first hypercall, or with 0 if it ended before one. */
@@ -97,7 +103,7 @@ public final class Instance implements AutoCloseable {
     private volatile Children children;
 
     private Instance(Monitor monitor, long id, long parentId, InstanceSpec spec, Vm vm, GuestMemory memory, Vcpu vcpu,
-                     BlockModule blocks, NetModule nets, long createStartNanos, long createNanos, long loadNanos) {
+                     BlockModule blocks, NetModule nets, NetRingPlan ring, long createStartNanos, long createNanos, long loadNanos) {
         this.monitor = monitor;
         this.id = id;
         this.parentId = parentId;
@@ -115,8 +121,9 @@ public final class Instance implements AutoCloseable {
         if (blocks != null) blocks.register(hypercalls);
         this.nets = nets;
         if (nets != null) nets.register(hypercalls);
+        this.ringIo = ring == null ? null : ring.start("kiln-net-ring-" + id, memory, nets.devices(), this::faultFromDevice);
         new PollModule(memory, () -> stopCause.get() != null || pauseRequested || debugInterrupt(), nets == null ? java.util.List.of()
-                : nets.devices().stream().map(d -> new PollModule.Source(d.handle(), d.tap().fd())).toList())
+                : nets.devices().stream().map(d -> new PollModule.Source(d.handle(), d.tap().fd())).toList(), ringIo)
                 .register(hypercalls);
     }
 
@@ -127,11 +134,17 @@ public final class Instance implements AutoCloseable {
         java.util.Map<Integer, BlockModule.Device> blockDevices = new java.util.HashMap<>();
         java.util.Map<Integer, NetModule.Device> netDevices = new java.util.HashMap<>();
         if (!spec.devices().isEmpty()) openDevices(spec, manifest, blockDevices, netDevices);
-        WarmPool.Ready warm = prepared != null ? prepared : monitor.takeWarm(spec.memoryBytes());
+        NetRingPlan ring = null;
+        WarmPool.Ready warm;
         Vm vm;
         try {
+            // The ring's doorbell needs the VM's descriptor, which a pooled or prepared VM no longer has.
+            ring = prepared != null ? null
+                    : NetRingPlan.offer(spec.netRing(), spec.memoryBytes(), spec.image().kernelEnd(), netDevices.values());
+            warm = prepared != null ? prepared : ring != null ? null : monitor.takeWarm(spec.memoryBytes());
             vm = warm != null ? warm.vm() : monitor.kvm().createVm();
         } catch (RuntimeException e) {
+            if (ring != null) ring.close();
             BlockModule.closeAll(blockDevices.values());
             NetModule.closeAll(netDevices.values());
             throw e;
@@ -146,7 +159,7 @@ public final class Instance implements AutoCloseable {
                 vcpu = warm.vcpu();
             } else {
                 memory = GuestMemory.allocate(spec.memoryBytes());
-                vcpu = WarmPool.attach(vm, memory, monitor.guestCpuid());
+                vcpu = WarmPool.attach(vm, memory, monitor.guestCpuid(), ring == null ? null : ring::register);
             }
             blocks = blockDevices.isEmpty() ? null : new BlockModule(memory, blockDevices);
             nets = netDevices.isEmpty() ? null : new NetModule(memory, netDevices);
@@ -155,8 +168,9 @@ public final class Instance implements AutoCloseable {
             MemorySegment ram = memory.segment();
             ImageLoader.load(spec.image(), ram);
             LongMode.writeTables(ram);
-            BootInfo.write(ram, memory.size(), spec.image().kernelEnd(), monitor.tscHz(vcpu), manifest,
-                    spec.commandLine());
+            long usable = ring == null ? memory.size() : ring.usableBytes(); // below the ring area (hvt ABI 4)
+            BootInfo.write(ram, usable, spec.image().kernelEnd(), monitor.tscHz(vcpu), manifest,
+                    spec.commandLine(), ring == null ? 0 : ring.gpa());
             InfoPage.write(ram, new InfoPage.Identity(id, 0, 0, spec.commandLine()));
             try (Arena arena = Arena.ofConfined()) {
                 if (warm == null) { // a pooled vCPU got the boot system registers ahead of time
@@ -165,12 +179,13 @@ public final class Instance implements AutoCloseable {
                     vcpu.setSregs(sregs);
                 }
                 MemorySegment regs = arena.allocate(KvmApi.REGS);
-                LongMode.fillRegs(regs, spec.image().entry(), memory.size(), BootInfo.GPA);
+                LongMode.fillRegs(regs, spec.image().entry(), usable, BootInfo.GPA);
                 vcpu.setRegs(regs);
             }
             long t2 = System.nanoTime();
-            return new Instance(monitor, id, 0, spec, vm, memory, vcpu, blocks, nets, t0, t1 - t0, t2 - t1);
+            return new Instance(monitor, id, 0, spec, vm, memory, vcpu, blocks, nets, ring, t0, t1 - t0, t2 - t1);
         } catch (RuntimeException | ImageException e) {
+            if (ring != null) ring.close();
             if (vcpu != null) vcpu.close();
             vm.close();
             if (memory != null) memory.close();
@@ -195,8 +210,9 @@ public final class Instance implements AutoCloseable {
         GuestMemory memory = null;
         Vcpu vcpu = null;
         WarmPool.Ready warm;
+        NetRingPlan ring = null;
         try {
-            warm = monitor.takeWarm(snapshot);
+            warm = netDevices.isEmpty() ? monitor.takeWarm(snapshot) : null; // a ring's doorbell needs a new VM's descriptor
             if (warm != null) {
                 // a pre-made VM: the snapshot is mapped over its memory (unless the pool did), the
                 // slot stays as it is
@@ -207,7 +223,8 @@ public final class Instance implements AutoCloseable {
             } else {
                 vm = monitor.kvm().createVm();
                 memory = snapshot.mapMemory();
-                vcpu = WarmPool.attach(vm, memory, monitor.guestCpuid());
+                ring = NetRingPlan.restored(memory.segment(), netDevices.values());
+                vcpu = WarmPool.attach(vm, memory, monitor.guestCpuid(), ring == null ? null : ring::register);
             }
             long t1 = System.nanoTime();
             if (warm == null) snapshot.vcpu().apply(vcpu);
@@ -223,8 +240,9 @@ public final class Instance implements AutoCloseable {
             long t2 = System.nanoTime();
             return new Instance(monitor, id, 0, spec, vm, memory, vcpu,
                     blockDevices.isEmpty() ? null : new BlockModule(memory, blockDevices),
-                    netDevices.isEmpty() ? null : new NetModule(memory, netDevices), t0, t1 - t0, t2 - t1);
+                    netDevices.isEmpty() ? null : new NetModule(memory, netDevices), ring, t0, t1 - t0, t2 - t1);
         } catch (RuntimeException e) {
+            if (ring != null) ring.close();
             if (vcpu != null) vcpu.close();
             if (vm != null) vm.close();
             if (memory != null) memory.close();
@@ -256,7 +274,7 @@ public final class Instance implements AutoCloseable {
                     parent.spec.commandLine()));
             long t2 = System.nanoTime();
             return new Instance(monitor, id, parent.id, parent.spec.withDevices(java.util.List.of()), vm, memory, vcpu,
-                    null, null, t0, t1 - t0, t2 - t1);
+                    null, null, null, t0, t1 - t0, t2 - t1);
         } catch (RuntimeException e) {
             if (vcpu != null) vcpu.close();
             if (vm != null) vm.close();
@@ -399,6 +417,15 @@ public final class Instance implements AutoCloseable {
         if (d != null) d.close(); // gdb may hold the guest stopped: dropping it lets the vCPU thread see the stop
     }
 
+    /**
+     * Ends the guest for a fault a device thread found (the net ring's index garbage,
+     * docs/kiln-abi.md 3.3): the outcome is that fault, as if a hypercall had broken the rules.
+     */
+    private void faultFromDevice(FaultKind kind, String message) {
+        deviceFault = new Outcome.Faulted(kind, message);
+        stop(StopCause.REQUESTED);
+    }
+
     /** Gets the vCPU thread out of the guest (or out of POLL) so that it looks at its flags. */
     private void kick() {
         synchronized (kickLock) {
@@ -452,6 +479,7 @@ public final class Instance implements AutoCloseable {
     /** Called on the vCPU thread when a pause was asked for: parks until resumed or stopped. */
     private void holdWhilePaused() {
         completePendingIo();
+        if (ringIo != null) ringIo.quiesce(); // posted reads given back, the ring still (docs/kiln-abi.md 3.7)
         synchronized (pauseLock) {
             paused = true;
             pauseLock.notifyAll();
@@ -465,6 +493,7 @@ public final class Instance implements AutoCloseable {
             }
             paused = false;
         }
+        if (ringIo != null) ringIo.resume();
         clearKickUnlessStopping();
     }
 
@@ -557,7 +586,7 @@ public final class Instance implements AutoCloseable {
         firstEntryNanos = System.nanoTime(); // the first KVM_RUN below enters the guest
         while (true) {
             StopCause cause = stopCause.get();
-            if (cause != null) return new Outcome.Stopped(cause);
+            if (cause != null) return deviceFault != null ? deviceFault : new Outcome.Stopped(cause);
             if (pauseRequested) {
                 holdWhilePaused();
                 continue;
@@ -830,7 +859,8 @@ public final class Instance implements AutoCloseable {
         }
         return new InstanceStats(createNanos, loadNanos, first == 0 ? -1 : first - createStartNanos, runNanos,
                 new InstanceStats.Exits(exitsIo, exitsMmio, exitsInterrupted, exitsOther), hypercallCounts,
-                console.bytesWritten(), entryToMain, cpu, state == State.CLOSED ? -1 : memory.residentBytes());
+                console.bytesWritten(), entryToMain, cpu, state == State.CLOSED ? -1 : memory.residentBytes(),
+                ringIo == null ? null : ringIo.stats());
     }
 
     /** Stops the guest if it runs, waits for it, and releases the VM and its memory. */
@@ -849,6 +879,7 @@ public final class Instance implements AutoCloseable {
             state = State.CLOSED;
         }
         monitor.parkVcpu(); // before this vCPU goes, so KVM's count of vCPUs never drops to zero
+        if (ringIo != null) ringIo.close(); // its thread touches guest memory: ended before the memory goes
         vcpu.close();
         vm.close();
         memory.close();

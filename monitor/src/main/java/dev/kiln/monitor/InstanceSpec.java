@@ -20,9 +20,12 @@ import java.util.Objects;
  * @param console     where the guest's PUTS output goes
  * @param timeLimit   stop the guest after this long (null: no limit)
  * @param devices     what backs each device the image declares; every declared device needs one
+ * @param netRing     offer the network ring when it fits (docs/kiln-abi.md 3.1; default true); false
+ *                    leaves the guest to the NET_READ/NET_WRITE hypercalls. A restored instance follows
+ *                    its snapshot instead.
  */
 public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console,
-                           Duration timeLimit, List<DeviceAttachment> devices) {
+                           Duration timeLimit, List<DeviceAttachment> devices, boolean netRing) {
     /** Solo5's default, so Kiln is a drop-in replacement for solo5-hvt. */
     public static final long DEFAULT_MEMORY = 512L << 20;
 
@@ -47,6 +50,12 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
         }
     }
 
+    /** A spec that offers the network ring when it fits. */
+    public InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console, Duration timeLimit,
+                        List<DeviceAttachment> devices) {
+        this(image, memoryBytes, args, console, timeLimit, devices, true);
+    }
+
     /** A spec without devices. */
     public InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console, Duration timeLimit) {
         this(image, memoryBytes, args, console, timeLimit, List.of());
@@ -57,19 +66,24 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
     }
 
     public InstanceSpec withMemory(long bytes) {
-        return new InstanceSpec(image, bytes, args, console, timeLimit, devices);
+        return new InstanceSpec(image, bytes, args, console, timeLimit, devices, netRing);
     }
 
     public InstanceSpec withTimeLimit(Duration limit) {
-        return new InstanceSpec(image, memoryBytes, args, console, limit, devices);
+        return new InstanceSpec(image, memoryBytes, args, console, limit, devices, netRing);
     }
 
     public InstanceSpec withConsole(OutputStream out) {
-        return new InstanceSpec(image, memoryBytes, args, out, timeLimit, devices);
+        return new InstanceSpec(image, memoryBytes, args, out, timeLimit, devices, netRing);
     }
 
     public InstanceSpec withDevices(List<DeviceAttachment> attached) {
-        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, attached);
+        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, attached, netRing);
+    }
+
+    /** The same spec with the network ring offered when it fits (true) or never (false). */
+    public InstanceSpec withNetRing(boolean offered) {
+        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, devices, offered);
     }
 
     /** The command line bytes the guest sees, without the terminating NUL. */

@@ -16,10 +16,11 @@ package dev.kiln.monitor;
  *                         on its behalf (-1: unknown)
  * @param residentBytes    guest memory resident in host RAM: pages the guest touched, or shares
  *                         with its snapshot or fork relatives (-1: unknown)
+ * @param netRing          what the network ring did (docs/kiln-abi.md 3), null when the instance has none
  */
 public record InstanceStats(long createNanos, long loadNanos, long firstOutputNanos, long runNanos,
                             Exits exits, long[] hypercalls, long consoleBytes, long entryToMainNanos,
-                            long cpuNanos, long residentBytes) {
+                            long cpuNanos, long residentBytes, dev.kiln.monitor.devices.NetRingIo.Stats netRing) {
     /** VM exits of an instance by KVM exit reason. */
     public record Exits(long io, long mmio, long interrupted, long other) {
         public long total() {

@@ -119,10 +119,16 @@ final class WarmPool implements AutoCloseable {
      * one descriptor per instance instead of two lets a burst hold twice as many in the fd limit.
      */
     static Vcpu attach(Vm vm, GuestMemory memory, MemorySegment cpuid) {
+        return attach(vm, memory, cpuid, null);
+    }
+
+    /** As above; {@code beforeClose}, if not null, is what else needs the VM's descriptor (the net ring's doorbell). */
+    static Vcpu attach(Vm vm, GuestMemory memory, MemorySegment cpuid, java.util.function.Consumer<Vm> beforeClose) {
         vm.setUserMemoryRegion(0, 0, memory.segment());
         Vcpu vcpu = vm.createVcpu(0);
         try {
             vcpu.setCpuid(cpuid);
+            if (beforeClose != null) beforeClose.accept(vm);
         } catch (RuntimeException e) {
             vcpu.close();
             throw e;
