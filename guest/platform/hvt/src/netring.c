@@ -170,6 +170,14 @@ static void reap(void)
     __atomic_store_n(&ring->com_head, head, __ATOMIC_RELEASE);
 }
 
+/* Reads the commits, then posts back the receive buffers that gives back
+ * (AGAIN after a pause): the monitor must hold them before the guest sleeps. */
+static void refresh(void)
+{
+    reap();
+    flush_reposts();
+}
+
 /* Decides once whether the ring is used; posts the receive buffers. */
 int netring_on(void)
 {
@@ -233,7 +241,7 @@ int netring_write(int handle, const void *frame, unsigned long len)
     if (bad_handle(handle) || len == 0 || len > max_frame[handle])
         return HVT_EINVAL;
     if (!nfree) {
-        reap();
+        refresh();
         while (!nfree) {
             /* Every transmit buffer is in flight: the monitor commits them as
              * it sends, and POLL returns as soon as a commit waits. The frame
@@ -241,7 +249,7 @@ int netring_write(int handle, const void *frame, unsigned long len)
             volatile struct hvt_hc_poll a = { .timeout_nsecs = WAIT_NS };
             publish();
             hvt_do_hypercall(HVT_HYPERCALL_POLL, &a);
-            reap();
+            refresh();
         }
     }
     unsigned id = free_list[--nfree];
@@ -285,8 +293,7 @@ static int popcount(uint64_t x)
 
 int netring_poll(unsigned long long timeout_ns, unsigned long long *ready_set)
 {
-    flush_reposts();
-    reap();
+    refresh();
     uint64_t ready = rx_mask;
     /* Frames already waiting: no exit.  A zero timeout needs none either:
      * the ring in memory is the whole answer.  POLL also returns for commits
@@ -298,7 +305,7 @@ int netring_poll(unsigned long long timeout_ns, unsigned long long *ready_set)
         for (;;) {
             volatile struct hvt_hc_poll a = { .timeout_nsecs = timeout_ns };
             hvt_do_hypercall(HVT_HYPERCALL_POLL, &a);
-            reap();
+            refresh();
             ready = rx_mask;
             if (ready || !a.ret)
                 break;                 /* a frame, or the timeout (or a pause) */

@@ -53,6 +53,8 @@ public final class NetRingIo implements AutoCloseable {
     /** The longest frame a tap can hand over: 64 KiB of MTU plus the Ethernet header; reads go here first. */
     private static final int BOUNCE = 65_536 + NetModule.FRAME_OVERHEAD;
     private static final short POLLIN = 1;
+    /** POLLERR | POLLHUP | POLLNVAL: a tap that reports one of these is gone (its interface deleted). */
+    private static final short POLL_BROKEN = 0x08 | 0x10 | 0x20;
     /** pollfd slots before the taps. */
     private static final int DOORBELL = 0, CONTROL = 1, FIRST_TAP = 2;
 
@@ -60,6 +62,8 @@ public final class NetRingIo implements AutoCloseable {
     private final int[] handles;
     private final TapDevice[] taps;
     private final ArrayDeque<NetRing.Entry>[] posted;
+    /** Taps that reported an error: no longer polled, or the thread would spin on them. */
+    private final boolean[] broken;
     private final EventFd doorbell;
     private final EventFd control = EventFd.open("the net ring's control");
     private final EventFd ready;
@@ -94,6 +98,7 @@ public final class NetRingIo implements AutoCloseable {
         ArrayDeque<NetRing.Entry>[] queues = new ArrayDeque[taps.length];
         for (int i = 0; i < queues.length; i++) queues[i] = new ArrayDeque<>();
         this.posted = queues;
+        this.broken = new boolean[taps.length];
         this.doorbell = doorbell;
         this.onFault = onFault;
         EventFd r = null;
@@ -188,6 +193,7 @@ public final class NetRingIo implements AutoCloseable {
      */
     private int fill(int i) {
         ArrayDeque<NetRing.Entry> q = posted[i];
+        if (broken[i]) return 0;
         int n = 0;
         while (!q.isEmpty() && n < READ_BATCH) {
             long got = taps[i].read(bounce);
@@ -216,6 +222,13 @@ public final class NetRingIo implements AutoCloseable {
         if (rc <= 0) return; // EINTR: just look again
         if (revents(DOORBELL) != 0) kicks += doorbell.drain();
         if (revents(CONTROL) != 0) control.drain();
+        for (int i = 0; i < taps.length; i++) {
+            if ((revents(FIRST_TAP + i) & POLL_BROKEN) != 0) {
+                // poll(2) skips a negative descriptor: the guest's writes to it fail (EUNSPEC), reads wait
+                broken[i] = true;
+                pollfds.set(JAVA_INT, 8L * (FIRST_TAP + i), -1);
+            }
+        }
     }
 
     private short revents(int slot) {
