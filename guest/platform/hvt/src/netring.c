@@ -19,8 +19,8 @@
  * a full fence, then a look at needs_kick; only when the monitor set it
  * (its I/O thread is about to sleep or asleep) does the guest OUT to the
  * doorbell, which KVM turns into an eventfd signal without leaving the
- * kernel.  Receive buffers are posted again in batches, so one kick serves
- * many.
+ * kernel.  Receive buffers are posted again in batches, and only kick when
+ * the monitor may run short of them: it wakes up for the next frame anyway.
  */
 #include <kiln/hvt_abi.h>
 #include <kiln/kiln_abi.h>
@@ -31,6 +31,7 @@
 #define BUF          HVT_NET_RING_BUFFER
 #define RX_POSTED    256u     /* receive buffers, shared by the net devices */
 #define REPOST_BATCH 32u      /* receive buffers given back per publish */
+#define RX_LOW       32u      /* fewer held by the monitor: posting back kicks */
 #define MAX_HANDLES  64       /* manifest entries (hvt spec 2), and POLL's ready-set bits */
 #define ETH_OVERHEAD 18u      /* Ethernet header with a VLAN tag, beyond the MTU */
 #define WAIT_NS      10000000ull  /* a POLL while every transmit buffer is in flight */
@@ -62,6 +63,7 @@ static uint64_t rx_mask;             /* bit h: handle h has a completed receive 
 
 static uint16_t repost[REPOST_BATCH];
 static unsigned nrepost;
+static unsigned rx_inflight[MAX_HANDLES];   /* by handle: receive buffers in NET_READ entries */
 
 static inline void copy(void *dst, const void *src, unsigned long n)
 {
@@ -84,13 +86,31 @@ static void put_entry(uint32_t op, unsigned id, uint32_t len)
     ent_tail++;
 }
 
-/* Kiln spec 3.5: publish, fence, and kick only if the monitor asked. */
-static void publish(void)
+/* Kiln spec 3.5: publish, fence, and kick only if the monitor asked.  The
+ * guest takes the request back as it kicks (an atomic exchange), so the
+ * writes that follow while the monitor's thread wakes up do not kick again;
+ * the monitor sets it anew before it next sleeps.  The plain load first
+ * keeps the monitor's cache line clean when nothing is asked. */
+static void publish(int kick)
 {
     __atomic_store_n(&ring->ent_tail, ent_tail, __ATOMIC_RELEASE);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&ring->needs_kick, __ATOMIC_RELAXED))
+    if (kick && __atomic_load_n(&ring->needs_kick, __ATOMIC_RELAXED)
+        && __atomic_exchange_n(&ring->needs_kick, 0, __ATOMIC_ACQ_REL))
         hvt_net_ring_kick();
+}
+
+/* Whether posting receive buffers back needs a kick: only when the monitor
+ * may hold too few to wake up for the next frame.  It holds at least the
+ * buffers in flight minus the entries it has not taken yet (ent_head is
+ * its). */
+static int reposts_need_kick(void)
+{
+    uint32_t untaken = ent_tail - __atomic_load_n(&ring->ent_head, __ATOMIC_ACQUIRE);
+    for (int h = 1; h < MAX_HANDLES; h++)
+        if (max_frame[h] && rx_inflight[h] < untaken + RX_LOW)
+            return 1;
+    return 0;
 }
 
 static void flush_reposts(void)
@@ -98,11 +118,13 @@ static void flush_reposts(void)
     if (!nrepost)
         return;
     for (unsigned i = 0; i < nrepost; i++) {
-        state[repost[i]] = B_RX;
-        put_entry(HVT_NET_RING_OP_READ, repost[i], BUF);
+        unsigned id = repost[i];
+        state[id] = B_RX;
+        rx_inflight[owner[id]]++;
+        put_entry(HVT_NET_RING_OP_READ, id, BUF);
     }
     nrepost = 0;
-    publish();
+    publish(reposts_need_kick());
 }
 
 static void queue_repost(unsigned id)
@@ -156,6 +178,7 @@ static void reap(void)
             state[id] = B_FREE;
             free_list[nfree++] = (uint16_t)id;
         } else if (state[id] == B_RX) {
+            rx_inflight[owner[id]]--;
             if (ret == HVT_EAGAIN) {
                 queue_repost(id);
             } else {
@@ -217,11 +240,12 @@ int netring_on(void)
             state[id] = B_RX;
             put_entry(HVT_NET_RING_OP_READ, id, BUF);
         }
+        rx_inflight[h] = per;
     }
     for (unsigned i = SLOTS; i > id; i--)
         free_list[nfree++] = (uint16_t)(i - 1);
     mode = 1;
-    publish();
+    publish(1);
     return 1;
 }
 
@@ -247,7 +271,7 @@ int netring_write(int handle, const void *frame, unsigned long len)
              * it sends, and POLL returns as soon as a commit waits. The frame
              * is never dropped here. */
             volatile struct hvt_hc_poll a = { .timeout_nsecs = WAIT_NS };
-            publish();
+            publish(1);
             hvt_do_hypercall(HVT_HYPERCALL_POLL, &a);
             refresh();
         }
@@ -257,7 +281,7 @@ int netring_write(int handle, const void *frame, unsigned long len)
     state[id] = B_TX;
     owner[id] = (uint8_t)handle;
     put_entry(HVT_NET_RING_OP_WRITE, id, (uint32_t)len);
-    publish();
+    publish(1);
     return HVT_OK;
 }
 
