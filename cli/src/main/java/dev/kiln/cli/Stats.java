@@ -26,9 +26,9 @@ final class Stats {
                 s.residentBytes() < 0 ? "unknown" : (s.residentBytes() >> 10) + " KiB") + netRing(s.netRing());
     }
 
-    /** What the network ring did, or that there was none (docs/kiln-abi.md 3). */
+    /** What the network ring did (docs/kiln-abi.md 3); nothing when the instance had none. */
     private static String netRing(NetRingIo.Stats r) {
-        if (r == null) return ", net ring off";
+        if (r == null) return "";
         return String.format(Locale.ROOT, ", net ring: frames in %d, out %d, kicks %d, wake-ups %d, invalid entries %d,"
                 + " dropped %d", r.framesIn(), r.framesOut(), r.kicks(), r.wakeups(), r.invalid(), r.dropped());
     }

@@ -79,7 +79,7 @@ class NetDeviceTest {
             assertTrue(stats.contains("net ring: frames in 200, out 200,"), stats);
             assertTrue(Long.parseLong(hypercalls.group(1)) < 100, stats);
         } else {
-            assertTrue(stats.endsWith("net ring off"), stats);
+            assertTrue(!stats.contains("net ring"), stats);
             assertTrue(Long.parseLong(hypercalls.group(1)) >= 400, stats);
         }
     }
