@@ -65,7 +65,7 @@ public final class NetRingIo implements AutoCloseable {
     /** Taps that reported an error: no longer polled, or the thread would spin on them. */
     private final boolean[] broken;
     private final EventFd doorbell;
-    private final EventFd control = EventFd.open("the net ring's control");
+    private final EventFd control;
     private final EventFd ready;
     private final FaultSink onFault;
     /** Set when the ring could not be taken over from a snapshot: the thread's first act is to stop the guest. */
@@ -101,20 +101,22 @@ public final class NetRingIo implements AutoCloseable {
         this.broken = new boolean[taps.length];
         this.doorbell = doorbell;
         this.onFault = onFault;
-        EventFd r = null;
+        EventFd c = null, r = null;
         try {
+            c = EventFd.open("the net ring's control");
             r = EventFd.open("the net ring's POLL wake-up");
             this.pollfds = Arena.ofAuto().allocate(8L * (FIRST_TAP + taps.length), 8);
             pollfds.set(JAVA_INT, 8L * DOORBELL, doorbell.fd());
             pollfds.set(JAVA_SHORT, 8L * DOORBELL + 4, POLLIN);
-            pollfds.set(JAVA_INT, 8L * CONTROL, control.fd());
+            pollfds.set(JAVA_INT, 8L * CONTROL, c.fd());
             pollfds.set(JAVA_SHORT, 8L * CONTROL + 4, POLLIN);
             for (int i = 0; i < taps.length; i++) pollfds.set(JAVA_INT, 8L * (FIRST_TAP + i), taps[i].fd());
+            this.control = c;
             this.ready = r;
             this.thread = Thread.ofPlatform().daemon().name(name).stackSize(256 << 10).start(this::run);
         } catch (RuntimeException | Error e) {
             if (r != null) r.close();
-            control.close();
+            if (c != null) c.close();
             doorbell.close();
             throw e;
         }
