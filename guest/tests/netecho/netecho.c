@@ -12,9 +12,16 @@
 static void tcp_client(void *arg)
 {
     int fd = (int)(long)arg;
-    static char buf[16384];             /* threads switch only when they block: one buffer */
+    /* One buffer per connection: send() can block with part of it unsent, and another
+     * connection's recv() would then write over that part (a shared buffer corrupted
+     * parallel echoes). */
+    char *buf = malloc(16384);
+    if (!buf) {
+        close(fd);
+        return;
+    }
     for (;;) {
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        ssize_t n = recv(fd, buf, 16384, 0);
         if (n <= 0)
             break;
         for (ssize_t off = 0; off < n;) {
@@ -25,6 +32,7 @@ static void tcp_client(void *arg)
         }
     }
 done:
+    free(buf);
     close(fd);
 }
 

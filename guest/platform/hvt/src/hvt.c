@@ -58,6 +58,8 @@ unsigned long long plat_monotonic_ns(void)
 
 int plat_poll(unsigned long long timeout_ns, unsigned long long *ready_set)
 {
+    if (netring_started())  /* frames waiting in the ring: no exit (Kiln spec 3.6) */
+        return netring_poll(timeout_ns, ready_set);
     volatile struct hvt_hc_poll a = {
         .timeout_nsecs = timeout_ns,
         .ready_set = 0,

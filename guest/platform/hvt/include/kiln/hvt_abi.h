@@ -235,4 +235,64 @@ static inline void hvt_do_hypercall(int nr, volatile void *arg)
                          : "memory");
 }
 
+/* ---------------------------------------------------------------------
+ * Spec 6: ring I/O for the network (optional; host_features bit 0).
+ * One ring for every net device, at boot_info.net_ring (top of RAM).
+ * Indices are free-running u32; slot = index % HVT_NET_RING_SLOTS.
+ * ------------------------------------------------------------------- */
+#define HVT_NET_RING_SLOTS      1024u
+#define HVT_NET_RING_BUFFER     2048u        /* slot buffer size */
+#define HVT_NET_RING_OP_WRITE   1u
+#define HVT_NET_RING_OP_READ    2u
+#define HVT_NET_RING_KICK_PORT  0x600u       /* 32-bit OUT: the doorbell */
+
+struct hvt_net_ring_entry {
+    uint32_t  op;                            /* @0  HVT_NET_RING_OP_* */
+    uint32_t  handle;                        /* @4  manifest index */
+    hvt_gpa_t data;                          /* @8  frame / receive buffer */
+    uint32_t  len;                           /* @16 frame length / buffer size */
+    uint32_t  id;                            /* @20 the guest's, echoed in the commit */
+    uint64_t  reserved;                      /* @24 0 */
+};
+_Static_assert(sizeof(struct hvt_net_ring_entry) == 32, "spec 6: entry is 32 bytes");
+_Static_assert(offsetof(struct hvt_net_ring_entry, data) == 8, "spec 6: entry data @8");
+_Static_assert(offsetof(struct hvt_net_ring_entry, len) == 16, "spec 6: entry len @16");
+_Static_assert(offsetof(struct hvt_net_ring_entry, id) == 20, "spec 6: entry id @20");
+
+struct hvt_net_ring_commit {
+    uint32_t id;                             /* @0  the entry's id */
+    int32_t  ret;                            /* @4  HVT_OK, HVT_EAGAIN, HVT_EINVAL, HVT_EUNSPEC */
+    uint32_t len;                            /* @8  frame length (read) */
+    uint32_t reserved;                       /* @12 */
+};
+_Static_assert(sizeof(struct hvt_net_ring_commit) == 16, "spec 6: commit is 16 bytes");
+
+struct hvt_net_ring {
+    uint32_t ent_tail;                       /* @0  guest-written cache line */
+    uint32_t com_head;                       /* @4 */
+    uint8_t  pad0[56];
+    uint32_t ent_head;                       /* @64 host-written cache line */
+    uint32_t com_tail;                       /* @68 */
+    uint32_t needs_kick;                     /* @72 */
+    uint8_t  pad1[52];
+    struct hvt_net_ring_entry ent[HVT_NET_RING_SLOTS];   /* @128 */
+    struct hvt_net_ring_commit com[HVT_NET_RING_SLOTS];  /* @32896 */
+};
+_Static_assert(offsetof(struct hvt_net_ring, com_head) == 4, "spec 6: com_head @4");
+_Static_assert(offsetof(struct hvt_net_ring, ent_head) == 64, "spec 6: ent_head @64");
+_Static_assert(offsetof(struct hvt_net_ring, com_tail) == 68, "spec 6: com_tail @68");
+_Static_assert(offsetof(struct hvt_net_ring, needs_kick) == 72, "spec 6: needs_kick @72");
+_Static_assert(offsetof(struct hvt_net_ring, ent) == 128, "spec 6: entries @128");
+_Static_assert(offsetof(struct hvt_net_ring, com) == 32896, "spec 6: commits @32896");
+_Static_assert(sizeof(struct hvt_net_ring) == 49280, "spec 6: the ring is 49,280 bytes");
+
+/* Spec 6: the doorbell.  Only when needs_kick is set; any 32-bit value. */
+static inline void hvt_net_ring_kick(void)
+{
+    __asm__ __volatile__("outl %0, %1"
+                         :
+                         : "a"(0u), "d"((unsigned short)HVT_NET_RING_KICK_PORT)
+                         : "memory");
+}
+
 #endif /* KILN_HVT_ABI_H */

@@ -63,6 +63,12 @@ _Static_assert(offsetof(struct kiln_info, guest_entry_tsc) == 48, "kiln spec 2: 
 _Static_assert(offsetof(struct kiln_info, args) == 64, "kiln spec 2: args @64");
 _Static_assert(sizeof(struct kiln_info) == 8256, "kiln spec 2: info is 8256 bytes");
 
+/* Kiln spec 3.1: the ring area at boot_info.net_ring: the ring (hvt spec
+ * 6) rounded up to whole pages, then the slot buffers, buffer i at
+ * net_ring + KILN_NET_RING_BUFFERS + i * HVT_NET_RING_BUFFER. */
+#define KILN_NET_RING_BUFFERS   53248u       /* 49,280 rounded up to 4 KiB */
+#define KILN_NET_RING_AREA      (53248u + 1024u * 2048u)
+
 static inline void kiln_do_hypercall(int nr, volatile void *arg)
 {
     __asm__ __volatile__("outl %0, %1"

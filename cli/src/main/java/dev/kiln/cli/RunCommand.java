@@ -29,7 +29,7 @@ import java.util.List;
  */
 final class RunCommand {
     static final String SYNTAX = "kiln run [--mem=MiB] [--timeout=SECONDS] [--stats] [--emulate] [--gdb] [--gdb-port=PORT] [--block:NAME=FILE]"
-            + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] IMAGE [ARGS...]";
+            + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] [--no-net-ring] IMAGE [ARGS...]";
     static final String EXIT_STATUSES = "Exit status: the guest's HALT status (0 ok, 1 failure, 255 abort); 255 also"
             + " for a guest fault; 124 past --timeout; 130 SIGINT; 143 SIGTERM; 137 killed from gdb; 125 if the guest could not start;"
             + " 2 for a bad command line.";
@@ -52,6 +52,8 @@ final class RunCommand {
                 .addOption(CommandLines.valued(null, "gdb-port", "PORT", "port gdb connects to, on 127.0.0.1 only (default 1234)"))
                 .addOption(CommandLines.flag("emulate", "run every guest instruction in KVM's emulator instead of natively"
                         + " (kvm_pvm hosts; for comparison and debugging; --gdb implies it)"))
+                .addOption(CommandLines.flag("no-net-ring", "do not offer the network ring (docs/kiln-abi.md 4): the guest"
+                        + " moves every frame with a NET_READ/NET_WRITE hypercall"))
                 .addOption(CommandLines.flag("help", "show this help"));
         // --block:, --block-sector-size:, --net: and --net-mac: are read by DeviceOptions first.
     }
@@ -64,6 +66,7 @@ final class RunCommand {
         List<String> guestArgs;
         boolean stats;
         boolean emulate;
+        boolean netRing;
         Integer gdbPort;
         List<DeviceAttachment> devices;
         try {
@@ -79,6 +82,7 @@ final class RunCommand {
             timeout = CommandLines.positiveSeconds(cl, "timeout");
             stats = cl.hasOption("stats");
             emulate = cl.hasOption("emulate");
+            netRing = !cl.hasOption("no-net-ring");
             if (cl.hasOption("gdb-port") && !cl.hasOption("gdb")) throw new UsageException("--gdb-port needs --gdb");
             gdbPort = cl.hasOption("gdb") ? (int) CommandLines.longValue(cl, "gdb-port", 1234, 0, 65535) : null;
             List<String> rest = cl.getArgList();
@@ -97,7 +101,7 @@ final class RunCommand {
         try (Monitor monitor = Monitor.open()) {
             HvtImage img = HvtImage.read(image);
             InstanceSpec spec = new InstanceSpec(img, memMiB << 20, guestArgs, new FileOutputStream(FileDescriptor.out),
-                    timeout == null ? null : Duration.ofNanos((long) (timeout * 1e9)), devices);
+                    timeout == null ? null : Duration.ofNanos((long) (timeout * 1e9)), devices).withNetRing(netRing);
             // A debugger needs the emulated path: natively, single steps and breakpoints reach the guest,
             // not the monitor (pvm-native.md 3).
             if (emulate || gdbPort != null) spec = spec.withExecution(dev.kiln.monitor.ExecutionMode.EMULATED);

@@ -3,6 +3,8 @@ package dev.kiln.cli;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -48,9 +50,19 @@ class NetDeviceTest {
         return NetTestSupport.kilnRun(NS, args);
     }
 
-    @Test
-    void framesEchoThroughTheGuestByteExact() throws Exception {
-        Process guest = new ProcessBuilder(kiln("--net:service0=" + TAP, "--net-mac:service0=02:00:00:00:00:02",
+    /** {@code kiln run ARGS}, with {@code --no-net-ring} first unless {@code ring}. */
+    static String[] kiln(boolean ring, String... args) {
+        List<String> cmd = new java.util.ArrayList<>(NetTestSupport.kilnRun(NS));
+        if (!ring) cmd.add("--no-net-ring");
+        cmd.addAll(List.of(args));
+        return cmd.toArray(String[]::new);
+    }
+
+    /** With the ring (the default) and without it (every frame a NET_READ/NET_WRITE hypercall). */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void framesEchoThroughTheGuestByteExact(boolean ring) throws Exception {
+        Process guest = new ProcessBuilder(kiln(ring, "--stats", "--net:service0=" + TAP, "--net-mac:service0=02:00:00:00:00:02",
                 GUESTS.resolve("netcheck.hvt").toString(), "echo", "200", "5000")).redirectErrorStream(true).start();
         BufferedReader r = new BufferedReader(new InputStreamReader(guest.getInputStream(), StandardCharsets.UTF_8));
         assertEquals("echo ready", r.readLine());
@@ -58,15 +70,30 @@ class NetDeviceTest {
         assertTrue(peer.contains("200 passed, 0 failed"), peer);
         assertTrue(guest.waitFor(30, TimeUnit.SECONDS));
         assertEquals("echoed 200", r.readLine());
+        String stats = r.readLine();
         assertEquals(0, guest.exitValue());
+        java.util.regex.Matcher hypercalls = java.util.regex.Pattern.compile("hypercalls (\\d+)").matcher(stats);
+        assertTrue(hypercalls.find(), stats);
+        if (ring) {
+            // 200 frames each way through the ring, none through NET_READ/NET_WRITE; what exits are
+            // left are the console's and POLLs (the peer sends one frame at a time: the guest waits
+            // between them)
+            assertTrue(stats.contains("net ring: frames in 200, out 200,"), stats);
+            assertTrue(!stats.contains("NET_READ") && !stats.contains("NET_WRITE"), stats);
+        } else {
+            assertTrue(!stats.contains("net ring"), stats);
+            assertTrue(stats.matches("(?s).*NET_WRITE 200[,)].*"), stats);
+            assertTrue(Long.parseLong(hypercalls.group(1)) >= 400, stats);
+        }
     }
 
-    @Test
-    void macMtuAndEveryBadRequest() throws Exception {
-        String info = sh(kiln("--net:service0=" + TAP, "--net-mac:service0=02:aa:bb:cc:dd:ee",
-                GUESTS.resolve("netcheck.hvt").toString(), "info").toArray(String[]::new));
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void macMtuAndEveryBadRequest(boolean ring) throws Exception {
+        String info = sh(kiln(ring, "--net:service0=" + TAP, "--net-mac:service0=02:aa:bb:cc:dd:ee",
+                GUESTS.resolve("netcheck.hvt").toString(), "info"));
         assertEquals("mac=02:aa:bb:cc:dd:ee mtu=1500\n", info);
-        String bad = sh(kiln("--net:service0=" + TAP, GUESTS.resolve("netcheck.hvt").toString(), "bad").toArray(String[]::new));
+        String bad = sh(kiln(ring, "--net:service0=" + TAP, GUESTS.resolve("netcheck.hvt").toString(), "bad"));
         assertEquals("bad ok\n", bad);
         Process missing = new ProcessBuilder(kiln("--net:service0=nosuch0", GUESTS.resolve("netcheck.hvt").toString(), "info"))
                 .redirectErrorStream(true).start();

@@ -65,5 +65,12 @@ final class NetTestSupport {
             process.destroy();
             assertTrue(process.waitFor(20, TimeUnit.SECONDS), "kiln run did not stop on SIGTERM");
         }
+
+        /** Stops it with SIGTERM and returns what it printed since the last {@link #line} (kiln's --stats line, say). */
+        String stopAndRest() throws Exception {
+            process.toHandle().destroy(); // unlike Process.destroy, leaves its output readable
+            assertTrue(process.waitFor(20, TimeUnit.SECONDS), "kiln run did not stop on SIGTERM");
+            return String.join("\n", console.lines().toList());
+        }
     }
 }

@@ -5,6 +5,8 @@ import dev.kiln.monitor.devices.BlockModule;
 import dev.kiln.monitor.devices.ClockModule;
 import dev.kiln.monitor.devices.ConsoleModule;
 import dev.kiln.monitor.devices.NetModule;
+import dev.kiln.monitor.devices.NetRingIo;
+import dev.kiln.monitor.devices.NetRingPlan;
 import dev.kiln.monitor.devices.PollModule;
 import dev.kiln.monitor.extension.InfoPage;
 import dev.kiln.monitor.extension.KilnAbi;
@@ -49,6 +51,10 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
     private final ConsoleModule console;
     private final BlockModule blocks;
     private final NetModule nets;
+    /** The network ring's I/O thread (docs/kiln-abi.md 4), or null. */
+    private final NetRingIo ringIo;
+    /** Set by a device thread that ended the guest for a fault (the ring's index garbage). */
+    private volatile Outcome.Faulted deviceFault;
     private final VcpuLoop loop;
     private final ForkCalls forks;
     private final InstanceBuilder.Timings timings;
@@ -67,7 +73,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
     private volatile long cpuNanos = -1;
 
     Instance(Monitor monitor, long id, long parentId, InstanceSpec spec, InstanceBuilder.Machine machine,
-             AttachedDevices devices, InstanceBuilder.Timings timings) {
+             AttachedDevices devices, NetRingPlan ring, InstanceBuilder.Timings timings) {
         this.monitor = monitor;
         this.id = id;
         this.parentId = parentId;
@@ -88,9 +94,10 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         // A native guest on kvm_pvm shows no exit when it cannot run: the monitor looks for stalls.
         this.loop = new VcpuLoop(this, vcpu, memory, hypercalls,
                 mode == ExecutionMode.NATIVE && Boolean.TRUE.equals(monitor.kvm().pvmPageKnown()));
+        this.ringIo = ring == null ? null : ring.start("kiln-net-ring-" + id, memory, nets.devices(), this::faultFromDevice);
         new PollModule(memory, () -> stopCause.get() != null || pauseRequested || loop.debugInterrupt(),
-                nets == null ? List.of() : nets.devices().stream().map(d -> new PollModule.Source(d.handle(), d.tap().fd())).toList())
-                .register(hypercalls);
+                nets == null ? List.of() : nets.devices().stream().map(d -> new PollModule.Source(d.handle(), d.tap().fd())).toList(),
+                ringIo).register(hypercalls);
         this.forks = new ForkCalls(monitor, this, memory);
     }
 
@@ -226,11 +233,25 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         }
     }
 
+    /**
+     * Ends the guest for a fault a device thread found (the net ring's index garbage,
+     * docs/kiln-abi.md 4.3): the outcome is that fault, as if a hypercall had broken the rules.
+     */
+    private void faultFromDevice(FaultKind kind, String message) {
+        deviceFault = new Outcome.Faulted(kind, message);
+        stop(StopCause.REQUESTED);
+    }
+
     // VcpuLoop.Owner: what the run loop asks of its instance.
 
     @Override
     public StopCause stopCause() {
         return stopCause.get();
+    }
+
+    @Override
+    public Outcome.Faulted deviceFault() {
+        return deviceFault;
     }
 
     @Override
@@ -247,6 +268,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
     @Override
     public void holdWhilePaused() {
         loop.completePendingIo();
+        if (ringIo != null) ringIo.quiesce(); // posted reads given back, the ring still (docs/kiln-abi.md 4.7)
         synchronized (pauseLock) {
             paused = true;
             pauseLock.notifyAll();
@@ -260,6 +282,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
             }
             paused = false;
         }
+        if (ringIo != null) ringIo.resume();
         loop.clearKickUnlessStopping();
     }
 
@@ -360,7 +383,8 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         }
         return new InstanceStats(timings.createNanos(), timings.loadNanos(),
                 first == 0 ? -1 : first - timings.startNanos(), runNanos, loop.exits(), loop.hypercallCounts(),
-                console.bytesWritten(), entryToMain, cpu, state == State.CLOSED ? -1 : memory.residentBytes(), mode);
+                console.bytesWritten(), entryToMain, cpu, state == State.CLOSED ? -1 : memory.residentBytes(), mode,
+                ringIo == null ? null : ringIo.stats());
     }
 
     /** Stops the guest if it runs, waits for it, and releases the VM and its memory. */
@@ -375,6 +399,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         loop.retire();
         state = State.CLOSED;
         monitor.parkVcpu(); // before this vCPU goes, so KVM's count of vCPUs never drops to zero
+        if (ringIo != null) ringIo.close(); // its thread touches guest memory: ended before the memory goes
         vcpu.close();
         vm.close();
         memory.close();

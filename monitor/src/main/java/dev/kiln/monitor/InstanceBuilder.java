@@ -1,6 +1,7 @@
 package dev.kiln.monitor;
 
 import dev.kiln.monitor.arch.x86.LongMode;
+import dev.kiln.monitor.devices.NetRingPlan;
 import dev.kiln.monitor.extension.InfoPage;
 import dev.kiln.monitor.hvt.BootInfo;
 import dev.kiln.monitor.hvt.GuestMemory;
@@ -40,6 +41,8 @@ final class InstanceBuilder implements AutoCloseable {
     private GuestMemory memory;
     private Vcpu vcpu;
     private ExecutionMode mode;
+    /** The network ring offered to this guest (docs/kiln-abi.md 4), or null. */
+    private NetRingPlan ring;
     private boolean handedOver;
 
     private InstanceBuilder(Monitor monitor, long id) {
@@ -56,7 +59,12 @@ final class InstanceBuilder implements AutoCloseable {
     static Instance fresh(Monitor monitor, long id, InstanceSpec spec, WarmPool.Ready prepared) throws ImageException {
         try (InstanceBuilder b = new InstanceBuilder(monitor, id)) {
             b.devices = AttachedDevices.open(spec);
-            WarmPool.Ready warm = prepared != null ? prepared : monitor.takeWarm(spec.memoryBytes(), spec.execution());
+            // The ring's doorbell is bound through the VM's descriptor, which a pooled or prepared VM
+            // no longer has: a guest with the ring gets a new VM.
+            b.ring = prepared != null ? null
+                    : NetRingPlan.offer(spec.netRing(), spec.memoryBytes(), spec.image().kernelEnd(), b.devices.nets().values());
+            WarmPool.Ready warm = prepared != null ? prepared
+                    : b.ring != null ? null : monitor.takeWarm(spec.memoryBytes(), spec.execution());
             if (warm != null) {
                 b.take(warm);
             } else {
@@ -68,8 +76,9 @@ final class InstanceBuilder implements AutoCloseable {
             MemorySegment ram = b.memory.segment();
             ImageLoader.load(spec.image(), ram);
             LongMode.writeTables(ram);
-            BootInfo.write(ram, b.memory.size(), spec.image().kernelEnd(), monitor.tscHz(b.vcpu), b.devices.manifest(),
-                    spec.commandLine());
+            long usable = b.ring == null ? b.memory.size() : b.ring.usableBytes(); // below the ring area (hvt ABI 4)
+            BootInfo.write(ram, usable, spec.image().kernelEnd(), monitor.tscHz(b.vcpu), b.devices.manifest(),
+                    spec.commandLine(), b.ring == null ? 0 : b.ring.gpa());
             InfoPage.write(ram, new InfoPage.Identity(id, 0, 0, spec.commandLine()));
             try (Arena arena = Arena.ofConfined()) {
                 if (warm == null) { // a pooled vCPU got the boot system registers ahead of time
@@ -78,7 +87,7 @@ final class InstanceBuilder implements AutoCloseable {
                     b.vcpu.setSregs(sregs);
                 }
                 MemorySegment regs = arena.allocate(KvmApi.REGS);
-                LongMode.fillRegs(regs, spec.image().entry(), b.memory.size(), BootInfo.GPA);
+                LongMode.fillRegs(regs, spec.image().entry(), usable, BootInfo.GPA);
                 b.vcpu.setRegs(regs);
             }
             return b.build(0, spec);
@@ -93,7 +102,8 @@ final class InstanceBuilder implements AutoCloseable {
     static Instance restored(Monitor monitor, long id, InstanceSpec spec, Snapshot snapshot) {
         try (InstanceBuilder b = new InstanceBuilder(monitor, id)) {
             b.devices = AttachedDevices.open(spec);
-            WarmPool.Ready warm = monitor.takeWarm(snapshot, spec.execution());
+            // a ring's doorbell needs a new VM's descriptor (see fresh)
+            WarmPool.Ready warm = b.devices.nets().isEmpty() ? monitor.takeWarm(snapshot, spec.execution()) : null;
             if (warm != null) {
                 b.take(warm);
                 if (warm.preloaded() != snapshot) { // a clone pool's VM already holds it all
@@ -105,6 +115,7 @@ final class InstanceBuilder implements AutoCloseable {
             } else {
                 b.vm = monitor.kvm().createVm();
                 b.memory = snapshot.mapMemory();
+                b.ring = NetRingPlan.restored(b.memory.segment(), b.devices.nets().values()); // as the snapshot had it
                 b.attach(spec.execution());
                 b.machineNanos = System.nanoTime();
                 snapshot.vcpu().apply(b.vcpu);
@@ -151,13 +162,13 @@ final class InstanceBuilder implements AutoCloseable {
 
     /** Gives the new VM its memory and vCPU (with the native-execution page where it runs natively). */
     private void attach(ExecutionMode wanted) {
-        vcpu = WarmPool.attach(monitor.kvm(), vm, memory, monitor.guestCpuid(), wanted);
+        vcpu = WarmPool.attach(monitor.kvm(), vm, memory, monitor.guestCpuid(), wanted, ring == null ? null : ring::register);
         mode = WarmPool.resolve(monitor.kvm(), wanted);
     }
 
     private Instance build(long parentId, InstanceSpec spec) {
         long now = System.nanoTime();
-        Instance instance = new Instance(monitor, id, parentId, spec, new Machine(vm, memory, vcpu, mode), devices,
+        Instance instance = new Instance(monitor, id, parentId, spec, new Machine(vm, memory, vcpu, mode), devices, ring,
                 new Timings(startNanos, machineNanos - startNanos, now - machineNanos));
         handedOver = true;
         return instance;
@@ -167,6 +178,7 @@ final class InstanceBuilder implements AutoCloseable {
     @Override
     public void close() {
         if (handedOver) return;
+        if (ring != null) ring.close();
         if (vcpu != null) vcpu.close();
         if (vm != null) vm.close();
         if (memory != null) memory.close();

@@ -22,9 +22,13 @@ import java.util.Objects;
  * @param devices     what backs each device the image declares; every declared device needs one
  * @param execution   native (the default where the host can) or emulated (for a debugger, or to compare);
  *                    see {@link ExecutionMode}
+ * @param netRing     offer the network ring when it fits (docs/kiln-abi.md 4.1; default true); false
+ *                    leaves the guest to the NET_READ/NET_WRITE hypercalls. A restored instance follows
+ *                    its snapshot instead.
  */
 public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console,
-                           Duration timeLimit, List<DeviceAttachment> devices, ExecutionMode execution) {
+                           Duration timeLimit, List<DeviceAttachment> devices, ExecutionMode execution,
+                           boolean netRing) {
     /** Solo5's default, so Kiln is a drop-in replacement for solo5-hvt. */
     public static final long DEFAULT_MEMORY = 512L << 20;
 
@@ -50,10 +54,13 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
         }
     }
 
-    /** A spec in the default execution mode ({@link ExecutionMode#requestedDefault()}). */
+    /**
+     * A spec in the default execution mode ({@link ExecutionMode#requestedDefault()}) that offers the
+     * network ring when it fits.
+     */
     public InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console, Duration timeLimit,
                         List<DeviceAttachment> devices) {
-        this(image, memoryBytes, args, console, timeLimit, devices, ExecutionMode.requestedDefault());
+        this(image, memoryBytes, args, console, timeLimit, devices, ExecutionMode.requestedDefault(), true);
     }
 
     /** A spec without devices. */
@@ -66,24 +73,29 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
     }
 
     public InstanceSpec withMemory(long bytes) {
-        return new InstanceSpec(image, bytes, args, console, timeLimit, devices, execution);
+        return new InstanceSpec(image, bytes, args, console, timeLimit, devices, execution, netRing);
     }
 
     public InstanceSpec withTimeLimit(Duration limit) {
-        return new InstanceSpec(image, memoryBytes, args, console, limit, devices, execution);
+        return new InstanceSpec(image, memoryBytes, args, console, limit, devices, execution, netRing);
     }
 
     public InstanceSpec withConsole(OutputStream out) {
-        return new InstanceSpec(image, memoryBytes, args, out, timeLimit, devices, execution);
+        return new InstanceSpec(image, memoryBytes, args, out, timeLimit, devices, execution, netRing);
     }
 
     public InstanceSpec withDevices(List<DeviceAttachment> attached) {
-        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, attached, execution);
+        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, attached, execution, netRing);
     }
 
     /** The same spec run natively or emulated. */
     public InstanceSpec withExecution(ExecutionMode mode) {
-        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, devices, mode);
+        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, devices, mode, netRing);
+    }
+
+    /** The same spec with the network ring offered when it fits (true) or never (false). */
+    public InstanceSpec withNetRing(boolean offered) {
+        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, devices, execution, offered);
     }
 
     /** The command line bytes the guest sees, without the terminating NUL. */

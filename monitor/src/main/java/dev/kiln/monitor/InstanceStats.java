@@ -17,10 +17,12 @@ package dev.kiln.monitor;
  * @param residentBytes    guest memory resident in host RAM: pages the guest touched, or shares
  *                         with its snapshot or fork relatives (-1: unknown)
  * @param mode             whether the guest ran on the CPU or in KVM's emulator
+ * @param netRing          what the network ring did (docs/kiln-abi.md 4), null when the instance has none
  */
 public record InstanceStats(long createNanos, long loadNanos, long firstOutputNanos, long runNanos,
                             Exits exits, long[] hypercalls, long consoleBytes, long entryToMainNanos,
-                            long cpuNanos, long residentBytes, ExecutionMode mode) {
+                            long cpuNanos, long residentBytes, ExecutionMode mode,
+                            dev.kiln.monitor.devices.NetRingIo.Stats netRing) {
     /** VM exits of an instance by KVM exit reason. */
     public record Exits(long io, long mmio, long interrupted, long other) {
         public long total() {

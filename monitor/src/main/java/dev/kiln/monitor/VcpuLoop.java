@@ -36,6 +36,9 @@ final class VcpuLoop {
         /** Why the guest must stop, or null. */
         StopCause stopCause();
 
+        /** The fault a device thread ended the guest for (it also set a stop cause), or null. */
+        Outcome.Faulted deviceFault();
+
         boolean pauseRequested();
 
         /** Parks the vCPU thread while the instance is paused (called out of KVM_RUN). */
@@ -170,7 +173,10 @@ final class VcpuLoop {
         firstEntryNanos = System.nanoTime(); // the first KVM_RUN below enters the guest
         while (true) {
             StopCause cause = owner.stopCause();
-            if (cause != null) return new Outcome.Stopped(cause);
+            if (cause != null) {
+                Outcome.Faulted byDevice = owner.deviceFault();
+                return byDevice != null ? byDevice : new Outcome.Stopped(cause);
+            }
             if (owner.pauseRequested()) {
                 owner.holdWhilePaused();
                 continue;

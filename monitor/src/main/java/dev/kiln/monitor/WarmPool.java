@@ -128,12 +128,19 @@ final class WarmPool implements AutoCloseable {
      * one descriptor per instance instead of two lets a burst hold twice as many in the fd limit.
      */
     static Vcpu attach(Kvm kvm, Vm vm, GuestMemory memory, MemorySegment cpuid, ExecutionMode wanted) {
+        return attach(kvm, vm, memory, cpuid, wanted, null);
+    }
+
+    /** As above; {@code beforeClose}, if not null, is what else needs the VM's descriptor (the net ring's doorbell). */
+    static Vcpu attach(Kvm kvm, Vm vm, GuestMemory memory, MemorySegment cpuid, ExecutionMode wanted,
+                       java.util.function.Consumer<Vm> beforeClose) {
         vm.setUserMemoryRegion(0, 0, memory.segment());
         Vcpu vcpu = vm.createVcpu(0);
         try {
             vcpu.setCpuid(cpuid);
             kvm.offersPvmPage(vcpu); // learnt from the first vCPU of the process, before it ever runs
             registerPage(kvm, vcpu, memory, resolve(kvm, wanted));
+            if (beforeClose != null) beforeClose.accept(vm);
         } catch (RuntimeException e) {
             vcpu.close();
             throw e;

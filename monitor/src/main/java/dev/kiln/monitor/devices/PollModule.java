@@ -20,8 +20,11 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * input or the relative timeout passes, then reports the ready set (bit i = handle i) and its size.
  *
  * <p>With network devices it waits in {@code poll(2)} on their tap descriptors; without, it parks.
- * Either way a stop request ends the wait at once: the stop unparks the thread and signals it,
- * which makes {@code poll(2)} return EINTR.
+ * Once the guest uses the network ring, it waits for ring commits instead (docs/kiln-abi.md 4.6):
+ * it returns at once when commits wait unread, else when the ring's I/O thread publishes one; bit
+ * i of the ready set then means "commits for handle i wait". Either way a stop request ends the
+ * wait at once: the stop unparks the thread and signals it, which makes {@code poll(2)} return
+ * EINTR.
  */
 public final class PollModule {
     static final short POLLIN = 1;
@@ -30,11 +33,28 @@ public final class PollModule {
     private final BooleanSupplier stopRequested;
     private final int[] handles;
     private final MemorySegment pollfds;
+    /** The network ring's I/O side, or null when the instance has no ring. */
+    private final NetRingIo ring;
+    /** One pollfd for the ring's wake-up eventfd. */
+    private final MemorySegment ringPollfd;
 
     /**
      * @param sources the descriptors to wait on, by device handle
      */
     public PollModule(GuestMemory memory, BooleanSupplier stopRequested, List<Source> sources) {
+        this(memory, stopRequested, sources, null);
+    }
+
+    /**
+     * @param ring the instance's network ring, or null
+     */
+    public PollModule(GuestMemory memory, BooleanSupplier stopRequested, List<Source> sources, NetRingIo ring) {
+        this.ring = ring;
+        this.ringPollfd = ring == null ? null : Arena.ofAuto().allocate(8, 8);
+        if (ring != null) {
+            ringPollfd.set(JAVA_INT, 0, ring.readyFd());
+            ringPollfd.set(JAVA_SHORT, 4, POLLIN);
+        }
         this.memory = memory;
         this.stopRequested = stopRequested;
         this.handles = sources.stream().mapToInt(Source::handle).toArray();
@@ -60,7 +80,10 @@ public final class PollModule {
         long deadline = System.nanoTime() + (timeout < 0 ? Long.MAX_VALUE / 2 : Math.min(timeout, Long.MAX_VALUE / 2));
         long ready = 0;
         int count = 0;
-        if (pollfds == null) {
+        if (ring != null && ring.inUse()) {
+            ready = waitOnRing(deadline);
+            count = Long.bitCount(ready);
+        } else if (pollfds == null) {
             for (long left; (left = deadline - System.nanoTime()) > 0 && !stopRequested.getAsBoolean(); ) {
                 LockSupport.parkNanos(this, left);
             }
@@ -85,5 +108,30 @@ public final class PollModule {
         }
         GuestMemory.putLong(arg, Hypercall.POLL_READY_SET, ready);
         GuestMemory.putInt(arg, Hypercall.POLL_RET, count);
+    }
+
+    /**
+     * Waits until commits wait unread in the ring, the deadline passes or a stop comes; returns the
+     * ready set. The vCPU marks itself waiting before it looks at the ring, and the I/O thread
+     * publishes before it looks at the mark (both volatile): so either this look sees the commit
+     * or the I/O thread sees the mark and signals the eventfd this thread then polls.
+     */
+    private long waitOnRing(long deadline) {
+        ring.vcpuWaiting(true);
+        try {
+            while (true) {
+                if (ring.commitsWaiting()) return ring.readySet();
+                if (stopRequested.getAsBoolean()) return 0;
+                ring.nudgeIfEntriesWaiting();
+                long left = deadline - System.nanoTime();
+                if (left <= 0) return 0;
+                int ms = (int) Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000);
+                int n = LibC.poll(ringPollfd, 1, ms);
+                if (n > 0) ring.drainReady();
+                else if (n < 0 && n != -LibC.EINTR) return 0; // the eventfd went bad: report nothing ready
+            }
+        } finally {
+            ring.vcpuWaiting(false);
+        }
     }
 }

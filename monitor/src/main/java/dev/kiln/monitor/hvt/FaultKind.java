@@ -25,6 +25,8 @@ public enum FaultKind {
     NATIVE_STALL,
     /** A KVM exit the monitor does not expect from an hvt guest. */
     UNEXPECTED_EXIT,
+    /** The guest broke the network ring's index rules (docs/kiln-abi.md 4.3): its ring cannot be served. */
+    BAD_RING,
     /** KVM_RUN itself failed. */
     KVM_ERROR
 }

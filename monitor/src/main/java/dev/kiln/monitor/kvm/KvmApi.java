@@ -39,6 +39,27 @@ public final class KvmApi {
     public static final long KVM_SET_GUEST_DEBUG = 0x4048AE9BL; // _IOW(0xAE, 0x9b, struct kvm_guest_debug)
     public static final long KVM_GET_FPU = 0x81A0AE8CL;  // _IOR(0xAE, 0x8c, struct kvm_fpu)
     public static final long KVM_SET_FPU = 0x41A0AE8DL;  // _IOW(0xAE, 0x8d, struct kvm_fpu)
+    public static final long KVM_IOEVENTFD = 0x4040AE79L; // _IOW(0xAE, 0x79, struct kvm_ioeventfd)
+
+    /*
+     * struct kvm_ioeventfd {
+     *     __u64 datamatch;
+     *     __u64 addr;        // legal pio/mmio address
+     *     __u32 len;         // 1, 2, 4, or 8 bytes; or 0 to ignore length
+     *     __s32 fd;
+     *     __u32 flags;
+     *     __u8  pad[36];
+     * };  // 64 bytes
+     */
+    public static final StructLayout IOEVENTFD = MemoryLayout.structLayout(
+            JAVA_LONG.withName("datamatch"), JAVA_LONG.withName("addr"), JAVA_INT.withName("len"),
+            JAVA_INT.withName("fd"), JAVA_INT.withName("flags"), MemoryLayout.paddingLayout(36));
+    public static final long IOEVENTFD_ADDR = IOEVENTFD.byteOffset(groupElement("addr"));
+    public static final long IOEVENTFD_LEN = IOEVENTFD.byteOffset(groupElement("len"));
+    public static final long IOEVENTFD_FD = IOEVENTFD.byteOffset(groupElement("fd"));
+    public static final long IOEVENTFD_FLAGS = IOEVENTFD.byteOffset(groupElement("flags"));
+    /** KVM_IOEVENTFD_FLAG_PIO: {@code addr} is an I/O port, not a guest-physical address. */
+    public static final int IOEVENTFD_FLAG_PIO = 1 << 1;
 
     /*
      * struct kvm_fpu {

@@ -41,7 +41,8 @@ public final class LibC {
     // x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
     private static final long SYS_READ = 0, SYS_WRITE = 1, SYS_POLL = 7, SYS_MMAP = 9, SYS_MUNMAP = 11,
             SYS_IOCTL = 16, SYS_OPEN = 2, SYS_CLOSE = 3, SYS_SOCKET = 41, SYS_GETTID = 186, SYS_GETPID = 39, SYS_TGKILL = 234,
-            SYS_PWRITE64 = 18, SYS_MINCORE = 27, SYS_FTRUNCATE = 77, SYS_CLOCK_GETTIME = 228, SYS_MEMFD_CREATE = 319;
+            SYS_PWRITE64 = 18, SYS_MINCORE = 27, SYS_FTRUNCATE = 77, SYS_CLOCK_GETTIME = 228, SYS_MEMFD_CREATE = 319,
+            SYS_EVENTFD2 = 290;
     public static final int MAP_FIXED = 0x10;
     public static final int MFD_CLOEXEC = 1;
 
@@ -112,6 +113,11 @@ public final class LibC {
         try (Arena arena = Arena.ofConfined()) {
             return (int) syscall(SYS_MEMFD_CREATE, arena.allocateFrom(name).address(), MFD_CLOEXEC, 0, 0, 0, 0);
         }
+    }
+
+    /** eventfd2(initval, flags): an event counter descriptor (eventfd(2)); a file descriptor or -errno. */
+    public static int eventfd(int initval, int flags) {
+        return (int) syscall(SYS_EVENTFD2, initval, flags, 0, 0, 0, 0);
     }
 
     public static int ftruncate(int fd, long length) {

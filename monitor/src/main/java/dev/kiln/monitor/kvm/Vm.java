@@ -34,6 +34,23 @@ public final class Vm implements AutoCloseable {
         }
     }
 
+    /**
+     * Binds {@code eventfd} to guest writes of {@code len} bytes to I/O port {@code port}
+     * (KVM_IOEVENTFD): such an OUT signals the eventfd inside the kernel and the vCPU goes on at
+     * once, without KVM_RUN returning to the monitor. Other sizes still exit as ordinary port I/O.
+     */
+    public void ioeventfd(int port, int len, EventFd eventfd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment arg = arena.allocate(KvmApi.IOEVENTFD);
+            arg.set(JAVA_LONG, KvmApi.IOEVENTFD_ADDR, port);
+            arg.set(JAVA_INT, KvmApi.IOEVENTFD_LEN, len);
+            arg.set(JAVA_INT, KvmApi.IOEVENTFD_FD, eventfd.fd());
+            arg.set(JAVA_INT, KvmApi.IOEVENTFD_FLAGS, KvmApi.IOEVENTFD_FLAG_PIO);
+            int rc = LibC.ioctl(fd, KvmApi.KVM_IOEVENTFD, arg);
+            if (rc < 0) throw new KvmException("KVM_IOEVENTFD (port 0x" + Integer.toHexString(port) + ")", -rc);
+        }
+    }
+
     /** Creates vCPU {@code id} and maps its shared {@code kvm_run} area. */
     public Vcpu createVcpu(int id) {
         int vcpufd = LibC.ioctl(fd, KvmApi.KVM_CREATE_VCPU, id);
