@@ -193,8 +193,8 @@ static void reap(void)
     __atomic_store_n(&ring->com_head, head, __ATOMIC_RELEASE);
 }
 
-/* Reads the commits, then posts back the receive buffers that gives back
- * (AGAIN after a pause): the monitor must hold them before the guest sleeps. */
+/* Reads the commits, then posts again the receive buffers the monitor gave
+ * back (AGAIN after a pause): it must hold them before the guest sleeps. */
 static void refresh(void)
 {
     reap();

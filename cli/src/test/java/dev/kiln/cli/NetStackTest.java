@@ -111,11 +111,14 @@ class NetStackTest {
             relay = new ProcessBuilder("ip", "netns", "exec", guestNs, "python3",
                     CLIENT.resolveSibling("lossy_relay.py").toString(), tap, "lv1", "5", "25").redirectErrorStream(true).start();
             assertEquals("relay: ready", new BufferedReader(new InputStreamReader(relay.getInputStream(), StandardCharsets.UTF_8)).readLine());
-            lossyGuest = NetTestSupport.Guest.start(NetTestSupport.kilnRun(guestNs, "--mem=32", "--net:service0=" + tap,
+            lossyGuest = NetTestSupport.Guest.start(NetTestSupport.kilnRun(guestNs, "--stats", "--mem=32", "--net:service0=" + tap,
                     "--net-mac:service0=02:00:00:77:00:02", NetTestSupport.GUESTS.resolve("netecho.hvt").toString(), "ip=10.77.0.2/24"));
             assertEquals("netecho: ready", lossyGuest.line());
             assertTrue(inNs(peer, 300, "tcp_echo", "2097152", "240").startsWith("tcp echo ok: 2097152 bytes byte-exact"));
             assertEquals("tcp 10 sequential connections ok", inNs(peer, 200, "tcp_many", "10"));
+            String rest = lossyGuest.stopAndRest();
+            lossyGuest = null;
+            assertTrue(rest.matches("(?s).*net ring: frames in \\d{4,}, out \\d{4,},.*"), "through the ring: " + rest);
         } finally {
             if (lossyGuest != null) lossyGuest.stop();
             if (relay != null) relay.destroy();
