@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Exits to the monitor and ring kicks per request, network ring on and off (docs/kiln-abi.md 3):
+# Exits to the monitor and ring kicks per request, network ring on and off (docs/kiln-abi.md 4):
 #   httpreply under wrk, kvstore under redis-benchmark (SET and GET), each with `kiln run --stats`.
 # Usage: bench/net/exits.sh [SECONDS]   (needs root, KVM, wrk, redis-benchmark, images in guest/out)
 set -euo pipefail
@@ -23,7 +23,7 @@ run() {
 report() {
   kill -TERM "$pid"; wait "$pid" || true
   local stats exits kicks
-  stats=$(grep 'kiln: create' "$4")
+  stats=$(grep -E 'kiln: [a-z]+, create' "$4")
   exits=$(echo "$stats" | sed -E 's/.*exits ([0-9]+) .*/\1/')
   kicks=$(echo "$stats" | grep -o 'kicks [0-9]*' | awk '{print $2}' || true)
   awk -v n="$1" -v r="$2" -v rps="$3" -v e="$exits" -v k="${kicks:-0}" \
