@@ -27,7 +27,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 final class StallDiagnosis {
     /** Checks in a row that must find the vCPU at a HLT before it counts as halted, not computing. */
     static final int HLT_SIGHTINGS = 3;
-    private static final byte HLT = (byte) 0xF4, CLI = (byte) 0xFA;
+    private static final byte HLT = (byte) 0xF4, CLI = (byte) 0xFA, JMP_SHORT = (byte) 0xEB;
     private static final long SR_CR0 = KvmApi.SREGS.byteOffset(groupElement("cr0"));
     private static final long SR_CR3 = KvmApi.SREGS.byteOffset(groupElement("cr3"));
 
@@ -88,12 +88,17 @@ final class StallDiagnosis {
     }
 
     /**
-     * True when the instruction at {@code gpa} is a HLT, or a CLI before one, or the one after a HLT
-     * (a {@code cli; hlt} loop is seen at any of its instructions).
+     * True when the instruction at {@code gpa} (RIP is always an instruction's first byte) is a HLT,
+     * a CLI before one, or a short jump back over a HLT just before it: a {@code hlt; jmp} loop is
+     * seen at either instruction. A byte 0xF4 merely before RIP proves nothing (it may end another
+     * instruction's immediate), so a computing guest is never taken for a halted one.
      */
     private static boolean atHlt(MemorySegment ram, long gpa) {
         byte at = byteAt(ram, gpa), next = byteAt(ram, gpa + 1), before = byteAt(ram, gpa - 1);
-        return at == HLT || (at == CLI && next == HLT) || before == HLT;
+        if (at == HLT || (at == CLI && next == HLT)) return true;
+        if (before != HLT || at != JMP_SHORT) return false;
+        long target = gpa + 2 + next; // rel8, sign-extended
+        return target <= gpa - 1 && target >= gpa - 16;
     }
 
     private static byte byteAt(MemorySegment ram, long gpa) {
