@@ -29,8 +29,10 @@ struct client {
 };
 
 static struct client clients[MAX_CLIENTS];
-static char head_ok[256];
-static size_t head_ok_len;
+/* The whole kept-alive 200 response, header and page, formatted once: one tcp_send, so one
+ * segment per response (as the host server's one write), not a header segment and a page one. */
+static char resp_ok[256 + sizeof page];
+static size_t resp_ok_len;
 static unsigned long long served;
 
 /*
@@ -41,8 +43,7 @@ static unsigned long long served;
 static void respond(struct client *c, const char *status, int page_response, int head_only, int keep)
 {
     if (page_response && keep && !head_only) {
-        tcp_send(c->conn, head_ok, head_ok_len);
-        tcp_send(c->conn, page, sizeof page - 1);
+        tcp_send(c->conn, resp_ok, resp_ok_len);
         served++;
         return;
     }
@@ -141,9 +142,9 @@ int main(const char *cmdline)
         printf("httpreply: cannot listen on port %d\n", PORT);
         return 1;
     }
-    head_ok_len = (size_t)snprintf(head_ok, sizeof head_ok, "HTTP/1.1 200 OK\r\nServer: kiln-httpreply\r\n"
-                                   "Content-Type: text/html\r\nContent-Length: %zu\r\nConnection: keep-alive\r\n\r\n",
-                                   sizeof page - 1);
+    resp_ok_len = (size_t)snprintf(resp_ok, sizeof resp_ok, "HTTP/1.1 200 OK\r\nServer: kiln-httpreply\r\n"
+                                   "Content-Type: text/html\r\nContent-Length: %zu\r\nConnection: keep-alive\r\n\r\n%s",
+                                   sizeof page - 1, page);
     printf("httpreply: listening on %u.%u.%u.%u:%d\n", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, PORT);
     fflush(stdout);
     for (;;) {
