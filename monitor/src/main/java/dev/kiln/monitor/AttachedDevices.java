@@ -50,6 +50,12 @@ final class AttachedDevices implements AutoCloseable {
                     case DeviceAttachment.Block b -> {
                         BlockModule.Device dev = BlockModule.open(d.handle(), b.name(), b.file(), b.sectorSize());
                         blocks.put(d.handle(), dev);
+                        // solo5-hvt refuses a backing file that does not end on a block boundary: the
+                        // tail would be neither readable nor writable by the guest, silently
+                        if (dev.capacity() != dev.file().size()) {
+                            throw new IOException("block device '" + b.name() + "': " + b.file() + " is " + dev.file().size()
+                                    + " bytes, not a multiple of its " + dev.blockSize() + "-byte blocks");
+                        }
                         mft.putLong(at + Manifest.UNION_OFFSET, dev.capacity());
                         mft.putShort(at + Manifest.UNION_OFFSET + 8, (short) dev.blockSize());
                     }

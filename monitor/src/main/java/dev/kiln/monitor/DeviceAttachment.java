@@ -14,13 +14,15 @@ public sealed interface DeviceAttachment {
     /** A block device backed by a file; {@code sectorSize} is a power of two of at least 512. */
     record Block(String name, Path file, int sectorSize) implements DeviceAttachment {
         public static final int DEFAULT_SECTOR_SIZE = 512;
+        public static final int MAX_SECTOR_SIZE = 32768;
 
         public Block {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(file, "file");
-            if (sectorSize < 512 || Integer.bitCount(sectorSize) != 1 || sectorSize > 65536) {
+            // The manifest's block_size is a u16 (hvt ABI section 2): 65536 would reach the guest as 0.
+            if (sectorSize < 512 || Integer.bitCount(sectorSize) != 1 || sectorSize > MAX_SECTOR_SIZE) {
                 throw new IllegalArgumentException("block device '" + name + "': sector size " + sectorSize
-                        + " must be a power of two in 512..65536");
+                        + " must be a power of two in 512..32768 (the manifest's block_size is 16 bits)");
             }
         }
     }
