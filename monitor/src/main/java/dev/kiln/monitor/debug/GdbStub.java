@@ -31,7 +31,9 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * this host's KVM does not report {@code int3} as a debug exit (checked with a probe guest), so
  * {@code break} (Z0) and {@code hbreak} (Z1) both take one of DR0-DR3.
  * Memory is addressed as the guest sees it: the hvt identity map (spec section 3) makes a virtual
- * address its physical one; pages below 0x10000 are not mapped and answer an error.
+ * address its physical one. gdb may read the monitor's low pages (GDT, page tables, boot info:
+ * 0x1000-0xFFFF), as solo5-hvt's stub lets it; the null page answers an error, and writes below
+ * 0x10000 too (they would change the guest's page tables under it).
  *
  * <p>Called on the instance's vCPU thread at each stop ({@link #stop}); the connection's reader
  * thread only flags an interrupt and kicks the vCPU.
@@ -323,9 +325,12 @@ public final class GdbStub implements AutoCloseable {
 
     // ---- memory
 
-    /** The guest RAM slice for [addr, addr+len), or null when any of it is unmapped for the guest. */
-    private static MemorySegment range(GuestMemory memory, long addr, long len) {
-        if (len < 0 || len > MAX_TRANSFER || addr < LongMode.FIRST_PRESENT || addr > memory.size() - len) return null;
+    /** The lowest address gdb may read: above the null page, which stays an error for a debugger too. */
+    static final long LOWEST_READ = 0x1000;
+
+    /** The guest RAM slice for [addr, addr+len) from {@code lowest} up, or null when any of it is outside. */
+    private static MemorySegment range(GuestMemory memory, long addr, long len, long lowest) {
+        if (len < 0 || len > MAX_TRANSFER || addr < lowest || addr > memory.size() - len) return null;
         return memory.segment().asSlice(addr, len);
     }
 
@@ -334,7 +339,7 @@ public final class GdbStub implements AutoCloseable {
         if (comma < 0) return "E01";
         long addr = hexLong(args.substring(0, comma));
         long len = Math.min(hexLong(args.substring(comma + 1)), MAX_TRANSFER);
-        MemorySegment m = range(memory, addr, len);
+        MemorySegment m = range(memory, addr, len, LOWEST_READ);
         if (m == null) return "E14"; // EFAULT
         return HexFormat.of().formatHex(m.toArray(JAVA_BYTE));
     }
@@ -346,7 +351,7 @@ public final class GdbStub implements AutoCloseable {
         long len = hexLong(args.substring(comma + 1, colon));
         String data = args.substring(colon + 1);
         if (data.length() != len * 2) return "E01";
-        MemorySegment m = range(memory, addr, len);
+        MemorySegment m = range(memory, addr, len, LongMode.FIRST_PRESENT);
         if (m == null) return "E14";
         MemorySegment.copy(MemorySegment.ofArray(HexFormat.of().parseHex(data)), 0, m, 0, len);
         return "OK";

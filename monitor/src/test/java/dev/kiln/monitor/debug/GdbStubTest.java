@@ -144,6 +144,11 @@ class GdbStubTest {
             gdb.raw("$g#00");                                   // wrong checksum
             assertEquals('-', gdb.in().read(), "a bad checksum asks for the packet again");
             assertEquals("E14", gdb.ask("m0,4"), "the null page is not mapped for the guest");
+            assertEquals("E14", gdb.ask("mffc,8"), "a read that starts in the null page");
+            // the monitor's low pages can be read, as with solo5-hvt: the GDT's code descriptor, the PML4
+            assertEquals("ffff00000099af00", gdb.ask("m1008,8"), "the GDT's 64-bit code segment");
+            assertTrue(gdb.ask("m2000,8").matches("[0-9a-f]{16}"), "the PML4's first entry");
+            assertEquals("E14", gdb.ask("M2000,8:0000000000000000"), "but not written");
             assertEquals("E14", gdb.ask("mffffffffffffff00,100"), "past the end of memory, without overflow");
             assertEquals("E01", gdb.ask("M1ff000,2000:00"), "data shorter than the length it claims");
             assertEquals("E14", gdb.ask("M1fffffff,2:0000"), "a write running past the end of memory (512 MiB)");
