@@ -311,7 +311,8 @@ int main(const char *cmdline)
         (void)*p;
         no_fault();
     } else if (MODE("emul")) {
-        /* Instruction fetch from a GPA without RAM: KVM cannot emulate. */
+        /* Instruction fetch from a GPA without RAM: memory outside the image's
+         * text is not executable (W^X), so the fetch faults (#PF, no IDT). */
         void (*f)(void) = (void (*)(void))opaque(0xC0000000ul);
         f();
         no_fault();
@@ -339,6 +340,27 @@ int main(const char *cmdline)
         __asm__ __volatile__("movq %0, %%xmm0\n\tpaddq %%xmm0, %%xmm0\n\tmovq %%xmm0, %0" : "+r"(v));
         say_u64("sse=", v);
         return 0;
+    } else if (MODE("write-text")) {
+        /* W^X: the image's text is read-only while it runs (#PF, no IDT). */
+        volatile unsigned char *code = (volatile unsigned char *)opaque((uintptr_t)say_u64);
+        code[0] = 0xc3;
+        no_fault();
+    } else if (MODE("write-rodata")) {
+        static const char fixed[] = "read-only";
+        volatile char *p = (volatile char *)opaque((uintptr_t)fixed);
+        p[0] = 'R';
+        no_fault();
+    } else if (MODE("exec-stack")) {
+        /* W^X: the stack is not executable; one RET byte there, called. */
+        volatile unsigned char ret[16] = { 0xc3 };
+        void (*f)(void) = (void (*)(void))opaque((uintptr_t)ret);
+        f();
+        no_fault();
+    } else if (MODE("exec-data")) {
+        static unsigned char ret_in_data[16] = { 0xc3 };
+        void (*f)(void) = (void (*)(void))opaque((uintptr_t)ret_in_data);
+        f();
+        no_fault();
     } else if (MODE("pt-no-us")) {
         /* Page tables without U/S: fine emulated, a #PF forever natively. */
         load_own_tables(0, 0);

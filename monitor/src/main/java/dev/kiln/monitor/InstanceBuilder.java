@@ -1,5 +1,6 @@
 package dev.kiln.monitor;
 
+import dev.kiln.monitor.arch.x86.ImageTables;
 import dev.kiln.monitor.arch.x86.LongMode;
 import dev.kiln.monitor.devices.NetRingPlan;
 import dev.kiln.monitor.extension.InfoPage;
@@ -75,7 +76,7 @@ final class InstanceBuilder implements AutoCloseable {
             b.machineNanos = System.nanoTime();
             MemorySegment ram = b.memory.segment();
             ImageLoader.load(spec.image(), ram);
-            LongMode.writeTables(ram);
+            ImageTables.of(spec.image()).write(ram);
             long usable = b.ring == null ? b.memory.size() : b.ring.usableBytes(); // below the ring area (hvt ABI 4)
             BootInfo.write(ram, usable, spec.image().kernelEnd(), monitor.tscHz(b.vcpu), b.devices.manifest(),
                     spec.commandLine(), b.ring == null ? 0 : b.ring.gpa());

@@ -241,10 +241,7 @@ final class VcpuLoop {
             }
             case KvmApi.EXIT_SHUTDOWN -> {
                 exitsOther++;
-                long rip = rip();
-                return fault(FaultKind.TRIPLE_FAULT, "triple fault: the guest took an exception it could not handle"
-                        + (rip == -1 ? "" : " (RIP=0x" + Long.toHexString(rip) + ")")
-                        + (stallDiagnosis == null ? "" : StallDiagnosis.nativeHint(rip)));
+                return ShutdownDiagnosis.of(vcpu, memory, rip(), stallDiagnosis != null);
             }
             case KvmApi.EXIT_HLT -> {
                 exitsOther++;

@@ -207,9 +207,14 @@ class InstanceTest {
             "gpa-data,        BAD_GPA,           PUTS data at 0x7ffff8 (4194304 bytes) is outside guest memory",
             "gpa-wrap,        BAD_GPA,           (18446744073709551360 bytes) is outside guest memory",
             "mmio,            BAD_GPA,           guest read 8 bytes at 0xc0000000",
-            "emul,            EMULATION_FAILURE, could not emulate",
+            "emul,            MEMORY_PROTECTION, guest executed non-executable memory at 0xc0000000",
             "hlt,             HLT,               HLT with interrupts off instead of the HALT hypercall",
             "hlt-only,        HLT,               instead of the HALT hypercall",
+            "write-text,      MEMORY_PROTECTION, guest wrote to read-only memory at 0x10",
+            "write-rodata,    MEMORY_PROTECTION, (W^X: the image's text and rodata, and the boot info, are read-only)",
+            "exec-stack,      MEMORY_PROTECTION, guest executed non-executable memory at 0x7f",
+            "exec-data,       MEMORY_PROTECTION, (W^X: only the image's text is executable; data, bss, heap and stack are not)",
+            "null,            TRIPLE_FAULT,      (CR2=0x8)",
             "halt-cookie-bad, BAD_GPA,           HALT cookie at 0xf0000000 (512 bytes)",
     })
     void guestFaultsEndTheGuestWithTheirCause(String mode, FaultKind kind, String message) throws ImageException {

@@ -16,6 +16,11 @@ public enum FaultKind {
     EMULATION_FAILURE,
     /** KVM could not enter the guest with the state it has. */
     ENTRY_FAILURE,
+    /**
+     * W^X broken while running: a write to the image's text or rodata (or the boot info), or an
+     * instruction fetched from data, bss, heap or stack.
+     */
+    MEMORY_PROTECTION,
     /** HLT with interrupts off: the CPU would sleep forever instead of calling HALT. */
     HLT,
     /**

@@ -66,11 +66,24 @@ class BlockModuleTest {
 
     @Test
     void capacityAndBlockSizeReachTheGuest() throws Exception {
-        Path f = disk((1 << 20) + 100);
+        Path f = disk(1 << 20);
         assertEquals("capacity=1048576 block_size=512 handle=1\n",
                 boot(List.of(new DeviceAttachment.Block("storage", f, 512)), "info").console());
         assertEquals("capacity=1048576 block_size=4096 handle=1\n",
                 boot(List.of(new DeviceAttachment.Block("storage", f, 4096)), "info").console());
+        assertEquals("capacity=1048576 block_size=32768 handle=1\n",
+                boot(List.of(new DeviceAttachment.Block("storage", f, 32768)), "info").console());
+    }
+
+    @Test
+    void aBackingFileThatDoesNotEndOnABlockBoundaryIsRefused() throws Exception {
+        // solo5-hvt's rule: the tail would be neither readable nor writable by the guest
+        Path f = disk((1 << 20) + 100);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> boot(List.of(new DeviceAttachment.Block("storage", f, 512)), "info"));
+        assertTrue(e.getMessage().endsWith("is 1048676 bytes, not a multiple of its 512-byte blocks"), e.getMessage());
+        // and a block size the manifest's 16-bit field cannot hold
+        assertThrows(IllegalArgumentException.class, () -> new DeviceAttachment.Block("storage", f, 65536));
     }
 
     @Test

@@ -18,8 +18,8 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * with an identity map of the low 4 GiB, flat segments, interrupts off.
  *
  * <p>The low-memory tables (GDT at 0x1000, PML4 0x2000, PDPT 0x3000, four page directories
- * 0x4000-0x7FFF, the page table of the first 2 MiB at 0x8000) are the same for every guest, so
- * they are built once per process and copied into each guest with one bulk copy.
+ * 0x4000-0x7FFF, the page table of the first 2 MiB at 0x8000) are built once per image by
+ * {@link ImageTables} and copied into each guest.
  */
 public final class LongMode {
     private LongMode() {}
@@ -62,6 +62,8 @@ public final class LongMode {
     public static final long CR0_PE = 1L, CR0_NE = 1L << 5, CR0_WP = 1L << 16, CR0_PG = 1L << 31;
     public static final long CR4_PAE = 1L << 5, CR4_OSFXSR = 1L << 9, CR4_OSXMMEXCPT = 1L << 10;
     public static final long EFER_LME = 1L << 8, EFER_LMA = 1L << 10;
+    /** No-execute enable: the NX bit of the boot page tables takes effect (W^X, {@link ImageTables}). */
+    public static final long EFER_NXE = 1L << 11;
     static final long APIC_BASE_DEFAULT = 0xFEE00000L | 0x800 | 0x100; // enabled, bootstrap processor
 
     public static final int SEL_CODE = 0x08;
@@ -71,35 +73,6 @@ public final class LongMode {
     /** GDT entries: null; 64-bit code (type 9, L=1, G=1); data (type 3, D=1, G=1). */
     static final long GDT_CODE = 0x00AF99000000FFFFL;
     static final long GDT_DATA = 0x00CF93000000FFFFL;
-
-    /** The bytes of GPA [0x1000, 0x9000): GDT and page tables. */
-    private static final byte[] LOW_TABLES = buildLowTables();
-
-    private static byte[] buildLowTables() {
-        MemorySegment t = MemorySegment.ofArray(new byte[(int) (PT_GPA + 0x1000 - GDT_GPA)]);
-        long base = GDT_GPA;
-        t.set(JAVA_LONG_UNALIGNED, GDT_GPA - base + 8, GDT_CODE);
-        t.set(JAVA_LONG_UNALIGNED, GDT_GPA - base + 16, GDT_DATA);
-        t.set(JAVA_LONG_UNALIGNED, PML4_GPA - base, PDPT_GPA | PTE_P | PTE_RW);
-        for (int i = 0; i < 4; i++) {
-            t.set(JAVA_LONG_UNALIGNED, PDPT_GPA - base + i * 8L, (PD_GPA + i * 0x1000L) | PTE_P | PTE_RW);
-        }
-        // 2048 directory entries cover 4 GiB in 2 MiB pages; the first points at the 4 KiB table.
-        t.set(JAVA_LONG_UNALIGNED, PD_GPA - base, PT_GPA | PTE_P | PTE_RW);
-        for (long i = 1; i < 2048; i++) {
-            t.set(JAVA_LONG_UNALIGNED, PD_GPA - base + i * 8, (i << 21) | PTE_P | PTE_RW | PTE_PS);
-        }
-        for (long page = FIRST_PRESENT >> 12; page < 512; page++) {
-            long flags = page < (FIRST_WRITABLE >> 12) && page != (InfoPage.GPA >> 12) ? PTE_P : PTE_P | PTE_RW;
-            t.set(JAVA_LONG_UNALIGNED, PT_GPA - base + page * 8, (page << 12) | flags);
-        }
-        return t.toArray(JAVA_BYTE);
-    }
-
-    /** Writes the GDT and page tables into guest RAM. */
-    public static void writeTables(MemorySegment ram) {
-        MemorySegment.copy(LOW_TABLES, 0, ram, JAVA_BYTE, GDT_GPA, LOW_TABLES.length);
-    }
 
     private static final long SR_CS = KvmApi.SREGS.byteOffset(groupElement("cs"));
     private static final long SR_TR = KvmApi.SREGS.byteOffset(groupElement("tr"));
@@ -130,7 +103,7 @@ public final class LongMode {
         sregs.set(JAVA_LONG, SR_CR0, CR0_PE | CR0_NE | CR0_WP | CR0_PG);
         sregs.set(JAVA_LONG, SR_CR3, PML4_GPA);
         sregs.set(JAVA_LONG, SR_CR4, CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT);
-        sregs.set(JAVA_LONG, SR_EFER, EFER_LME | EFER_LMA);
+        sregs.set(JAVA_LONG, SR_EFER, EFER_LME | EFER_LMA | EFER_NXE);
         sregs.set(JAVA_LONG, SR_APIC_BASE, APIC_BASE_DEFAULT);
     }
 

@@ -15,12 +15,19 @@ public final class PageWalk {
 
     /** The PML4 slot kvm_pvm cannot run a guest in (0xffff800000000000-0xffff807fffffffff; pvm-native.md 3). */
     public static final int FORBIDDEN_PML4_SLOT = 256;
-    private static final long P = 1, US = 4, PS = 0x80;
+    private static final long P = 1, RW = 2, US = 4, PS = 0x80, NX = 1L << 63;
     private static final long ADDR = 0x000f_ffff_ffff_f000L;
     private static final String[] LEVEL = {"PML4", "PDPT", "page directory", "page table"};
 
-    /** The result of a walk: the guest-physical address, or why there is none or why it cannot run natively. */
-    public record Translation(long gpa, String problem) {
+    /**
+     * The result of a walk: the guest-physical address and what every level allows (write: RW at
+     * each; execute: NX at none), or why there is none or why it cannot run natively.
+     */
+    public record Translation(long gpa, String problem, boolean writable, boolean executable) {
+        Translation(long gpa, String problem) {
+            this(gpa, problem, false, false);
+        }
+
         public boolean ok() {
             return problem == null;
         }
@@ -42,6 +49,7 @@ public final class PageWalk {
                     + " kvm_pvm cannot use");
         }
         long table = cr3 & ADDR;
+        boolean writable = true, executable = true;
         for (int level = 0; level < 4; level++) {
             int shift = 39 - 9 * level;
             long at = table + ((va >>> shift) & 511) * 8;
@@ -58,10 +66,12 @@ public final class PageWalk {
                 return new Translation(-1, "the " + LEVEL[level] + " entry of 0x" + Long.toHexString(va) + " lacks the"
                         + " U/S bit, which a native vCPU on kvm_pvm needs on every entry");
             }
+            writable &= (e & RW) != 0;
+            executable &= (e & NX) == 0;
             boolean large = level > 0 && level < 3 && (e & PS) != 0;
             if (large || level == 3) {
                 long pageMask = (1L << shift) - 1;
-                return new Translation((e & ADDR & ~pageMask) | (va & pageMask), null);
+                return new Translation((e & ADDR & ~pageMask) | (va & pageMask), null, writable, executable);
             }
             table = e & ADDR;
         }
