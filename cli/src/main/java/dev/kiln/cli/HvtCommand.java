@@ -29,7 +29,7 @@ import java.util.List;
  * facts). Options come first, up to the image or {@code --}: {@code --mem=MiB} (default 512;
  * below 2 rounded up with a notice), the device options ({@code --block:NAME=FILE},
  * {@code --block-sector-size:NAME=N}, {@code --net:NAME=TAP}, {@code --net-mac:NAME=MAC}),
- * {@code --gdb}, {@code --gdb-port=N}, {@code --version}, {@code --help}. The exit status is the
+ * {@code --gdb}, {@code --gdb-port=N}, {@code --dumpcore=DIR}, {@code --version}, {@code --help}. The exit status is the
  * guest's own HALT status; anything the tender decides itself (a bad command line or image, a
  * guest fault, a signal) is 1, with a message prefixed by the tender's name, as solo5-hvt's
  * {@code errx(1, ...)}. {@code kiln run} keeps its richer statuses (README, "exit status").
@@ -51,7 +51,8 @@ final class HvtCommand {
     }
 
     /** The parsed command line. */
-    record Args(long memMiB, List<DeviceAttachment> devices, Integer gdbPort, Path image, List<String> guestArgs) {}
+    record Args(long memMiB, List<DeviceAttachment> devices, Integer gdbPort, Path dumpCoreDir, Path image,
+                List<String> guestArgs) {}
 
     int execute(String[] argv) {
         Args a;
@@ -88,6 +89,8 @@ final class HvtCommand {
                     instance.debugWith(stub);
                 }
                 Outcome outcome = instance.run();
+                boolean aborted = !(outcome instanceof Outcome.Halted h) || h.status() == 255;
+                if (aborted && a.dumpCoreDir() != null) dumpCore(instance, a.dumpCoreDir());
                 return switch (outcome) {
                     case Outcome.Halted h -> h.status();
                     case Outcome.Stopped s -> {
@@ -103,6 +106,20 @@ final class HvtCommand {
         } catch (ImageException | KvmException | IllegalArgumentException | IOException e) {
             err.println(tender + ": " + e.getMessage());
             return EXIT_TENDER;
+        }
+    }
+
+    /**
+     * solo5-hvt's dumpcore module: on an abort (HALT 255) or a guest fault, an ELF core of the
+     * guest's memory and registers in DIR, which gdb reads beside the image's symbols.
+     */
+    private void dumpCore(Instance instance, Path dir) {
+        Path core = dir.resolve("core." + tender.replace(' ', '-') + "." + ProcessHandle.current().pid());
+        try {
+            instance.dumpCore(core);
+            err.println(tender + ": guest core dumped to " + core);
+        } catch (IOException | RuntimeException e) {
+            err.println(tender + ": could not dump the guest's core to " + core + ": " + e.getMessage());
         }
     }
 
@@ -134,10 +151,16 @@ final class HvtCommand {
         DeviceOptions.Split split = DeviceOptions.split(options.toArray(String[]::new));
         long mem = InstanceSpec.DEFAULT_MEMORY >> 20;
         Integer gdbPort = null;
+        Path dumpCore = null;
         boolean gdb = false;
         for (String o : split.rest()) {
             if (o.startsWith("--mem=")) {
                 mem = memMiB(o.substring(6));
+            } else if (o.startsWith("--dumpcore=")) {
+                dumpCore = Path.of(o.substring(11));
+                if (!java.nio.file.Files.isDirectory(dumpCore) || !java.nio.file.Files.isWritable(dumpCore)) {
+                    throw new UsageException("--dumpcore=" + dumpCore + ": not a writable directory");
+                }
             } else if (o.equals("--gdb")) {
                 gdb = true;
             } else if (o.startsWith("--gdb-port=")) {
@@ -148,7 +171,7 @@ final class HvtCommand {
         }
         if (gdbPort != null && !gdb) throw new UsageException("--gdb-port needs --gdb");
         if (gdb && gdbPort == null) gdbPort = 1234;
-        return new Args(mem, split.devices(), gdbPort, image, guestArgs);
+        return new Args(mem, split.devices(), gdbPort, dumpCore, image, guestArgs);
     }
 
     /** {@code --mem} in MiB as solo5-hvt reads it; below the 2 MiB an hvt guest needs, rounded up with a notice. */
@@ -186,11 +209,12 @@ final class HvtCommand {
         s.println("  [ --mem=512 ] (guest memory in MiB; below 2 is rounded up)");
         s.println("    --help (display this help)");
         s.println("    --version (display version information)");
-        s.println("Compiled-in modules: net block gdb");
+        s.println("Compiled-in modules: net block gdb dumpcore");
         s.println("Compiled-in module options:");
         s.println("    [ --net:NAME=IFACE ] [ --net-mac:NAME=HWADDR ]");
         s.println("    [ --block:NAME=PATH ] [ --block-sector-size:NAME=512 ]");
         s.println("    [ --gdb ] [ --gdb-port=1234 ]");
+        s.println("    [ --dumpcore=DIR ] (a core of the guest in DIR when it aborts or faults)");
         s.println("Exit status: the guest's own (HALT); 1 when " + tender
                 + " itself ends it (bad command line or image, guest fault, signal).");
     }

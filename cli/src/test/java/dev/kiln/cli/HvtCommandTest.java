@@ -76,6 +76,35 @@ class HvtCommandTest {
         assertEquals(Main.EXIT_CANNOT_START, CliRun.of("run", "--mem=8", "--block:storage=" + odd, BLOCKCHECK).status());
     }
 
+    /** --dumpcore: a guest that faults leaves an ELF core that the real gdb reads beside the image's symbols. */
+    @Test
+    void aFaultingGuestLeavesACoreThatGdbReads(@TempDir Path dir) throws Exception {
+        requireKvm();
+        CliRun r = CliRun.of("hvt", "--mem=8", "--dumpcore=" + dir, CHECK, "write-rodata");
+        assertEquals(HvtCommand.EXIT_TENDER, r.status(), r.err());
+        java.util.regex.Matcher rip = java.util.regex.Pattern.compile("RIP=(0x[0-9a-f]+)").matcher(r.err());
+        java.util.regex.Matcher at = java.util.regex.Pattern.compile("read-only memory at (0x[0-9a-f]+)").matcher(r.err());
+        assertTrue(rip.find() && at.find() && r.err().contains("guest core dumped to "), r.err());
+        Path core;
+        try (var files = Files.list(dir)) {
+            core = files.filter(f -> f.getFileName().toString().startsWith("core.kiln-hvt.")).findFirst().orElseThrow();
+        }
+        Path dbg = GUESTS.resolve("hvtcheck.dbg");
+        Process gdb = new ProcessBuilder("gdb", "-batch", "-nx", "-ex", "info registers rip", "-ex", "x/s " + at.group(1),
+                dbg.toString(), core.toString()).redirectErrorStream(true).start();
+        String said = new String(gdb.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(gdb.waitFor(60, TimeUnit.SECONDS));
+        assertTrue(said.contains("Program terminated with signal SIGSEGV"), said);
+        assertTrue(said.matches("(?s).*rip\\s+" + rip.group(1) + "\\s+" + rip.group(1) + " <main\\+\\d+>.*"), said);
+        assertTrue(said.contains("\"read-only\""), "the guest's rodata, read from the core: " + said);
+        // no core for a guest that ended well
+        Path clean = Files.createDirectory(dir.resolve("clean"));
+        assertEquals(0, CliRun.of("hvt", "--mem=8", "--dumpcore=" + clean, CHECK, "exit", "0").status());
+        try (var files = Files.list(clean)) {
+            assertEquals(0, files.count());
+        }
+    }
+
     /** The launcher through a link named solo5-hvt is the tender, and a signal ends it with 1. */
     @Test
     void aSolo5HvtLinkAndASignal(@TempDir Path dir) throws Exception {

@@ -242,6 +242,19 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         stop(StopCause.REQUESTED);
     }
 
+    /**
+     * Writes an ELF core of this guest (registers and memory; see {@link dev.kiln.monitor.vstate.CoreDump})
+     * once it has ended, or while it is paused; gdb reads it beside the image's symbols.
+     */
+    public void dumpCore(java.nio.file.Path file) throws java.io.IOException {
+        synchronized (pauseLock) {
+            if (state != State.EXITED && !paused) {
+                throw new IllegalStateException("instance " + id + " is " + state + "; dump its core once it ended or is paused");
+            }
+            dev.kiln.monitor.vstate.CoreDump.write(file, memory, VcpuState.capture(vcpu), LibC.getpid());
+        }
+    }
+
     // VcpuLoop.Owner: what the run loop asks of its instance.
 
     @Override
