@@ -42,6 +42,19 @@ static int is(const struct command *c, int i, const char *word)
 }
 
 /* A whole signed 64-bit number in an argument, or -1 (with *ok = 0). */
+/*
+ * The absolute expiry, in the store's nanoseconds, of n > 0 units of unit_ns from now: 0 when it
+ * fits in 64 bits, -1 when it does not (Redis refuses such a time with "invalid expire time"
+ * instead of letting it wrap into the past and the key vanish at once).
+ */
+static int expiry_at(uint64_t now, long long n, uint64_t unit_ns, uint64_t *at)
+{
+    if (n <= 0 || (uint64_t)n > (UINT64_MAX - now) / unit_ns)
+        return -1;
+    *at = now + (uint64_t)n * unit_ns;
+    return 0;
+}
+
 static long long arg_int(const struct command *c, int i, int *ok)
 {
     char buf[24];
@@ -267,11 +280,10 @@ static int run(const struct command *c, struct reply *r)
         for (int i = 3; i < argc; i++) {
             if ((is(c, i, "EX") || is(c, i, "PX")) && i + 1 < argc) {
                 long long n = arg_int(c, i + 1, &ok);
-                if (!ok || n <= 0) {
+                if (!ok || n <= 0 || expiry_at(t, n, is(c, i, "EX") ? 1000000000ull : 1000000ull, &expires) != 0) {
                     reply_error(r, "ERR invalid expire time in 'set' command");
                     return 1;
                 }
-                expires = t + (uint64_t)n * (is(c, i, "EX") ? 1000000000ull : 1000000ull);
                 i++;
             } else if (is(c, i, "NX")) {
                 nx = 1;
@@ -316,15 +328,20 @@ static int run(const struct command *c, struct reply *r)
         ARITY(3, 3);
         long long n = arg_int(c, 2, &ok);
         struct entry *e = store_get(c->argv[1], c->argl[1], t);
-        if (!ok || n > 9000000000000LL || n < -9000000000000LL) {
+        uint64_t at = 0;
+        if (!ok) {
             reply_error(r, "ERR value is not an integer or out of range");
+        } else if (n > 0 && expiry_at(t, n, is(c, 0, "EXPIRE") ? 1000000000ull : 1000000ull, &at) != 0) {
+            /* refused before the key is looked at: it stays as it was */
+            reply_error(r, is(c, 0, "EXPIRE") ? "ERR invalid expire time in 'expire' command"
+                                              : "ERR invalid expire time in 'pexpire' command");
         } else if (!e) {
             reply_int(r, 0);
         } else if (n <= 0) {
             store_del(c->argv[1], c->argl[1], t);
             reply_int(r, 1);
         } else {
-            e->expires = t + (uint64_t)n * (is(c, 0, "EXPIRE") ? 1000000000ull : 1000000ull);
+            e->expires = at;
             reply_int(r, 1);
         }
     } else if (is(c, 0, "TTL") || is(c, 0, "PTTL")) {

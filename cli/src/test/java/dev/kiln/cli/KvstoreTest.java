@@ -75,6 +75,15 @@ class KvstoreTest {
         assertEquals("hello world\n11\n", cli("mget", "greeting", "counter", "missing") + "\n");
         assertEquals("1", cli("expire", "greeting", "1000"));
         assertTrue(Long.parseLong(cli("ttl", "greeting")) > 990);
+        // expiry times that overflow are refused, as Redis refuses them, and the key stays as it was
+        // (they used to wrap into the past: the key answered OK and vanished)
+        assertEquals("OK", cli("set", "kept", "v1"));
+        assertEquals("ERR invalid expire time in 'set' command", cli("set", "kept", "v2", "ex", "18446744074"));
+        assertEquals("ERR invalid expire time in 'set' command", cli("set", "kept", "v2", "px", "9223372036854775807"));
+        assertEquals("ERR invalid expire time in 'expire' command", cli("expire", "kept", "9223372036854775807"));
+        assertEquals("ERR invalid expire time in 'pexpire' command", cli("pexpire", "kept", "18446744073709552"));
+        assertEquals("v1", cli("get", "kept"));
+        assertEquals("-1", cli("ttl", "kept"));
         assertEquals("OK", cli("set", "gone", "x", "px", "50"));
         Thread.sleep(200);
         assertEquals("", cli("get", "gone"));
