@@ -98,6 +98,17 @@ int main(const char *cmdline)
         tk_say(bad ? "bad failed\n" : "bad ok\n");
         return bad;
     }
+    if (tk_word(&p, "flush")) {
+        /* Kiln spec 1.3: a write, then the barrier; a bad handle is -EINVAL (-22) */
+        int bad = 0;
+        fill(7, 0, bs);
+        tk_expect("write", plat_block_write(h, 0, block, bs), HVT_OK, &bad);
+        tk_expect("flush", plat_block_flush(h), 0, &bad);
+        tk_expect("flush handle 0", plat_block_flush(0), -22, &bad);
+        tk_expect("flush handle 99", plat_block_flush(99), -22, &bad);
+        tk_say(bad ? "flush failed\n" : "flush ok\n");
+        return bad;
+    }
     if (tk_word(&p, "gpa")) {
         plat_block_read(h, 0, (void *)(uintptr_t)(plat_boot_info()->mem_size - 16), bs);
         tk_say("no-fault\n");

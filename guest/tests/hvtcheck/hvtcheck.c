@@ -261,7 +261,7 @@ int main(const char *cmdline)
         __asm__ __volatile__("ud2");
         no_fault();
     } else if (MODE("port")) {
-        /* 32-bit OUT outside [0x500, 0x509) and Kiln's [0x581, 0x583): a
+        /* 32-bit OUT outside [0x500, 0x509) and Kiln's [0x581, 0x584): a
          * guest fault; the port is 0x5ff unless given (decimal). */
         unsigned short port = *arg ? (unsigned short)arg_u64(arg) : 0x5ff;
         __asm__ __volatile__("outl %0, %1" : : "a"(0u), "d"(port));

@@ -44,3 +44,8 @@ int blk_write(const struct blk *dev, uint64_t lba, const void *buf, size_t count
             return -1;
     return 0;
 }
+
+int blk_flush(const struct blk *dev)
+{
+    return plat_block_flush(dev->handle) == 0 ? 0 : -1;
+}

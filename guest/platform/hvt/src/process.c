@@ -1,5 +1,5 @@
 /*
- * Kiln extensions (docs/kiln-abi.md): fork, wait and the info page.  They
+ * Kiln extensions (docs/kiln-abi.md): fork, wait, the block flush barrier and the info page.  They
  * need Kiln's monitor; on another hvt tender plat_info() is NULL and
  * plat_fork() fails with -ENOSYS instead of issuing an unknown hypercall.
  */
@@ -23,6 +23,15 @@ long plat_fork(void)
     volatile struct kiln_hc_fork a = { .ret = 0 };
     kiln_do_hypercall(KILN_HYPERCALL_FORK, &a);
     return a.ret;
+}
+
+int plat_block_flush(int handle)
+{
+    if (!plat_info())
+        return -ENOSYS_;
+    volatile struct kiln_hc_block_flush a = { .handle = (uint64_t)handle, .ret = 0 };
+    kiln_do_hypercall(KILN_HYPERCALL_BLOCK_FLUSH, &a);
+    return (int)a.ret;
 }
 
 long plat_wait(long id, unsigned long long timeout_ns, int *status, unsigned *how)

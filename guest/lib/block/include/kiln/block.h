@@ -19,4 +19,8 @@ int blk_open(const char *name, struct blk *dev);
 int blk_read(const struct blk *dev, uint64_t lba, void *buf, size_t count);
 int blk_write(const struct blk *dev, uint64_t lba, const void *buf, size_t count);
 
+/* A durability barrier: 0 once every write before it is on stable storage (the monitor fdatasyncs
+ * the backing file, docs/kiln-abi.md 1.3); -1 when the monitor cannot say so. */
+int blk_flush(const struct blk *dev);
+
 #endif

@@ -16,6 +16,7 @@
 enum kiln_hypercall {
     KILN_HYPERCALL_FORK = 1,
     KILN_HYPERCALL_WAIT = 2,
+    KILN_HYPERCALL_BLOCK_FLUSH = 3,
 };
 
 /* Kiln spec 1.1: FORK. */
@@ -39,6 +40,13 @@ _Static_assert(offsetof(struct kiln_hc_wait, how) == 28, "kiln spec 1.2: how @28
 #define KILN_WAIT_HALTED  0u
 #define KILN_WAIT_FAULTED 1u
 #define KILN_WAIT_STOPPED 2u
+
+/* Kiln spec 1.3: BLOCK_FLUSH, a durability barrier. */
+struct kiln_hc_block_flush {
+    uint64_t handle;             /* @0 in: a block device's handle */
+    int64_t  ret;                /* @8 out: 0 once earlier writes are on stable storage, or -errno */
+};
+_Static_assert(sizeof(struct kiln_hc_block_flush) == 16, "kiln spec 1.3: block flush struct");
 
 /* Kiln spec 2: the info page. */
 #define KILN_INFO_GPA     0x14000u

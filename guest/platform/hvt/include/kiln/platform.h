@@ -59,6 +59,10 @@ int plat_block_info(int handle, unsigned long long *capacity, unsigned *block_si
 int plat_block_read(int handle, unsigned long long offset, void *buf, unsigned long len);
 int plat_block_write(int handle, unsigned long long offset, const void *buf, unsigned long len);
 
+/* Kiln extension (docs/kiln-abi.md 1.3): returns once every write issued before it is on stable
+ * storage: 0, -EINVAL (not a block device), -EIO, or -ENOSYS on a tender without Kiln's ABI. */
+int plat_block_flush(int handle);
+
 /* MAC and MTU of a net device; HVT_OK or HVT_EINVAL. */
 int plat_net_info(int handle, unsigned char mac[6], unsigned *mtu);
 

@@ -301,10 +301,14 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
 
     @Override
     public void kilnHypercall(int nr, long gpa) throws GuestFault {
-        if (nr == KilnAbi.FORK) {
-            forks.fork(gpa, loop, blocks != null || nets != null);
-        } else {
-            forks.waitForChild(gpa, () -> stopCause.get() != null || pauseRequested);
+        switch (nr) {
+            case KilnAbi.FORK -> forks.fork(gpa, loop, blocks != null || nets != null);
+            case KilnAbi.WAIT -> forks.waitForChild(gpa, () -> stopCause.get() != null || pauseRequested);
+            default -> { // BLOCK_FLUSH (docs/kiln-abi.md 1.3)
+                java.lang.foreign.MemorySegment arg = memory.range(gpa, KilnAbi.BLOCK_FLUSH_SIZE, "BLOCK_FLUSH argument");
+                long handle = GuestMemory.getLong(arg, KilnAbi.BLOCK_FLUSH_HANDLE);
+                GuestMemory.putLong(arg, KilnAbi.BLOCK_FLUSH_RET, blocks == null ? KilnAbi.EINVAL : blocks.flush(handle));
+            }
         }
     }
 

@@ -284,7 +284,7 @@ final class VcpuLoop {
         boolean kiln = port > KilnAbi.PORT_BASE && port < KilnAbi.PORT_END;
         if (!kiln && (port < Hypercall.PORT_BASE || port >= Hypercall.PORT_END)) {
             throw new GuestFault(FaultKind.BAD_PORT, "guest wrote to port 0x" + Integer.toHexString(port)
-                    + ", which is not a hypercall port (hvt: 0x500-0x508, Kiln: 0x581-0x582)" + atRip());
+                    + ", which is not a hypercall port (hvt: 0x500-0x508, Kiln: 0x581-0x583)" + atRip());
         }
         if (size != 4 || count != 1) {
             throw new GuestFault(FaultKind.BAD_IO_SIZE, "guest wrote " + size + " byte(s) x" + count + " to port 0x"

@@ -104,6 +104,23 @@ public final class BlockModule implements AutoCloseable {
         arg.set(JAVA_INT_UNALIGNED, RET, ret);
     }
 
+    /**
+     * Kiln's BLOCK_FLUSH (docs/kiln-abi.md 1.3): 0 once the device's earlier writes are on stable
+     * storage (fdatasync: FileChannel.force(false) writes the data, not the file's times), -EINVAL
+     * for a handle that is not one of this instance's block devices, -EIO when the kernel reports
+     * the write-back failed.
+     */
+    public long flush(long handle) {
+        Device d = handle >= 0 && handle <= Integer.MAX_VALUE ? devices.get((int) handle) : null;
+        if (d == null) return -22;
+        try {
+            d.file().force(false);
+            return 0;
+        } catch (IOException e) {
+            return -5;
+        }
+    }
+
     /** Flushes writes to the files (so nothing is lost when the guest ends) and closes them. */
     @Override
     public void close() {

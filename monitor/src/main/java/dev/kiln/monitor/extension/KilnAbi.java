@@ -10,12 +10,18 @@ public final class KilnAbi {
 
     public static final int PORT_BASE = 0x580;
     /** One past the highest Kiln port. */
-    public static final int PORT_END = 0x583;
+    public static final int PORT_END = 0x584;
 
     public static final int FORK = 1;
     public static final int WAIT = 2;
+    public static final int BLOCK_FLUSH = 3;
 
-    public static final long EAGAIN = -11, ENOMEM = -12, ECHILD = -10, EOPNOTSUPP = -95;
+    public static final long EAGAIN = -11, ENOMEM = -12, ECHILD = -10, EOPNOTSUPP = -95, EINVAL = -22, EIO = -5;
+
+    /* struct kiln_hc_block_flush { uint64_t handle; int64_t ret; }; (section 1.3) */
+    public static final long BLOCK_FLUSH_SIZE = 16;
+    public static final long BLOCK_FLUSH_HANDLE = 0;
+    public static final long BLOCK_FLUSH_RET = 8;
 
     /* struct kiln_hc_fork { int64_t ret; }; (section 1.1) */
     public static final long FORK_SIZE = 8;
@@ -39,6 +45,7 @@ public final class KilnAbi {
         return switch (nr) {
             case FORK -> "FORK";
             case WAIT -> "WAIT";
+            case BLOCK_FLUSH -> "BLOCK_FLUSH";
             default -> "Kiln hypercall " + nr;
         };
     }

@@ -98,6 +98,16 @@ class BlockModuleTest {
     }
 
     @Test
+    void aFlushIsABarrierAndABadHandleIsEinval() throws Exception {
+        // docs/kiln-abi.md 1.3: the guest writes, flushes (0), then flushes handles 0 and 99 (-EINVAL)
+        Path f = disk(64 * 1024);
+        assertEquals(new Run(new Outcome.Halted(0), "flush ok\n"),
+                boot(List.of(new DeviceAttachment.Block("storage", f, 512)), "flush"));
+        byte[] bytes = Files.readAllBytes(f);
+        assertTrue(java.util.stream.IntStream.range(0, 512).anyMatch(i -> bytes[i] != 0), "the flushed block is in the file");
+    }
+
+    @Test
     void everyBadRequestIsEinvalAndTheGuestGoesOn() throws Exception {
         assertEquals(new Run(new Outcome.Halted(0), "bad ok\n"),
                 boot(List.of(new DeviceAttachment.Block("storage", disk(8192), 512)), "bad"));
