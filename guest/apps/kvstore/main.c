@@ -1,8 +1,9 @@
 /*
  * kvstore: a Redis-protocol server. One cooperative thread per client blocks in recv() while
  * others run; the store is shared without locks because threads only switch when they block.
- * SAVE writes the data set to the block device 'storage', and it is loaded back at boot: a
- * header block (magic, length, checksum) is written last, so a torn save is never loaded.
+ * Every change is appended to a log on the block device 'storage' before its reply goes out
+ * (appendfsync=always|everysec|no on the command line, Redis's names; always by default), and SAVE
+ * writes a crash-safe snapshot: see persist.c. At boot the snapshot is loaded and the log replayed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,13 +18,13 @@
 #include <kiln/net.h>
 #include <kiln/platform.h>
 #include <kiln/sched.h>
+#include "persist.h"
 #include "resp.h"
 #include "store.h"
 
 #define PORT 6379
 #define MAX_CLIENTS 256
 #define INPUT_MAX (RESP_MAX_BULK + 64 * 1024)
-#define MAGIC "KILNKV01"
 
 static struct blk disk;
 static int have_disk;
@@ -69,138 +70,6 @@ static long long arg_int(const struct command *c, int i, int *ok)
     long long v = strtoll(buf, &end, 10);
     *ok = *end == 0 && errno == 0;
     return v;
-}
-
-/* ---- persistence ------------------------------------------------------ */
-
-struct image {
-    unsigned char *p;
-    size_t len, cap;
-    unsigned long long count;
-};
-
-static void put(struct image *im, const void *d, size_t n)
-{
-    if (!im->p)
-        return;
-    if (im->len + n > im->cap) {
-        size_t cap = im->cap * 2 > im->len + n ? im->cap * 2 : im->len + n;
-        unsigned char *q = realloc(im->p, cap);
-        if (!q) {
-            free(im->p);
-            im->p = NULL;
-            return;
-        }
-        im->p = q;
-        im->cap = cap;
-    }
-    memcpy(im->p + im->len, d, n);
-    im->len += n;
-}
-
-static void put_entry(const struct entry *e, void *arg)
-{
-    struct image *im = arg;
-    uint64_t t = now();
-    uint32_t kl = (uint32_t)e->klen, vl = (uint32_t)e->vlen;
-    uint64_t ttl_ms = e->expires ? (e->expires - t) / 1000000 + 1 : 0;
-    put(im, &kl, 4);
-    put(im, &vl, 4);
-    put(im, &ttl_ms, 8);
-    put(im, e->key, e->klen);
-    put(im, e->val, e->vlen);
-    im->count++;
-}
-
-static uint64_t checksum(const unsigned char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-static const char *save(void)
-{
-    if (!have_disk)
-        return "no block device";
-    struct image im = { malloc(4096), 0, 4096, 0 };
-    store_each(now(), put_entry, &im);
-    size_t blocks = (im.len + disk.block_size - 1) / disk.block_size;
-    if (!im.p)
-        return "out of memory";
-    if ((blocks + 1) * (unsigned long long)disk.block_size > disk.capacity) {
-        free(im.p);
-        return "the data set is larger than the block device";
-    }
-    /* Pad the image to whole blocks, write it, then the header block last: until the header is
-     * written, the previous save stays the one that loads. */
-    unsigned char *padded = calloc(blocks ? blocks : 1, disk.block_size);
-    unsigned char *head = calloc(1, disk.block_size);
-    const char *err = NULL;
-    if (!padded || !head) {
-        err = "out of memory";
-    } else {
-        memcpy(padded, im.p, im.len);
-        uint64_t len = im.len, sum = checksum(im.p, im.len);
-        memcpy(head, MAGIC, 8);
-        memcpy(head + 8, &len, 8);
-        memcpy(head + 16, &im.count, 8);
-        memcpy(head + 24, &sum, 8);
-        if (blk_write(&disk, 1, padded, blocks) != 0 || blk_write(&disk, 0, head, 1) != 0)
-            err = "block write failed";
-    }
-    free(padded);
-    free(head);
-    free(im.p);
-    return err;
-}
-
-static void load(void)
-{
-    unsigned char *head = malloc(disk.block_size);
-    if (!head || blk_read(&disk, 0, head, 1) != 0 || memcmp(head, MAGIC, 8) != 0) {
-        printf("kvstore: no saved data set on the block device; starting empty\n");
-        free(head);
-        return;
-    }
-    uint64_t len, count, sum;
-    memcpy(&len, head + 8, 8);
-    memcpy(&count, head + 16, 8);
-    memcpy(&sum, head + 24, 8);
-    free(head);
-    if (len > disk.capacity - disk.block_size) {
-        printf("kvstore: saved data set claims %llu bytes, more than the device holds; ignored\n",
-               (unsigned long long)len);
-        return;
-    }
-    size_t blocks = (len + disk.block_size - 1) / disk.block_size;
-    unsigned char *data = malloc(blocks ? blocks * disk.block_size : 1);
-    if (!data || blk_read(&disk, 1, data, blocks) != 0 || checksum(data, len) != sum) {
-        printf("kvstore: saved data set is unreadable or its checksum is wrong; starting empty\n");
-        free(data);
-        return;
-    }
-    size_t at = 0, loaded = 0;
-    uint64_t t = now();
-    while (at + 16 <= len && loaded < count) {
-        uint32_t kl, vl;
-        uint64_t ttl_ms;
-        memcpy(&kl, data + at, 4);
-        memcpy(&vl, data + at + 4, 4);
-        memcpy(&ttl_ms, data + at + 8, 8);
-        at += 16;
-        if (kl > len - at || vl > len - at - kl)
-            break;
-        store_set((const char *)data + at, kl, (const char *)data + at + kl, vl,
-                  ttl_ms ? t + ttl_ms * 1000000ull : 0);
-        at += kl + vl;
-        loaded++;
-    }
-    free(data);
-    printf("kvstore: loaded %zu keys from the block device\n", loaded);
 }
 
 /* ---- commands --------------------------------------------------------- */
@@ -341,7 +210,7 @@ static int run(const struct command *c, struct reply *r)
             store_del(c->argv[1], c->argl[1], t);
             reply_int(r, 1);
         } else {
-            e->expires = at;
+            store_expire(e, at);
             reply_int(r, 1);
         }
     } else if (is(c, 0, "TTL") || is(c, 0, "PTTL")) {
@@ -375,7 +244,7 @@ static int run(const struct command *c, struct reply *r)
         store_clear();
         reply_simple(r, "OK");
     } else if (is(c, 0, "SAVE")) {
-        const char *err = save();
+        const char *err = have_disk ? persist_save() : "no block device";
         if (err) {
             char msg[128];
             snprintf(msg, sizeof msg, "ERR %s", err);
@@ -397,10 +266,12 @@ static int run(const struct command *c, struct reply *r)
     } else if (is(c, 0, "CLIENT")) {
         reply_simple(r, "OK");
     } else if (is(c, 0, "INFO")) {
-        char info[256];
+        char info[512];
         int n = snprintf(info, sizeof info, "# Server\r\nredis_version:7.0.0-kiln\r\nkiln_kvstore:1\r\n"
+                         "# Persistence\r\naof_enabled:%d\r\nappendfsync:%s\r\naof_log_bytes:%llu\r\naof_flushes:%llu\r\n"
                          "# Keyspace\r\nkeys:%zu\r\nconnected_clients:%d\r\ncommands:%llu\r\n",
-                         store_count(t), clients, commands_run);
+                         have_disk, have_disk ? persist_policy_name() : "-", have_disk ? persist_log_bytes() : 0,
+                         have_disk ? persist_flushes() : 0, store_count(t), clients, commands_run);
         reply_bulk(r, info, (size_t)n);
     } else {
         char msg[96];
@@ -470,6 +341,12 @@ static void client(void *arg)
         }
         memmove(in, in + at, used - at);
         used -= at;
+        /* the batch's changes are as durable as appendfsync asks before any reply says OK; when the
+         * device fails, nothing is acknowledged: the connection closes */
+        if (persist_commit() != 0) {
+            printf("kvstore: the block device failed; closing a client unacknowledged\n");
+            break;
+        }
         if (r.failed || send_all(fd, r.p, r.len) != 0)
             break;
         r.len = 0;
@@ -480,6 +357,17 @@ static void client(void *arg)
     free(in);
     close(fd);
     clients--;
+}
+
+/* appendfsync=everysec: what was logged reaches stable storage within about a second, also when
+ * no further command comes to commit it. */
+static void everysec(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        thread_sleep_ns(1000000000ull);
+        persist_commit();
+    }
 }
 
 int main(const char *cmdline)
@@ -495,9 +383,31 @@ int main(const char *cmdline)
     }
     if (store_init(1024) != 0)
         return 1;
-    have_disk = blk_open("storage", &disk) == 0 && disk.capacity >= 2ull * disk.block_size;
-    if (have_disk)
-        load();
+    enum fsync_policy policy = FSYNC_ALWAYS;
+    const char *opt = strstr(cmdline, "appendfsync=");
+    if (opt) {
+        opt += strlen("appendfsync=");
+        if (strncmp(opt, "always", 6) == 0)
+            policy = FSYNC_ALWAYS;
+        else if (strncmp(opt, "everysec", 8) == 0)
+            policy = FSYNC_EVERYSEC;
+        else if (strncmp(opt, "no", 2) == 0)
+            policy = FSYNC_NO;
+        else {
+            printf("kvstore: appendfsync must be always, everysec or no\n");
+            return 1;
+        }
+    }
+    have_disk = blk_open("storage", &disk) == 0;
+    if (have_disk && persist_open(&disk, policy) != 0) {
+        printf("kvstore: the block device 'storage' is too small for a log and two snapshots\n");
+        return 1;
+    }
+    if (have_disk && policy == FSYNC_EVERYSEC) {
+        struct thread *f = thread_create("appendfsync", everysec, NULL, 16 * 1024);
+        if (f)
+            thread_detach(f);
+    }
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(PORT) };
     if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 128) != 0) {

@@ -88,7 +88,31 @@ static int grow(void)
     return 0;
 }
 
+static store_journal_fn journal;
+
+void store_set_journal(store_journal_fn fn)
+{
+    journal = fn;
+}
+
+static int set_entry(const char *key, size_t klen, const char *val, size_t vlen, uint64_t expires);
+
 int store_set(const char *key, size_t klen, const char *val, size_t vlen, uint64_t expires)
+{
+    int rc = set_entry(key, klen, val, vlen, expires);
+    if (rc == 0 && journal)
+        journal(STORE_PUT, key, klen, val, vlen, expires);
+    return rc;
+}
+
+void store_expire(struct entry *e, uint64_t expires)
+{
+    e->expires = expires;
+    if (journal)
+        journal(STORE_PUT, e->key, e->klen, e->val, e->vlen, expires);
+}
+
+static int set_entry(const char *key, size_t klen, const char *val, size_t vlen, uint64_t expires)
 {
     char *v = malloc(vlen ? vlen : 1);
     if (!v)
@@ -128,6 +152,8 @@ int store_del(const char *key, size_t klen, uint64_t now)
     if (!e)
         return 0;
     drop(e);
+    if (journal)
+        journal(STORE_DEL, key, klen, NULL, 0, 0);
     return 1;
 }
 
@@ -150,6 +176,8 @@ void store_clear(void)
         slots[i] = (struct entry){ 0 };
     }
     used = live = 0;
+    if (journal)
+        journal(STORE_CLEAR, NULL, 0, NULL, 0, 0);
 }
 
 void store_each(uint64_t now, void (*fn)(const struct entry *e, void *arg), void *arg)

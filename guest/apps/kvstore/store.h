@@ -22,5 +22,14 @@ size_t store_count(uint64_t now);
 void store_clear(void);
 /* Calls fn for every live entry. */
 void store_each(uint64_t now, void (*fn)(const struct entry *e, void *arg), void *arg);
+/* Gives a live entry a new expiry time (0 = never). */
+void store_expire(struct entry *e, uint64_t expires);
+
+/* Every change the store makes, told to a journal (the append-only log, persist.c) as it happens:
+ * the new state of a key, its removal, or the whole store emptied. NULL: no journal. */
+enum store_change { STORE_PUT = 1, STORE_DEL = 2, STORE_CLEAR = 3 };
+typedef void (*store_journal_fn)(enum store_change what, const char *key, size_t klen, const char *val,
+                                 size_t vlen, uint64_t expires);
+void store_set_journal(store_journal_fn fn);
 
 #endif

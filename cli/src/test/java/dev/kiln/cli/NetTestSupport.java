@@ -61,6 +61,12 @@ final class NetTestSupport {
             return console.readLine();
         }
 
+        /** kill -9: the monitor gets no chance to flush or close anything. */
+        void kill() throws Exception {
+            process.destroyForcibly();
+            assertTrue(process.waitFor(20, TimeUnit.SECONDS), "kiln run did not die on SIGKILL");
+        }
+
         void stop() throws Exception {
             process.destroy();
             assertTrue(process.waitFor(20, TimeUnit.SECONDS), "kiln run did not stop on SIGTERM");
