@@ -36,9 +36,24 @@ final class BenchCommand {
         this.err = err;
     }
 
+    /** Each benchmark's command line, for {@code kiln bench --help} and {@code kiln help}. */
+    static final List<String> SYNTAXES = List.of(
+            Boot.SYNTAX,
+            "kiln bench restore [-n N] [--image PATH] [--plot DIR]",
+            CloneBench.SYNTAX,
+            "kiln bench burst [-n N] [--image PATH] [--plot DIR]",
+            DensityBench.SYNTAX,
+            ComputeBench.SYNTAX);
+
     int execute(String[] args) {
+        if (args.length > 0 && List.of("--help", "-h", "help").contains(args[0])) {
+            overview(out);
+            return 0;
+        }
         if (args.length == 0 || !List.of("boot", "restore", "clone", "burst", "density", "compute").contains(args[0])) {
-            err.println("kiln bench: choose a benchmark: boot, restore, clone, burst, density, compute");
+            err.println(args.length == 0 ? "kiln bench: choose a benchmark: boot, restore, clone, burst, density, compute"
+                    : "kiln bench: unknown benchmark '" + args[0] + "': choose boot, restore, clone, burst, density or compute");
+            overview(err);
             return Main.EXIT_USAGE;
         }
         try {
@@ -55,6 +70,13 @@ final class BenchCommand {
             Thread.currentThread().interrupt();
             return 130;
         }
+    }
+
+    private static void overview(PrintStream s) {
+        s.println("usage:");
+        for (String syntax : SYNTAXES) s.println("  " + syntax);
+        s.println("Each benchmark prints its numbers beside a baseline measured in the same run;"
+                + " 'kiln bench BENCHMARK --help' explains its options.");
     }
 
     /**

@@ -27,7 +27,7 @@ import java.util.stream.Collectors;
  * its image, debug image and size report.
  */
 final class BuildCommand {
-    static final String SYNTAX = "kiln build [--out DIR] [--lto] [-j N] APP_DIR";
+    static final String SYNTAX = "kiln build [--out DIR] [--lto] [-j|--jobs N] APP_DIR";
     /** Issue target: the helloworld image stays at or below this. */
     static final long SIZE_TARGET = 32 * 1024;
 
@@ -62,11 +62,15 @@ final class BuildCommand {
         }
     }
 
-    int execute(String[] args) {
-        Options options = common()
+    static Options options() {
+        return common()
                 .addOption(CommandLines.valued(null, "out", "DIR", "where the image goes (default: APP_DIR/build)"))
                 .addOption(CommandLines.flag("lto", "link-time optimisation (also: lto = true in kiln.toml)"))
                 .addOption(CommandLines.valued("j", "jobs", "N", "parallel compiler jobs (default: the number of cores)"));
+    }
+
+    int execute(String[] args) {
+        Options options = options();
         Path appDir;
         Path outDir;
         int jobs;

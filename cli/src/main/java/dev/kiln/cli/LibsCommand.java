@@ -14,6 +14,7 @@ import java.util.Locale;
 
 /** {@code kiln libs [-v]}: the guest libraries, one line each (with -v: what they provide, need and offer). */
 final class LibsCommand {
+    static final String SYNTAX = "kiln libs [-v|--verbose]";
     private final PrintStream out;
     private final PrintStream err;
 
@@ -28,7 +29,7 @@ final class LibsCommand {
         try {
             cl = CommandLines.parse(options, args, false);
             if (cl.hasOption("help")) {
-                CommandLines.help(out, "kiln libs [--verbose]", "List the guest libraries.", options, "");
+                CommandLines.help(out, SYNTAX, "List the guest libraries.", options, "");
                 return 0;
             }
             if (!cl.getArgList().isEmpty()) throw new UsageException("unexpected argument " + cl.getArgList().getFirst());

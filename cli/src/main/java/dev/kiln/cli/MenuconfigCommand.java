@@ -46,6 +46,7 @@ import java.util.Map;
  * <p>Keys: arrows move, Enter edits (a bool toggles), the last two entries save or leave.
  */
 final class MenuconfigCommand {
+    static final String SYNTAX = "kiln menuconfig APP_DIR";
     private final PrintStream out;
     private final PrintStream err;
 
@@ -60,7 +61,7 @@ final class MenuconfigCommand {
         try {
             cl = CommandLines.parse(options, args, false);
             if (cl.hasOption("help")) {
-                CommandLines.help(out, "kiln menuconfig APP_DIR", "Browse libraries and options; change values.", options, "");
+                CommandLines.help(out, SYNTAX, "Browse libraries and options; change values.", options, "");
                 return 0;
             }
             if (cl.getArgList().size() != 1) throw new UsageException("expected one APP_DIR");

@@ -42,7 +42,7 @@ final class RunCommand {
         this.err = err;
     }
 
-    private static Options options() {
+    static Options options() {
         return new Options()
                 .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory in MiB, 2..4096 (default 512, as solo5-hvt)"))
                 .addOption(CommandLines.valued(null, "timeout", "SECONDS", "stop the guest after this long (exit 124)"))

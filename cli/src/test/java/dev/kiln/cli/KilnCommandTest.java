@@ -56,6 +56,48 @@ class KilnCommandTest {
     }
 
     @Test
+    void helpListsEveryCommandAndOption() {
+        CliRun help = CliRun.of("help");
+        assertEquals(0, help.status(), help.err());
+        List<String> missing = new ArrayList<>();
+        for (org.apache.commons.cli.Options options : List.of(RunCommand.options(), BuildCommand.options())) {
+            for (org.apache.commons.cli.Option o : options.getOptions()) {
+                if (o.getLongOpt().equals("help")) continue;
+                if (!help.out().contains("--" + o.getLongOpt()) && (o.getOpt() == null || !help.out().contains("-" + o.getOpt() + " ")
+                        && !help.out().contains("-" + o.getOpt() + "|"))) {
+                    missing.add(o.getLongOpt());
+                }
+            }
+        }
+        for (String device : List.of("--block:NAME=FILE", "--block-sector-size:NAME=N", "--net:NAME=TAP", "--net-mac:NAME=MAC",
+                "-j|--jobs N", "--guest-root DIR", "libs [-v|--verbose]", "menuconfig APP_DIR", "config list", "net create TAP",
+                "delete-netns NS", "kiln version")) {
+            if (!help.out().contains(device)) missing.add(device);
+        }
+        for (String bench : List.of("boot", "restore", "clone", "burst", "density", "compute")) {
+            if (!help.out().contains("kiln bench " + bench + " [")) missing.add("bench " + bench);
+        }
+        assertTrue(missing.isEmpty(), "kiln help does not list " + missing + ":\n" + help.out());
+    }
+
+    @Test
+    void benchHelpExitsZeroAndListsEveryBenchmark() {
+        for (String asked : List.of("--help", "-h", "help")) {
+            CliRun r = CliRun.of("bench", asked);
+            assertEquals(0, r.status(), r.err());
+            for (String syntax : BenchCommand.SYNTAXES) assertTrue(r.out().contains(syntax), r.out());
+        }
+        for (String bench : List.of("boot", "restore", "clone", "burst", "density", "compute")) {
+            CliRun r = CliRun.of("bench", bench, "--help");
+            assertEquals(0, r.status(), bench + ": " + r.err());
+            assertTrue(r.out().contains("usage: kiln bench " + bench), r.out());
+        }
+        CliRun wrong = CliRun.of("bench", "bogus");
+        assertEquals(Main.EXIT_USAGE, wrong.status());
+        assertTrue(wrong.err().contains("unknown benchmark 'bogus'") && wrong.err().contains(CloneBench.SYNTAX), wrong.err());
+    }
+
+    @Test
     void helpAndVersion() {
         CliRun help = CliRun.of("run", "--help");
         assertEquals(0, help.status());
