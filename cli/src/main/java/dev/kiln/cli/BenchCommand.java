@@ -126,7 +126,7 @@ final class BenchCommand {
             Options options = new Options()
                     .addOption(CommandLines.valued("n", null, "N", "boots to measure (default 200)"))
                     .addOption(CommandLines.valued(null, "warmup", "N", "boots run first and not counted (default 50)"))
-                    .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory (default 2)"))
+                    .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory: MiB, or 64M, 1G (default 2)"))
                     .addOption(CommandLines.valued(null, "image", "PATH", "image to boot (default guest/apps/helloworld/build/helloworld.hvt)"))
                     .addOption(CommandLines.valued(null, "process-runs", "N",
                             "whole 'kiln run' processes to time (default 20; 0 skips)"))
@@ -142,7 +142,7 @@ final class BenchCommand {
                 if (!cl.getArgList().isEmpty()) throw new UsageException("unexpected argument " + cl.getArgList().getFirst());
                 n = (int) CommandLines.longValue(cl, "n", 200, 1, 1_000_000);
                 warmup = (int) CommandLines.longValue(cl, "warmup", 50, 0, 1_000_000);
-                memMiB = CommandLines.longValue(cl, "mem", 2, 2, 4096);
+                memMiB = CommandLines.mebibytes(cl, "mem", 2, 2, 4096);
                 processRuns = (int) CommandLines.longValue(cl, "process-runs", 20, 0, 10_000);
                 image = cl.hasOption("image") ? Path.of(cl.getOptionValue("image")) : null;
                 plotDir = BenchPlots.directory(cl);

@@ -48,7 +48,7 @@ final class CloneBench {
                 .addOption(CommandLines.valued("n", null, "N", "instances of each kind to measure (default 200)"))
                 .addOption(CommandLines.valued(null, "image", "PATH",
                         "the forkcheck test guest (default guest/out/forkcheck.hvt)"))
-                .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory (default 4)"))
+                .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory: MiB, or 64M, 1G (default 4)"))
                 .addOption(BenchCommand.plotOption())
                 .addOption(CommandLines.flag("help", "show this help"));
         int n;
@@ -63,7 +63,7 @@ final class CloneBench {
             }
             if (!cl.getArgList().isEmpty()) throw new UsageException("unexpected argument " + cl.getArgList().getFirst());
             n = (int) CommandLines.longValue(cl, "n", 200, 1, 100_000);
-            mem = CommandLines.longValue(cl, "mem", 4, 2, 4096) << 20;
+            mem = CommandLines.mebibytes(cl, "mem", 4, 2, 4096) << 20;
             Path home = Path.of(System.getProperty("kiln.home", "."));
             img = cl.hasOption("image") ? Path.of(cl.getOptionValue("image")) : home.resolve("guest/out/forkcheck.hvt");
             plots = BenchPlots.directory(cl);

@@ -56,6 +56,12 @@ final class CommandLines {
         }
     }
 
+    /** A memory option in MiB (plain, or with an M or G suffix: {@link MemorySize}); {@code dflt} when absent. */
+    static long mebibytes(CommandLine cl, String name, long dflt, long min, long max) throws UsageException {
+        String v = cl.getOptionValue(name);
+        return v == null ? dflt : MemorySize.parse("--" + name, v, min, max).mebibytes();
+    }
+
     static Double positiveSeconds(CommandLine cl, String name) throws UsageException {
         String v = cl.getOptionValue(name);
         if (v == null) return null;

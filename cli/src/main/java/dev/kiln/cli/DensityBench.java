@@ -69,7 +69,7 @@ final class DensityBench {
         Options options = new Options()
                 .addOption(CommandLines.valued(null, "image", "PATH",
                         "the idle guest: hvtcheck, run as 'idle' (default guest/out/hvtcheck.hvt)"))
-                .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory of each instance (default 2)"))
+                .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory of each instance: MiB, or 64M, 1G (default 2)"))
                 .addOption(CommandLines.valued(null, "max", "N", "instances at most (default 1000)"))
                 .addOption(CommandLines.valued(null, "step", "N", "instances started per step (default 100)"))
                 .addOption(BenchCommand.plotOption())
@@ -87,7 +87,7 @@ final class DensityBench {
             if (!cl.getArgList().isEmpty()) throw new UsageException("unexpected argument " + cl.getArgList().getFirst());
             img = cl.hasOption("image") ? Path.of(cl.getOptionValue("image"))
                     : Path.of(System.getProperty("kiln.home", ".")).resolve("guest/out/hvtcheck.hvt");
-            memMiB = CommandLines.longValue(cl, "mem", 2, 2, 4096);
+            memMiB = CommandLines.mebibytes(cl, "mem", 2, 2, 4096);
             max = (int) CommandLines.longValue(cl, "max", 1000, 1, 100_000);
             step = (int) CommandLines.longValue(cl, "step", 100, 1, 100_000);
             plotDir = BenchPlots.directory(cl);

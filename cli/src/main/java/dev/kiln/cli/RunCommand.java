@@ -44,7 +44,7 @@ final class RunCommand {
 
     static Options options() {
         return new Options()
-                .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory in MiB, 2..4096 (default 512, as solo5-hvt)"))
+                .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory: MiB (as solo5-hvt), or with a suffix: 64M, 1G; 2..4096 MiB (default 512)"))
                 .addOption(CommandLines.valued(null, "timeout", "SECONDS", "stop the guest after this long (exit 124)"))
                 .addOption(CommandLines.flag("stats", "print boot timings and VM exit counts on stderr at the end"))
                 .addOption(CommandLines.flag("gdb", "wait for gdb before the first instruction (as solo5-hvt --gdb):"
@@ -78,7 +78,7 @@ final class RunCommand {
                         EXIT_STATUSES);
                 return 0;
             }
-            memMiB = CommandLines.longValue(cl, "mem", InstanceSpec.DEFAULT_MEMORY >> 20, 2, 4096);
+            memMiB = CommandLines.mebibytes(cl, "mem", InstanceSpec.DEFAULT_MEMORY >> 20, 2, 4096);
             timeout = CommandLines.positiveSeconds(cl, "timeout");
             stats = cl.hasOption("stats");
             emulate = cl.hasOption("emulate");

@@ -39,9 +39,14 @@ class KilnCommandTest {
         usageError("usage: kiln COMMAND");
         usageError("unknown command 'boot'", "boot");
         usageError("missing IMAGE", "run");
-        usageError("--mem=abc: not a whole number", "run", "--mem=abc", CHECK);
-        usageError("--mem=1: must be in 2..4096", "run", "--mem=1", CHECK);
+        usageError("--mem=abc: not a memory size: give MiB as a whole number (64), or with a suffix M or G (64M, 1G)",
+                "run", "--mem=abc", CHECK);
+        usageError("--mem=1.5G: not a memory size", "run", "--mem=1.5G", CHECK);
+        usageError("--mem=64K: not a memory size", "run", "--mem=64K", CHECK);
+        usageError("--mem=1: must be in 2..4096 MiB (2M..4G)", "run", "--mem=1", CHECK);
         usageError("--mem=9000: must be in 2..4096", "run", "--mem", "9000", CHECK);
+        usageError("--mem=5G: must be in 2..4096 MiB", "run", "--mem=5G", CHECK);
+        usageError("--mem=1M: must be in 2..4096 MiB", "bench", "clone", "--mem=1M");
         usageError("--timeout=-3: must be a positive number of seconds", "run", "--timeout=-3", CHECK);
         usageError("unknown option --memory", "run", "--memory=4", CHECK);
         usageError("--gdb-port needs --gdb", "run", "--gdb-port=1234", CHECK);
@@ -160,6 +165,22 @@ class KilnCommandTest {
             assertEquals(Integer.parseInt(c[1]), p.exitValue(), rest);
             assertTrue(rest.matches("(?s).*kiln: guest stopped by SIG" + c[0] + "\n"
                     + "kiln: (native|emulated), create [0-9.]+ ms, .* exits [0-9]+ \\(io [0-9]+, .*hypercalls [0-9]+ \\(.*"), rest);
+        }
+    }
+
+    /** --mem takes MiB as solo5-hvt does, or an M or G suffix; the guest's boot info shows what it got. */
+    @Test
+    void memorySizesTakeSuffixesAndPlainNumbersAreMiB() throws Exception {
+        requireKvm();
+        for (String[] c : new String[][] {{"64", "67108864"}, {"64M", "67108864"}, {"64mib", "67108864"},
+                {"1G", "1073741824"}, {"2g", "2147483648"}}) {
+            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    "dev.kiln.cli.Main", "run", "--mem=" + c[0], CHECK, "bootinfo").redirectErrorStream(true).start();
+            String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue(), printed);
+            assertTrue(printed.startsWith("mem_size=" + c[1] + " "), "--mem=" + c[0] + ": " + printed);
         }
     }
 }
