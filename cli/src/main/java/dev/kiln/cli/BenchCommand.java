@@ -10,7 +10,6 @@ import dev.kiln.monitor.Outcome;
 import dev.kiln.monitor.image.HvtImage;
 import dev.kiln.monitor.image.ImageException;
 import dev.kiln.monitor.kvm.KvmException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 import java.io.IOException;
@@ -39,9 +38,9 @@ final class BenchCommand {
     /** Each benchmark's command line, for {@code kiln bench --help} and {@code kiln help}. */
     static final List<String> SYNTAXES = List.of(
             Boot.SYNTAX,
-            "kiln bench restore [-n N] [--image PATH] [--plot DIR]",
+            syntax("restore"),
             CloneBench.SYNTAX,
-            "kiln bench burst [-n N] [--image PATH] [--plot DIR]",
+            syntax("burst"),
             DensityBench.SYNTAX,
             ComputeBench.SYNTAX);
 
@@ -133,7 +132,7 @@ final class BenchCommand {
                     .addOption(plotOption())
                     .addOption(CommandLines.flag("help", "show this help"));
             try {
-                CommandLine cl = CommandLines.parse(options, args, false);
+                ParsedLine cl = CommandLines.parse(options, args, false);
                 if (cl.hasOption("help")) {
                     CommandLines.help(out, SYNTAX, "Boot latency in one JVM, beside a C floor measured in the same run.",
                             options, "");
@@ -546,9 +545,9 @@ final class BenchCommand {
                     .addOption(plotOption())
                     .addOption(CommandLines.flag("help", "show this help"));
             try {
-                CommandLine cl = CommandLines.parse(options, args, false);
+                ParsedLine cl = CommandLines.parse(options, args, false);
                 if (cl.hasOption("help")) {
-                    CommandLines.help(out, "kiln bench " + bench + " [-n N] [--image PATH] [--plot DIR]", description, options, "");
+                    CommandLines.help(out, syntax(bench), description, options, "");
                     return new CheckRun(0, null, null, 0);
                 }
                 int n = (int) CommandLines.longValue(cl, "n", dflt, 1, 100_000);
@@ -557,9 +556,14 @@ final class BenchCommand {
                 return new CheckRun(n, img, BenchPlots.directory(cl), null);
             } catch (UsageException e) {
                 err.println("kiln bench " + bench + ": " + e.getMessage());
+                err.println("usage: " + syntax(bench));
                 return new CheckRun(0, null, null, Main.EXIT_USAGE);
             }
         }
+    }
+
+    static String syntax(String bench) {
+        return "kiln bench " + bench + " [-n N] [--image PATH] [--plot DIR]";
     }
 
     static org.apache.commons.cli.Option plotOption() {

@@ -13,7 +13,6 @@ import dev.kiln.builder.resolve.ResolveException;
 import dev.kiln.builder.resolve.ResolvedBuild;
 import dev.kiln.builder.resolve.Resolver;
 import dev.kiln.cli.CommandLines.UsageException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 import java.io.PrintStream;
@@ -40,7 +39,7 @@ final class BuildCommand {
     }
 
     /** The guest tree: {@code $KILN_HOME/guest}, or {@code --guest-root}. */
-    static Path guestRoot(CommandLine cl) {
+    static Path guestRoot(ParsedLine cl) {
         if (cl.hasOption("guest-root")) return Path.of(cl.getOptionValue("guest-root"));
         return Path.of(System.getProperty("kiln.home", ".")).resolve("guest");
     }
@@ -74,7 +73,7 @@ final class BuildCommand {
         Path appDir;
         Path outDir;
         int jobs;
-        CommandLine cl;
+        ParsedLine cl;
         try {
             cl = CommandLines.parse(options, args, false);
             if (cl.hasOption("help")) {

@@ -10,7 +10,6 @@ import dev.kiln.monitor.image.HvtImage;
 import dev.kiln.monitor.image.ImageException;
 import dev.kiln.monitor.vstate.Snapshot;
 import dev.kiln.monitor.vstate.SnapshotException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 import java.io.IOException;
@@ -56,7 +55,7 @@ final class CloneBench {
         Path img;
         Path plots;
         try {
-            CommandLine cl = CommandLines.parse(options, args, false);
+            ParsedLine cl = CommandLines.parse(options, args, false);
             if (cl.hasOption("help")) {
                 CommandLines.help(out, SYNTAX, "Clone-to-first-instruction against a fresh boot, in one JVM.", options, "");
                 return 0;

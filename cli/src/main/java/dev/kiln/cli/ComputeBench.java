@@ -10,7 +10,6 @@ import dev.kiln.monitor.Monitor;
 import dev.kiln.monitor.Outcome;
 import dev.kiln.monitor.image.HvtImage;
 import dev.kiln.monitor.image.ImageException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 import java.io.ByteArrayOutputStream;
@@ -85,7 +84,7 @@ final class ComputeBench {
                 .addOption(CommandLines.flag("help", "show this help"));
         Request req;
         try {
-            CommandLine cl = CommandLines.parse(options, args, false);
+            ParsedLine cl = CommandLines.parse(options, args, false);
             if (cl.hasOption("help")) {
                 CommandLines.help(out, SYNTAX, "The same C workloads as a host process and as a guest, in one run;"
                         + " target: guest >= " + TARGET + "x the host process on every workload.", options, "");

@@ -5,7 +5,6 @@ import dev.kiln.builder.manifest.ManifestException;
 import dev.kiln.builder.manifest.OptionValue;
 import dev.kiln.builder.resolve.ResolvedBuild;
 import dev.kiln.cli.CommandLines.UsageException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 import java.io.PrintStream;
@@ -29,7 +28,7 @@ final class ConfigCommand {
 
     int execute(String[] args) {
         Options options = BuildCommand.common();
-        CommandLine cl;
+        ParsedLine cl;
         List<String> rest;
         try {
             cl = CommandLines.parse(options, args, false);

@@ -8,7 +8,6 @@ import dev.kiln.monitor.Monitor;
 import dev.kiln.monitor.StopCause;
 import dev.kiln.monitor.image.HvtImage;
 import dev.kiln.monitor.image.ImageException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 import java.io.IOException;
@@ -79,7 +78,7 @@ final class DensityBench {
         int max, step;
         Path plotDir;
         try {
-            CommandLine cl = CommandLines.parse(options, args, false);
+            ParsedLine cl = CommandLines.parse(options, args, false);
             if (cl.hasOption("help")) {
                 CommandLines.help(out, SYNTAX, "Host memory per idle instance, many instances in one JVM.", options, "");
                 return 0;

@@ -5,7 +5,6 @@ import dev.kiln.builder.manifest.ManifestException;
 import dev.kiln.builder.manifest.OptionSpec;
 import dev.kiln.builder.resolve.LibraryCatalog;
 import dev.kiln.cli.CommandLines.UsageException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
@@ -25,7 +24,7 @@ final class LibsCommand {
 
     int execute(String[] args) {
         Options options = BuildCommand.common().addOption(Option.builder("v").longOpt("verbose").desc("also show provides, depends and options").build());
-        CommandLine cl;
+        ParsedLine cl;
         try {
             cl = CommandLines.parse(options, args, false);
             if (cl.hasOption("help")) {
@@ -35,6 +34,7 @@ final class LibsCommand {
             if (!cl.getArgList().isEmpty()) throw new UsageException("unexpected argument " + cl.getArgList().getFirst());
         } catch (UsageException e) {
             err.println("kiln libs: " + e.getMessage());
+            err.println("usage: " + SYNTAX);
             return Main.EXIT_USAGE;
         }
         try {

@@ -20,19 +20,19 @@ record MemorySize(long mebibytes) {
     }
 
     /**
-     * Reads {@code text}, given as {@code option} (the option's name as printed in the error), and
-     * checks it lies in {@code min..max} MiB.
+     * Reads {@code text}, given as {@code typed} (the option and its value as typed, for the error),
+     * and checks it lies in {@code min..max} MiB.
      */
-    static MemorySize parse(String option, String text, long min, long max) throws UsageException {
+    static MemorySize parse(String typed, String text, long min, long max) throws UsageException {
         Matcher m = SIZE.matcher(text.strip());
         if (!m.matches()) {
-            throw new UsageException(option + "=" + text + ": not a memory size: give MiB as a whole number (64),"
+            throw new UsageException(typed + ": not a memory size: give MiB as a whole number (64),"
                     + " or with a suffix M or G (64M, 1G)");
         }
         long n = Long.parseLong(m.group(1));
         long mib = m.group(2).toLowerCase(Locale.ROOT).startsWith("g") ? n * 1024 : n;
         if (mib < min || mib > max) {
-            throw new UsageException(option + "=" + text + ": must be in " + min + ".." + max + " MiB (" + min + "M.."
+            throw new UsageException(typed + ": must be in " + min + ".." + max + " MiB (" + min + "M.."
                     + (max % 1024 == 0 ? max / 1024 + "G" : max + "M") + ")");
         }
         return new MemorySize(mib);

@@ -27,7 +27,6 @@ import dev.kiln.builder.manifest.OptionValue;
 import dev.kiln.builder.resolve.LibraryCatalog;
 import dev.kiln.builder.resolve.ResolvedBuild;
 import dev.kiln.cli.CommandLines.UsageException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 import java.io.IOException;
@@ -57,7 +56,7 @@ final class MenuconfigCommand {
 
     int execute(String[] args) {
         Options options = BuildCommand.common();
-        CommandLine cl;
+        ParsedLine cl;
         try {
             cl = CommandLines.parse(options, args, false);
             if (cl.hasOption("help")) {

@@ -10,7 +10,6 @@ import dev.kiln.monitor.StopCause;
 import dev.kiln.monitor.image.HvtImage;
 import dev.kiln.monitor.image.ImageException;
 import dev.kiln.monitor.kvm.KvmException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 import dev.kiln.monitor.debug.GdbStub;
 import sun.misc.Signal;
@@ -72,7 +71,7 @@ final class RunCommand {
         try {
             DeviceOptions.Split split = DeviceOptions.split(args);
             devices = split.devices();
-            CommandLine cl = CommandLines.parse(options, split.rest(), true);
+            ParsedLine cl = CommandLines.parse(options, split.rest(), true);
             if (cl.hasOption("help")) {
                 CommandLines.help(out, SYNTAX, "Boot an hvt unikernel image; its console goes to stdout.", options,
                         EXIT_STATUSES);

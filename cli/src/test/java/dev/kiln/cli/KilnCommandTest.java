@@ -57,7 +57,33 @@ class KilnCommandTest {
         usageError("--block-sector-size:disk without --block:disk=FILE", "run", "--block-sector-size:disk=4096", CHECK);
         usageError("sector size 1000 must be a power of two", "run", "--block:disk=f", "--block-sector-size:disk=1000", CHECK);
         usageError("choose a benchmark", "bench");
-        usageError("-n=0: must be in 1..1000000", "bench", "boot", "-n", "0");
+        usageError("-n 0: must be in 1..1000000", "bench", "boot", "-n", "0");
+    }
+
+    /** The option parser's own wording never reaches the user; options are named as they were typed. */
+    @Test
+    void parserErrorsAreInKilnsWordsAndNameTheOptionAsTyped() {
+        usageError("kiln build: -j needs a value (-j N)", "build", "-j");
+        usageError("kiln build: --jobs needs a value (--jobs N)", "build", "--jobs");
+        usageError("kiln build: -j 0: must be in 1..256", "build", "-j", "0", "app");
+        usageError("kiln build: -j x: not a whole number", "build", "-jx", "app");
+        usageError("kiln build: --jobs=300: must be in 1..256", "build", "--jobs=300", "app");
+        usageError("kiln build: --out needs a value (--out DIR)", "build", "--out");
+        usageError("kiln build: unknown option --frob", "build", "--frob=1", "app");
+        usageError("kiln libs: unknown option -x", "libs", "-x");
+        usageError("kiln run: --mem needs a value (--mem MiB)", "run", "--mem");
+        usageError("kiln bench boot: -n needs a value (-n N)", "bench", "boot", "-n");
+        usageError("kiln bench compute: --runs needs a value (--runs N)", "bench", "compute", "--runs");
+        usageError("kiln net: --ip needs a value (--ip ADDR/PREFIX)", "net", "create", "tap0", "--ip");
+        usageError("kiln config: unknown option --frob", "config", "--frob", "list", "x");
+        for (String[] args : new String[][] {{"build", "-j"}, {"build", "--frob"}, {"libs", "-x"}, {"run", "--mem"},
+                {"bench", "clone", "-n"}, {"bench", "density", "--max"}, {"menuconfig", "--guest-root"}}) {
+            CliRun r = CliRun.of(args);
+            assertEquals(Main.EXIT_USAGE, r.status(), r.err());
+            for (String raw : List.of("Missing argument", "Unrecognized option", "for option:")) {
+                assertTrue(!r.err().contains(raw), String.join(" ", args) + ": the parser's wording leaked: " + r.err());
+            }
+        }
     }
 
     @Test
