@@ -55,7 +55,7 @@ class ComputeBenchTest {
                 {"--scale=fast: not a number", "--scale", "fast"},
                 {"--scale=0.0000001: finer than a millionth", "--scale", "0.0000001"},
                 {"unexpected argument extra", "extra"},
-                {"Unrecognized option: --bogus", "--bogus"}}) {
+                {"kiln bench compute: unknown option --bogus", "--bogus"}}) {
             String[] args = new String[c.length + 1];
             args[0] = "bench";
             args[1] = "compute";
