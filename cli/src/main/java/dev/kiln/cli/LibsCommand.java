@@ -23,7 +23,7 @@ final class LibsCommand {
     }
 
     int execute(String[] args) {
-        Options options = BuildCommand.common().addOption(Option.builder("v").longOpt("verbose").desc("also show provides, depends and options").build());
+        Options options = BuildCommand.common().addOption(Option.builder("v").longOpt("verbose").desc("also show provides, depends and options (type, range, default)").build());
         ParsedLine cl;
         try {
             cl = CommandLines.parse(options, args, false);
@@ -45,7 +45,8 @@ final class LibsCommand {
                     out.println("           provides: " + BuildCommand.list(l.provides()) + "; depends: "
                             + BuildCommand.list(l.depends()) + "; " + l.sources().size() + " sources; " + l.file());
                     for (OptionSpec o : l.options()) {
-                        out.printf(Locale.ROOT, "           %s = %s  (%s)%n", o.name(), o.defaultValue().toml(), o.help());
+                        out.printf(Locale.ROOT, "           %s: %s, default %s  (%s)%n", o.name(), o.typeAndRange(),
+                                o.defaultValue().toml(), o.help());
                     }
                 }
             }
