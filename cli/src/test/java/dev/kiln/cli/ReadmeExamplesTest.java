@@ -52,4 +52,36 @@ class ReadmeExamplesTest {
         assertTrue(found > 3, "the README names only " + found + " images: has the pattern gone stale?");
         assertTrue(bad.isEmpty(), "README names images no build makes: " + bad);
     }
+
+    /** The README's table of kiln run's exit statuses says what the code returns. */
+    @Test
+    void theReadmesExitStatusesAreTheCodes() throws IOException {
+        String readme = Files.readString(ROOT.resolve("README.md"));
+        java.util.Map<String, Integer> rows = new java.util.LinkedHashMap<>();
+        Matcher m = Pattern.compile("(?m)^\\| ([0-9 ./]+) \\| (.+) \\|$").matcher(readme);
+        while (m.find()) {
+            String[] codes = m.group(1).split(" / ");
+            String[] causes = m.group(2).split(" / ");
+            if (codes.length == 2 && m.group(2).startsWith("stopped by SIGINT / SIGTERM")) {
+                rows.put("SIGINT", Integer.parseInt(codes[0].strip()));
+                rows.put("SIGTERM", Integer.parseInt(codes[1].strip()));
+            } else if (!codes[0].contains("..") && causes.length == 1) {
+                rows.put(m.group(2).split("[ :(,]")[0] + " " + m.group(2), Integer.parseInt(codes[0].strip()));
+            }
+        }
+        java.util.function.Function<String, Integer> row = start -> rows.entrySet().stream()
+                .filter(e -> e.getKey().contains(start)).map(java.util.Map.Entry::getValue).findFirst()
+                .orElseThrow(() -> new AssertionError("no README exit-status row mentions '" + start + "': " + rows));
+        org.junit.jupiter.api.Assertions.assertEquals(dev.kiln.monitor.Outcome.Faulted.EXIT_STATUS, row.apply("guest fault"));
+        org.junit.jupiter.api.Assertions.assertEquals(dev.kiln.monitor.StopCause.TIME_LIMIT.exitStatus(), row.apply("--timeout"));
+        org.junit.jupiter.api.Assertions.assertEquals(dev.kiln.monitor.StopCause.INTERRUPT.exitStatus(), row.apply("SIGINT"));
+        org.junit.jupiter.api.Assertions.assertEquals(dev.kiln.monitor.StopCause.TERMINATE.exitStatus(), row.apply("SIGTERM"));
+        org.junit.jupiter.api.Assertions.assertEquals(dev.kiln.monitor.StopCause.DEBUGGER.exitStatus(), row.apply("killed from gdb"));
+        org.junit.jupiter.api.Assertions.assertEquals(Main.EXIT_CANNOT_START, row.apply("could not start"));
+        org.junit.jupiter.api.Assertions.assertEquals(Main.EXIT_USAGE, row.apply("bad command line"));
+        // kiln run --help says the same.
+        for (int status : rows.values()) {
+            assertTrue(RunCommand.EXIT_STATUSES.contains(Integer.toString(status)), status + " missing from: " + RunCommand.EXIT_STATUSES);
+        }
+    }
 }
