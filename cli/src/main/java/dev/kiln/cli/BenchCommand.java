@@ -217,15 +217,16 @@ final class BenchCommand {
             Summary parkedFloor = floor == null ? null : cFloor(home, n, true, vif);
             if (floor != null) {
                 out.println("  C floor (create VM..HLT..teardown):  " + floor);
-                out.printf(Locale.ROOT, "  ratio java/C floor (median): %.2fx   (targets: <= 2x, median <= 1.5 ms)%n",
-                        java.median / floor.median);
+                double ratio = java.median / floor.median;
+                out.printf(Locale.ROOT, "  ratio java/C floor (median): %.2fx   (%s)%n", ratio,
+                        new Target("<= 2x and median <= 1.5 ms").verdict(ratio <= 2 && java.median <= 1.5e6));
             }
             if (parkedFloor != null) {
                 // The monitor parks one vCPU (ParkedVcpu); the same trick in C is the like-for-like floor.
                 out.println((vif ? "  C floor, parked vCPU + page (like for like): " : "  C floor, with a parked vCPU too:     ") + parkedFloor);
                 double ratio = java.median / parkedFloor.median;
-                out.printf(Locale.ROOT, "  ratio java/C floor like for like (median): %.2fx   (target <= 1.3x: %s)%n", ratio,
-                        ratio <= 1.3 ? "met" : "NOT met");
+                out.printf(Locale.ROOT, "  ratio java/C floor like for like (median): %.2fx   (%s)%n", ratio,
+                        new Target("<= 1.3x").verdict(ratio <= 1.3));
             }
             if (plotDir != null) {
                 out.println("  plot: " + BenchPlots.latencyCdf(plotDir, "boot-latency.png",
@@ -248,7 +249,9 @@ final class BenchCommand {
                     }
                     proc[i] = System.nanoTime() - t0;
                 }
-                out.println("  whole 'kiln run' process:           " + Summary.of(proc) + "   (target <= 150 ms)");
+                Summary whole = Summary.of(proc);
+                out.println("  whole 'kiln run' process:           " + whole + "   ("
+                        + new Target("median <= 150 ms").verdict(whole.median <= 150e6) + ")");
             }
             return 0;
         }
@@ -339,8 +342,8 @@ final class BenchCommand {
                     b.pacing().creators(), b.pacing().batch(), b.pacing().inFlight());
             double targetMs = burstTargetMillis(n);
             if (b.up() == n) {
-                out.printf(Locale.ROOT, "  target: all %d up in <= %.0f ms (1,000 in 0.5 s, 10,000 in 20 s): %s%n", n, targetMs,
-                        b.lastUpNanos() / 1e6 <= targetMs ? "met" : "NOT met");
+                out.printf(Locale.ROOT, "  %s%n", new Target(String.format(Locale.ROOT,
+                        "all %d up in <= %.0f ms (1,000 in 0.5 s, 10,000 in 20 s)", n, targetMs)).verdict(b.lastUpNanos() / 1e6 <= targetMs));
             }
             out.printf(Locale.ROOT, "  up: %d of %d (refused %d, not started within %d s: %d); first up after %.1f ms, last after %.1f ms%n",
                     b.up(), n, b.refused(), deadline, b.late(), b.firstUpNanos() / 1e6, b.lastUpNanos() / 1e6);
@@ -366,8 +369,12 @@ final class BenchCommand {
                 out.println("  per instance, image load + boot state: " + Summary.of(made.stream().mapToLong(i -> i.stats().loadNanos()).toArray()));
                 out.println("  per instance, vCPU thread CPU time:    " + Summary.of(made.stream().mapToLong(i -> i.stats().cpuNanos()).toArray()));
             }
-            out.printf(Locale.ROOT, "  host memory: %.0f KiB resident per live instance, guest pages touched included   (target < 600 KiB beyond them)%n",
-                    (rssAfter - rssBefore) / 1024.0 / Math.max(1, b.instances().size()));
+            // The target is on the host's own overhead: what each guest touched of its RAM is its
+            // own (the statistic mincore gives) and is taken out before comparing.
+            double perInstanceKiB = (rssAfter - rssBefore) / 1024.0 / Math.max(1, b.instances().size());
+            double guestKiB = made.stream().mapToLong(i -> i.stats().residentBytes()).average().orElse(0) / 1024.0;
+            out.printf(Locale.ROOT, "  host memory: %.0f KiB resident per live instance, of which %.0f KiB guest pages touched   (%s)%n",
+                    perInstanceKiB, guestKiB, new Target("< 600 KiB beyond the guest's pages").verdict(perInstanceKiB - guestKiB < 600));
             if (parsed.plotDir() != null && b.up() > 0) {
                 out.println("  plot: " + BenchPlots.xy(parsed.plotDir(), "burst-up.png",
                         "kiln bench burst: " + n + " idle " + img.getFileName() + " instances",
@@ -467,8 +474,8 @@ final class BenchCommand {
                 out.printf(Locale.ROOT, "kiln bench restore: %s, 8 MiB, %d of each in one JVM%n", img, n);
                 out.println("  fresh boot, create..first console byte:    " + f);
                 out.println("  restore (CoW map), create..first byte:     " + r);
-                out.printf(Locale.ROOT, "  ratio restore/fresh (median): %.2fx   (target: restore faster than a fresh boot)%n",
-                        r.median / f.median);
+                out.printf(Locale.ROOT, "  ratio restore/fresh (median): %.2fx   (%s)%n", r.median / f.median,
+                        new Target("restore faster than a fresh boot").verdict(r.median < f.median));
                 if (parsed.plotDir() != null) {
                     out.println("  plot: " + BenchPlots.latencyCdf(parsed.plotDir(), "restore-latency.png",
                             "kiln bench restore: " + img.getFileName() + ", 8 MiB, create..first console byte",

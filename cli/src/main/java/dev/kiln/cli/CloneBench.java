@@ -127,9 +127,9 @@ final class CloneBench {
             out.println("    of which the rest (checks, devices, entry): " + BenchCommand.Summary.of(warmParts[2]));
             out.println("  clone from a clone pool (made ahead):        " + p);
             out.printf(Locale.ROOT, "  ratio clone/fresh (median): cold %.2fx, warm VM %.2fx, clone pool %.2fx"
-                            + "   (target: clone median <= 0.3 ms: %s)%n",
+                            + "   (%s)%n",
                     c.median() / f.median(), w.median() / f.median(), p.median() / f.median(),
-                    Math.min(w.median(), p.median()) <= 300_000 ? "met" : "NOT met");
+                    new Target("clone median <= 0.3 ms").verdict(Math.min(w.median(), p.median()) <= 300_000));
             if (plots != null) {
                 out.println("  plot: " + BenchPlots.latencyCdf(plots, "clone-latency.png",
                         "kiln bench clone: " + img.getFileName() + ", request..first instruction",

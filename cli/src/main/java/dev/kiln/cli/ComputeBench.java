@@ -261,8 +261,9 @@ final class ComputeBench {
         long met = rows.stream().filter(Row::met).count();
         Row worst = rows.stream().min((a, b) -> Double.compare(a.speed(), b.speed())).orElseThrow();
         double logSum = rows.stream().mapToDouble(r -> Math.log(r.speed())).sum();
-        out.printf(Locale.ROOT, "summary: %d of %d workloads at >= %sx the host process: target %s (geometric mean %.4fx,"
-                        + " lowest %s %.4fx; guest execution: %s)%n", met, rows.size(), TARGET, met == rows.size() ? "met" : "NOT met",
+        out.printf(Locale.ROOT, "summary: %d of %d workloads at >= %sx the host process (%s; geometric mean %.4fx,"
+                        + " lowest %s %.4fx; guest execution: %s)%n", met, rows.size(), TARGET,
+                new Target(">= " + TARGET + "x on every workload").verdict(met == rows.size()),
                 Math.exp(logSum / rows.size()), worst.workload(), worst.speed(), mode);
     }
 }
