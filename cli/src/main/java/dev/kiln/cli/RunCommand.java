@@ -69,7 +69,7 @@ final class RunCommand {
         Integer gdbPort;
         List<DeviceAttachment> devices;
         try {
-            DeviceOptions.Split split = DeviceOptions.split(args);
+            DeviceOptions.Split split = DeviceOptions.split(args, options);
             devices = split.devices();
             ParsedLine cl = CommandLines.parse(options, split.rest(), true);
             if (cl.hasOption("help")) {

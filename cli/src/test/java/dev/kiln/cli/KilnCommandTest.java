@@ -56,6 +56,9 @@ class KilnCommandTest {
         usageError("--block:a/b=x: device name 'a/b' must be 1..67 letters and digits", "run", "--block:a/b=x", CHECK);
         usageError("--block-sector-size:disk without --block:disk=FILE", "run", "--block-sector-size:disk=4096", CHECK);
         usageError("sector size 1000 must be a power of two", "run", "--block:disk=f", "--block-sector-size:disk=1000", CHECK);
+        // a value given as the next word does not end the options: the device option after it is still read
+        usageError("sector size 1000 must be a power of two", "run", "--gdb", "--gdb-port", "0", "--timeout", "5",
+                "--block:disk=f", "--block-sector-size:disk=1000", CHECK);
         usageError("choose a benchmark", "bench");
         usageError("-n 0: must be in 1..1000000", "bench", "boot", "-n", "0");
     }
