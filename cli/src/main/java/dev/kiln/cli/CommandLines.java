@@ -48,6 +48,11 @@ final class CommandLines {
                     + ParsedLine.typedForm(o, List.of(args)) + " " + o.getArgName() + ")");
         } catch (UnrecognizedOptionException e) {
             String name = e.getOption().contains("=") ? e.getOption().substring(0, e.getOption().indexOf('=')) : e.getOption();
+            // "--stats=yes" is a known flag given a value, not an unknown option.
+            Option known = options.getOption(name.replaceFirst("^--?", ""));
+            if (known != null && !known.hasArg() && e.getOption().contains("=")) {
+                throw new UsageException(e.getOption() + ": " + name + " takes no value");
+            }
             throw new UsageException("unknown option " + name);
         } catch (AlreadySelectedException e) {
             throw new UsageException(e.getOption() == null ? "two options that exclude each other"

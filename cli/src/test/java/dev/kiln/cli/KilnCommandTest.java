@@ -74,6 +74,8 @@ class KilnCommandTest {
         usageError("kiln build: --out needs a value (--out DIR)", "build", "--out");
         usageError("kiln build: unknown option --frob", "build", "--frob=1", "app");
         usageError("kiln libs: unknown option -x", "libs", "-x");
+        usageError("kiln build: --lto=1: --lto takes no value", "build", "--lto=1", "app");
+        usageError("kiln libs: -v=2: -v takes no value", "libs", "-v=2");
         usageError("kiln run: --mem needs a value (--mem MiB)", "run", "--mem");
         usageError("kiln bench boot: -n needs a value (-n N)", "bench", "boot", "-n");
         usageError("kiln bench compute: --runs needs a value (--runs N)", "bench", "compute", "--runs");
