@@ -87,7 +87,7 @@ final class RunCommand {
             List<String> rest = cl.getArgList();
             if (rest.isEmpty()) throw new UsageException("missing IMAGE");
             if (rest.getFirst().startsWith("-")) {
-                throw new UsageException(unknownOption(rest.getFirst()));
+                throw new UsageException(unknownOption(rest.getFirst(), options));
             }
             image = Path.of(rest.getFirst());
             guestArgs = rest.subList(1, rest.size());
@@ -153,8 +153,11 @@ final class RunCommand {
         return java.nio.file.Files.exists(Path.of(dbg)) ? dbg : name;
     }
 
-    private static String unknownOption(String arg) {
+    private static String unknownOption(String arg, Options options) {
         String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+        // The parser stops at the first word it does not know, so "--stats=yes" lands here too.
+        org.apache.commons.cli.Option known = options.getOption(name.replaceFirst("^--?", ""));
+        if (known != null && !known.hasArg() && arg.contains("=")) return arg + ": " + name + " takes no value";
         return "unknown option " + name;
     }
 }

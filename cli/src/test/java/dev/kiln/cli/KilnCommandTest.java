@@ -76,6 +76,7 @@ class KilnCommandTest {
         usageError("kiln libs: unknown option -x", "libs", "-x");
         usageError("kiln build: --lto=1: --lto takes no value", "build", "--lto=1", "app");
         usageError("kiln libs: -v=2: -v takes no value", "libs", "-v=2");
+        usageError("kiln run: --stats=yes: --stats takes no value", "run", "--stats=yes", CHECK);
         usageError("kiln run: --mem needs a value (--mem MiB)", "run", "--mem");
         usageError("kiln bench boot: -n needs a value (-n N)", "bench", "boot", "-n");
         usageError("kiln bench compute: --runs needs a value (--runs N)", "bench", "compute", "--runs");
