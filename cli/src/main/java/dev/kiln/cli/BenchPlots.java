@@ -1,7 +1,6 @@
 package dev.kiln.cli;
 
 import dev.kiln.cli.CommandLines.UsageException;
-import org.apache.commons.cli.CommandLine;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
@@ -55,7 +54,7 @@ final class BenchPlots {
      * The directory of {@code --plot}, created now so that a bad one is refused before a long run;
      * null without the option.
      */
-    static Path directory(CommandLine cl) throws UsageException {
+    static Path directory(ParsedLine cl) throws UsageException {
         String v = cl.getOptionValue("plot");
         if (v == null) return null;
         Path dir = Path.of(v);

@@ -10,7 +10,6 @@ import dev.kiln.monitor.image.HvtImage;
 import dev.kiln.monitor.image.ImageException;
 import dev.kiln.monitor.vstate.Snapshot;
 import dev.kiln.monitor.vstate.SnapshotException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 import java.io.IOException;
@@ -48,7 +47,7 @@ final class CloneBench {
                 .addOption(CommandLines.valued("n", null, "N", "instances of each kind to measure (default 200)"))
                 .addOption(CommandLines.valued(null, "image", "PATH",
                         "the forkcheck test guest (default guest/out/forkcheck.hvt)"))
-                .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory (default 4)"))
+                .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory: MiB, or 64M, 1G (default 4)"))
                 .addOption(BenchCommand.plotOption())
                 .addOption(CommandLines.flag("help", "show this help"));
         int n;
@@ -56,14 +55,14 @@ final class CloneBench {
         Path img;
         Path plots;
         try {
-            CommandLine cl = CommandLines.parse(options, args, false);
+            ParsedLine cl = CommandLines.parse(options, args, false);
             if (cl.hasOption("help")) {
                 CommandLines.help(out, SYNTAX, "Clone-to-first-instruction against a fresh boot, in one JVM.", options, "");
                 return 0;
             }
             if (!cl.getArgList().isEmpty()) throw new UsageException("unexpected argument " + cl.getArgList().getFirst());
             n = (int) CommandLines.longValue(cl, "n", 200, 1, 100_000);
-            mem = CommandLines.longValue(cl, "mem", 4, 2, 4096) << 20;
+            mem = CommandLines.mebibytes(cl, "mem", 4, 2, 4096) << 20;
             Path home = Path.of(System.getProperty("kiln.home", "."));
             img = cl.hasOption("image") ? Path.of(cl.getOptionValue("image")) : home.resolve("guest/out/forkcheck.hvt");
             plots = BenchPlots.directory(cl);
@@ -128,9 +127,9 @@ final class CloneBench {
             out.println("    of which the rest (checks, devices, entry): " + BenchCommand.Summary.of(warmParts[2]));
             out.println("  clone from a clone pool (made ahead):        " + p);
             out.printf(Locale.ROOT, "  ratio clone/fresh (median): cold %.2fx, warm VM %.2fx, clone pool %.2fx"
-                            + "   (target: clone median <= 0.3 ms: %s)%n",
+                            + "   (%s)%n",
                     c.median() / f.median(), w.median() / f.median(), p.median() / f.median(),
-                    Math.min(w.median(), p.median()) <= 300_000 ? "met" : "NOT met");
+                    new Target("clone median <= 0.3 ms").verdict(Math.min(w.median(), p.median()) <= 300_000));
             if (plots != null) {
                 out.println("  plot: " + BenchPlots.latencyCdf(plots, "clone-latency.png",
                         "kiln bench clone: " + img.getFileName() + ", request..first instruction",

@@ -10,7 +10,6 @@ import dev.kiln.monitor.Monitor;
 import dev.kiln.monitor.Outcome;
 import dev.kiln.monitor.image.HvtImage;
 import dev.kiln.monitor.image.ImageException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 import java.io.ByteArrayOutputStream;
@@ -85,7 +84,7 @@ final class ComputeBench {
                 .addOption(CommandLines.flag("help", "show this help"));
         Request req;
         try {
-            CommandLine cl = CommandLines.parse(options, args, false);
+            ParsedLine cl = CommandLines.parse(options, args, false);
             if (cl.hasOption("help")) {
                 CommandLines.help(out, SYNTAX, "The same C workloads as a host process and as a guest, in one run;"
                         + " target: guest >= " + TARGET + "x the host process on every workload.", options, "");
@@ -262,8 +261,9 @@ final class ComputeBench {
         long met = rows.stream().filter(Row::met).count();
         Row worst = rows.stream().min((a, b) -> Double.compare(a.speed(), b.speed())).orElseThrow();
         double logSum = rows.stream().mapToDouble(r -> Math.log(r.speed())).sum();
-        out.printf(Locale.ROOT, "summary: %d of %d workloads at >= %sx the host process: target %s (geometric mean %.4fx,"
-                        + " lowest %s %.4fx; guest execution: %s)%n", met, rows.size(), TARGET, met == rows.size() ? "met" : "NOT met",
+        out.printf(Locale.ROOT, "summary: %d of %d workloads at >= %sx the host process (%s; geometric mean %.4fx,"
+                        + " lowest %s %.4fx; guest execution: %s)%n", met, rows.size(), TARGET,
+                new Target(">= " + TARGET + "x on every workload").verdict(met == rows.size()),
                 Math.exp(logSum / rows.size()), worst.workload(), worst.speed(), mode);
     }
 }

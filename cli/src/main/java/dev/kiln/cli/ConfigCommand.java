@@ -5,7 +5,6 @@ import dev.kiln.builder.manifest.ManifestException;
 import dev.kiln.builder.manifest.OptionValue;
 import dev.kiln.builder.resolve.ResolvedBuild;
 import dev.kiln.cli.CommandLines.UsageException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 import java.io.PrintStream;
@@ -29,7 +28,7 @@ final class ConfigCommand {
 
     int execute(String[] args) {
         Options options = BuildCommand.common();
-        CommandLine cl;
+        ParsedLine cl;
         List<String> rest;
         try {
             cl = CommandLines.parse(options, args, false);
@@ -56,9 +55,14 @@ final class ConfigCommand {
         if (build == null) return 1;
         String verb = rest.getFirst();
         if (verb.equals("list")) {
+            // Every option of the build with the value it takes effect with; "default" marks those
+            // nobody set, and a value set by the app or a select names the default it replaces.
             for (ResolvedBuild.Option o : build.options().values()) {
-                out.printf(Locale.ROOT, "%s = %s    # %s: %s (%s)%n", o.spec().name(), o.value().toml(), o.owner().name(),
-                        o.spec().help(), o.source());
+                String dflt = o.spec().defaultValue().toml();
+                String origin = o.source().equals("default") ? "default"
+                        : o.source() + ", default " + dflt;
+                out.printf(Locale.ROOT, "%s = %s    # %s; %s, %s: %s%n", o.spec().name(), o.value().toml(), origin,
+                        o.owner().name(), o.spec().typeAndRange(), o.spec().help());
             }
             return 0;
         }

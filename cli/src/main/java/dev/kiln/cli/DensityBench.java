@@ -8,7 +8,6 @@ import dev.kiln.monitor.Monitor;
 import dev.kiln.monitor.StopCause;
 import dev.kiln.monitor.image.HvtImage;
 import dev.kiln.monitor.image.ImageException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 import java.io.IOException;
@@ -69,7 +68,7 @@ final class DensityBench {
         Options options = new Options()
                 .addOption(CommandLines.valued(null, "image", "PATH",
                         "the idle guest: hvtcheck, run as 'idle' (default guest/out/hvtcheck.hvt)"))
-                .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory of each instance (default 2)"))
+                .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory of each instance: MiB, or 64M, 1G (default 2)"))
                 .addOption(CommandLines.valued(null, "max", "N", "instances at most (default 1000)"))
                 .addOption(CommandLines.valued(null, "step", "N", "instances started per step (default 100)"))
                 .addOption(BenchCommand.plotOption())
@@ -79,7 +78,7 @@ final class DensityBench {
         int max, step;
         Path plotDir;
         try {
-            CommandLine cl = CommandLines.parse(options, args, false);
+            ParsedLine cl = CommandLines.parse(options, args, false);
             if (cl.hasOption("help")) {
                 CommandLines.help(out, SYNTAX, "Host memory per idle instance, many instances in one JVM.", options, "");
                 return 0;
@@ -87,7 +86,7 @@ final class DensityBench {
             if (!cl.getArgList().isEmpty()) throw new UsageException("unexpected argument " + cl.getArgList().getFirst());
             img = cl.hasOption("image") ? Path.of(cl.getOptionValue("image"))
                     : Path.of(System.getProperty("kiln.home", ".")).resolve("guest/out/hvtcheck.hvt");
-            memMiB = CommandLines.longValue(cl, "mem", 2, 2, 4096);
+            memMiB = CommandLines.mebibytes(cl, "mem", 2, 2, 4096);
             max = (int) CommandLines.longValue(cl, "max", 1000, 1, 100_000);
             step = (int) CommandLines.longValue(cl, "step", 100, 1, 100_000);
             plotDir = BenchPlots.directory(cl);

@@ -25,7 +25,11 @@ final class DeviceOptions {
     private static final Pattern DEVICE = Pattern.compile("--(block|block-sector-size|net|net-mac):([^=]*)=(.*)");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9]{1,67}");
 
-    static Split split(String[] args) throws UsageException {
+    /**
+     * Takes the device options out of {@code args}; {@code ordinary} are the other options, so that
+     * a value given as the next word ({@code --gdb-port 1234}) is not taken for the image.
+     */
+    static Split split(String[] args, org.apache.commons.cli.Options ordinary) throws UsageException {
         Map<String, Path> files = new LinkedHashMap<>();
         Map<String, Integer> sectors = new LinkedHashMap<>();
         Map<String, String> taps = new LinkedHashMap<>();
@@ -37,7 +41,8 @@ final class DeviceOptions {
             if (!a.startsWith("-")) break;           // the image: the guest's arguments follow
             if (!a.startsWith("--block") && !a.startsWith("--net")) {
                 rest.add(a);
-                if (!a.contains("=") && i + 1 < args.length && (a.equals("--mem") || a.equals("--timeout"))) {
+                org.apache.commons.cli.Option o = a.startsWith("--") && !a.contains("=") ? ordinary.getOption(a.substring(2)) : null;
+                if (o != null && o.hasArg() && i + 1 < args.length) {
                     rest.add(args[++i]);
                 }
                 continue;

@@ -35,6 +35,8 @@ import java.util.List;
  * {@code errx(1, ...)}. {@code kiln run} keeps its richer statuses (README, "exit status").
  */
 final class HvtCommand {
+    static final String SYNTAX = "kiln hvt [--mem=MiB] [--block:NAME=FILE] [--block-sector-size:NAME=N] [--net:NAME=TAP]"
+            + " [--net-mac:NAME=MAC] [--gdb] [--gdb-port=PORT] [--dumpcore=DIR] [--version] [--] IMAGE [ARGS...]";
     static final String VERSION = "kiln hvt 0.1.0 (Solo5 hvt ABI 2; Kiln extensions docs/kiln-abi.md)";
     /** solo5-hvt's one status for everything the tender itself decides. */
     static final int EXIT_TENDER = 1;
@@ -148,7 +150,8 @@ final class HvtCommand {
         Path image = Path.of(argv[i]);
         List<String> guestArgs = List.of(Arrays.copyOfRange(argv, i + 1, argv.length));
 
-        DeviceOptions.Split split = DeviceOptions.split(options.toArray(String[]::new));
+        // solo5-hvt takes every value after "=": no option takes the next word
+        DeviceOptions.Split split = DeviceOptions.split(options.toArray(String[]::new), new org.apache.commons.cli.Options());
         long mem = InstanceSpec.DEFAULT_MEMORY >> 20;
         Integer gdbPort = null;
         Path dumpCore = null;

@@ -5,7 +5,6 @@ import dev.kiln.builder.manifest.ManifestException;
 import dev.kiln.builder.manifest.OptionSpec;
 import dev.kiln.builder.resolve.LibraryCatalog;
 import dev.kiln.cli.CommandLines.UsageException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
@@ -14,6 +13,7 @@ import java.util.Locale;
 
 /** {@code kiln libs [-v]}: the guest libraries, one line each (with -v: what they provide, need and offer). */
 final class LibsCommand {
+    static final String SYNTAX = "kiln libs [-v|--verbose]";
     private final PrintStream out;
     private final PrintStream err;
 
@@ -23,17 +23,18 @@ final class LibsCommand {
     }
 
     int execute(String[] args) {
-        Options options = BuildCommand.common().addOption(Option.builder("v").longOpt("verbose").desc("also show provides, depends and options").build());
-        CommandLine cl;
+        Options options = BuildCommand.common().addOption(Option.builder("v").longOpt("verbose").desc("also show provides, depends and options (type, range, default)").build());
+        ParsedLine cl;
         try {
             cl = CommandLines.parse(options, args, false);
             if (cl.hasOption("help")) {
-                CommandLines.help(out, "kiln libs [--verbose]", "List the guest libraries.", options, "");
+                CommandLines.help(out, SYNTAX, "List the guest libraries.", options, "");
                 return 0;
             }
             if (!cl.getArgList().isEmpty()) throw new UsageException("unexpected argument " + cl.getArgList().getFirst());
         } catch (UsageException e) {
             err.println("kiln libs: " + e.getMessage());
+            err.println("usage: " + SYNTAX);
             return Main.EXIT_USAGE;
         }
         try {
@@ -44,7 +45,8 @@ final class LibsCommand {
                     out.println("           provides: " + BuildCommand.list(l.provides()) + "; depends: "
                             + BuildCommand.list(l.depends()) + "; " + l.sources().size() + " sources; " + l.file());
                     for (OptionSpec o : l.options()) {
-                        out.printf(Locale.ROOT, "           %s = %s  (%s)%n", o.name(), o.defaultValue().toml(), o.help());
+                        out.printf(Locale.ROOT, "           %s: %s, default %s  (%s)%n", o.name(), o.typeAndRange(),
+                                o.defaultValue().toml(), o.help());
                     }
                 }
             }

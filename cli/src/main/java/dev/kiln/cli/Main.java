@@ -63,28 +63,33 @@ public final class Main {
         };
     }
 
+    /**
+     * The overview: every command with its full syntax, built from the syntax each command prints
+     * for its own errors, so the two cannot drift apart.
+     */
     static void usage(PrintStream s) {
-        s.println("""
-                usage: kiln COMMAND [OPTIONS]
+        s.println("usage: kiln COMMAND [OPTIONS]");
+        s.println();
+        s.println("commands:");
+        command(s, RunCommand.SYNTAX, "boot an hvt unikernel; exit with the guest's status (kiln run --help lists them)");
+        command(s, HvtCommand.SYNTAX, "the same with solo5-hvt's contract (exit 1 for anything the tender decides);"
+                + " a link named solo5-hvt to the launcher runs this");
+        command(s, BuildCommand.SYNTAX, "build an app's image from its kiln.toml");
+        command(s, LibsCommand.SYNTAX, "list the guest libraries (-v: provides, depends, options with type and range)");
+        command(s, MenuconfigCommand.SYNTAX, "browse libraries and options in a terminal UI; change values");
+        command(s, ConfigCommand.SYNTAX, "read or change an app's library options");
+        command(s, NetCommand.SYNTAX, "tap devices, bridges and namespaces for guests");
+        for (String bench : BenchCommand.SYNTAXES) command(s, bench, null);
+        s.println("      benchmarks, each beside a baseline from the same run");
+        command(s, "kiln version", "print the version");
+        command(s, "kiln help", "print this overview");
+        s.println();
+        s.println("build, libs, menuconfig and config also take --guest-root DIR (default: KILN_HOME/guest).");
+        s.println("Run 'kiln COMMAND --help' for a command's options.");
+    }
 
-                commands:
-                  run [--mem=MiB] [--timeout=SECONDS] [--stats] [--gdb] IMAGE [ARGS...]
-                                 boot an hvt unikernel; exit with the guest's status
-                  hvt [--mem=MiB] [--block:NAME=FILE] [--net:NAME=TAP] [--gdb] [--version] [--] IMAGE [ARGS...]
-                                 the same with solo5-hvt's contract (exit 1 for anything the tender
-                                 decides); a link named solo5-hvt to the launcher runs this
-                  build [--out DIR] [--lto] APP_DIR
-                                 build an app's image from its kiln.toml
-                  libs [-v]      list the guest libraries
-                  menuconfig APP_DIR
-                                 browse libraries and options in a terminal UI; change values
-                  config list|get|set|unset APP_DIR [NAME [VALUE]]
-                                 read or change an app's library options
-                  net create TAP [--ip A/P] [--netns NS] [--bridge BR] | delete TAP | delete-netns NS
-                                 tap devices, bridges and namespaces for guests
-                  bench boot|restore|clone|burst|density|compute
-                                 benchmarks, each beside a baseline from the same run
-                  version        print the version
-                Run 'kiln COMMAND --help' for a command's options.""");
+    private static void command(PrintStream s, String syntax, String what) {
+        s.println("  " + syntax);
+        if (what != null) s.println("      " + what);
     }
 }

@@ -27,7 +27,6 @@ import dev.kiln.builder.manifest.OptionValue;
 import dev.kiln.builder.resolve.LibraryCatalog;
 import dev.kiln.builder.resolve.ResolvedBuild;
 import dev.kiln.cli.CommandLines.UsageException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 import java.io.IOException;
@@ -46,6 +45,7 @@ import java.util.Map;
  * <p>Keys: arrows move, Enter edits (a bool toggles), the last two entries save or leave.
  */
 final class MenuconfigCommand {
+    static final String SYNTAX = "kiln menuconfig APP_DIR";
     private final PrintStream out;
     private final PrintStream err;
 
@@ -56,11 +56,11 @@ final class MenuconfigCommand {
 
     int execute(String[] args) {
         Options options = BuildCommand.common();
-        CommandLine cl;
+        ParsedLine cl;
         try {
             cl = CommandLines.parse(options, args, false);
             if (cl.hasOption("help")) {
-                CommandLines.help(out, "kiln menuconfig APP_DIR", "Browse libraries and options; change values.", options, "");
+                CommandLines.help(out, SYNTAX, "Browse libraries and options; change values.", options, "");
                 return 0;
             }
             if (cl.getArgList().size() != 1) throw new UsageException("expected one APP_DIR");

@@ -1,7 +1,6 @@
 package dev.kiln.cli;
 
 import dev.kiln.cli.CommandLines.UsageException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 import java.io.IOException;
@@ -47,7 +46,7 @@ final class NetCommand {
                 .addOption(CommandLines.valued(null, "netns", "NS", "network namespace for the tap (made if missing)"))
                 .addOption(CommandLines.valued(null, "bridge", "BR", "bridge the tap joins (made if missing)"))
                 .addOption(CommandLines.flag("help", "show this help"));
-        CommandLine cl;
+        ParsedLine cl;
         List<String> rest;
         try {
             cl = CommandLines.parse(options, args, false);

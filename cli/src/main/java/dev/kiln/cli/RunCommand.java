@@ -10,7 +10,6 @@ import dev.kiln.monitor.StopCause;
 import dev.kiln.monitor.image.HvtImage;
 import dev.kiln.monitor.image.ImageException;
 import dev.kiln.monitor.kvm.KvmException;
-import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 import dev.kiln.monitor.debug.GdbStub;
 import sun.misc.Signal;
@@ -42,9 +41,9 @@ final class RunCommand {
         this.err = err;
     }
 
-    private static Options options() {
+    static Options options() {
         return new Options()
-                .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory in MiB, 2..4096 (default 512, as solo5-hvt)"))
+                .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory: MiB (as solo5-hvt), or with a suffix: 64M, 1G; 2..4096 MiB (default 512)"))
                 .addOption(CommandLines.valued(null, "timeout", "SECONDS", "stop the guest after this long (exit 124)"))
                 .addOption(CommandLines.flag("stats", "print boot timings and VM exit counts on stderr at the end"))
                 .addOption(CommandLines.flag("gdb", "wait for gdb before the first instruction (as solo5-hvt --gdb):"
@@ -70,15 +69,15 @@ final class RunCommand {
         Integer gdbPort;
         List<DeviceAttachment> devices;
         try {
-            DeviceOptions.Split split = DeviceOptions.split(args);
+            DeviceOptions.Split split = DeviceOptions.split(args, options);
             devices = split.devices();
-            CommandLine cl = CommandLines.parse(options, split.rest(), true);
+            ParsedLine cl = CommandLines.parse(options, split.rest(), true);
             if (cl.hasOption("help")) {
                 CommandLines.help(out, SYNTAX, "Boot an hvt unikernel image; its console goes to stdout.", options,
                         EXIT_STATUSES);
                 return 0;
             }
-            memMiB = CommandLines.longValue(cl, "mem", InstanceSpec.DEFAULT_MEMORY >> 20, 2, 4096);
+            memMiB = CommandLines.mebibytes(cl, "mem", InstanceSpec.DEFAULT_MEMORY >> 20, 2, 4096);
             timeout = CommandLines.positiveSeconds(cl, "timeout");
             stats = cl.hasOption("stats");
             emulate = cl.hasOption("emulate");
@@ -88,7 +87,7 @@ final class RunCommand {
             List<String> rest = cl.getArgList();
             if (rest.isEmpty()) throw new UsageException("missing IMAGE");
             if (rest.getFirst().startsWith("-")) {
-                throw new UsageException(unknownOption(rest.getFirst()));
+                throw new UsageException(unknownOption(rest.getFirst(), options));
             }
             image = Path.of(rest.getFirst());
             guestArgs = rest.subList(1, rest.size());
@@ -154,8 +153,11 @@ final class RunCommand {
         return java.nio.file.Files.exists(Path.of(dbg)) ? dbg : name;
     }
 
-    private static String unknownOption(String arg) {
+    private static String unknownOption(String arg, Options options) {
         String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+        // The parser stops at the first word it does not know, so "--stats=yes" lands here too.
+        org.apache.commons.cli.Option known = options.getOption(name.replaceFirst("^--?", ""));
+        if (known != null && !known.hasArg() && arg.contains("=")) return arg + ": " + name + " takes no value";
         return "unknown option " + name;
     }
 }

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -56,6 +57,42 @@ class BenchCommandTest {
         assertEquals(0, r.status(), r.out() + r.err());
         assertTrue(r.out().contains("plot: " + dir.resolve("boot-latency.png")), r.out());
         assertPng(dir.resolve("boot-latency.png"));
+    }
+
+    /** Every benchmark gives each target its verdict the one way: "target GOAL: met" or "target GOAL: NOT met". */
+    @Test
+    void everyTargetGetsItsVerdictTheSameWay(@TempDir Path dir) {
+        Path check = requireKvmAndGuest("hvtcheck");
+        Path fork = requireKvmAndGuest("forkcheck");
+        Path hello = requireKvmAndGuest("helloworld");
+        java.util.regex.Pattern verdict = java.util.regex.Pattern.compile("target [^:()]+(\\([^)]*\\))?[^:()]*: (met|NOT met)\\b");
+        for (String[] run : new String[][] {
+                {"bench", "boot", "--image", hello.toString(), "-n", "10", "--warmup", "2", "--process-runs", "0"},
+                {"bench", "restore", "--image", check.toString(), "-n", "5"},
+                {"bench", "clone", "--image", fork.toString(), "-n", "5"},
+                {"bench", "burst", "--image", check.toString(), "-n", "20"},
+                // kiln build prints the helloworld image's size target the same way
+                {"build", "--guest-root", "../guest", "--out", dir.toString(), "../guest/apps/helloworld"}}) {
+            // boot finds its C floor under kiln.home (the tree's root; tests run in cli/).
+            String home = System.getProperty("kiln.home");
+            System.setProperty("kiln.home", "..");
+            CliRun r;
+            try {
+                r = CliRun.of(run);
+            } finally {
+                if (home == null) System.clearProperty("kiln.home");
+                else System.setProperty("kiln.home", home);
+            }
+            assertEquals(0, r.status(), r.out() + r.err());
+            List<String> targets = r.out().lines().filter(l -> l.contains("target")).toList();
+            assertTrue(!targets.isEmpty(), run[1] + " printed no target: " + r.out());
+            if (run[0].equals("build")) assertTrue(r.out().contains("target <= 32 KiB: met"), r.out());
+            for (String line : targets) {
+                assertTrue(verdict.matcher(line).find(), run[1] + ": a target without 'target GOAL: met|NOT met': " + line);
+            }
+        }
+        assertEquals("target <= 1.3x: NOT met", new Target("<= 1.3x").verdict(false));
+        assertEquals("target <= 1.3x: met", new Target("<= 1.3x").verdict(true));
     }
 
     @Test

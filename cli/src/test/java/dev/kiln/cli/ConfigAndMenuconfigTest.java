@@ -78,8 +78,9 @@ class ConfigAndMenuconfigTest {
     void configListGetSetUnset() throws IOException {
         CliRun list = CliRun.of(cfg("list", app.toString()));
         assertEquals(0, list.status(), list.err());
-        assertTrue(list.out().contains("DEMO_SIZE = 64    # demo: How big the demo is (default)"), list.out());
-        assertTrue(list.out().contains("DEMO_NAME = \"x\"    # demo: A name (set by the app)"), list.out());
+        assertTrue(list.out().contains("DEMO_SIZE = 64    # default; demo, int in 1..1000: How big the demo is\n"), list.out());
+        assertTrue(list.out().contains("DEMO_FAST = false    # default; demo, bool: Go fast\n"), list.out());
+        assertTrue(list.out().contains("DEMO_NAME = \"x\"    # set by the app, default \"kiln\"; demo, string: A name\n"), list.out());
         assertEquals("64\n", CliRun.of(cfg("get", app.toString(), "DEMO_SIZE")).out());
         assertEquals(0, CliRun.of(cfg("set", app.toString(), "DEMO_SIZE", "128")).status());
         assertEquals(0, CliRun.of(cfg("set", app.toString(), "DEMO_FAST", "true")).status());
@@ -98,9 +99,23 @@ class ConfigAndMenuconfigTest {
         assertTrue(unknown.err().contains("no library in demoapp's build has an option NOPE"), unknown.err());
         assertEquals(text, Files.readString(app.resolve("kiln.toml")), "refused edits leave the file alone");
 
+        CliRun changed = CliRun.of(cfg("list", app.toString()));
+        assertTrue(changed.out().contains("DEMO_SIZE = 128    # set by the app, default 64; demo, int in 1..1000: How big"), changed.out());
+        assertTrue(changed.out().contains("DEMO_FAST = true    # set by the app, default false; demo, bool"), changed.out());
         assertEquals(0, CliRun.of(cfg("unset", app.toString(), "DEMO_SIZE")).status());
         assertEquals("64\n", CliRun.of(cfg("get", app.toString(), "DEMO_SIZE")).out());
         assertEquals(Main.EXIT_USAGE, CliRun.of(cfg("frob", app.toString())).status());
+    }
+
+    @Test
+    void libsVerboseShowsEachOptionsTypeRangeAndDefault() {
+        CliRun libs = CliRun.of("libs", "-v", "--guest-root=" + guest);
+        assertEquals(0, libs.status(), libs.err());
+        assertTrue(libs.out().contains("           DEMO_SIZE: int in 1..1000, default 64  (How big the demo is)\n"), libs.out());
+        assertTrue(libs.out().contains("           DEMO_FAST: bool, default false  (Go fast)\n"), libs.out());
+        assertTrue(libs.out().contains("           DEMO_NAME: string, default \"kiln\"  (A name)\n"), libs.out());
+        CliRun brief = CliRun.of("libs", "--guest-root=" + guest);
+        assertTrue(brief.out().contains("demo       A demo library with options") && !brief.out().contains("DEMO_SIZE"), brief.out());
     }
 
     private static String tmux(String... args) throws Exception {

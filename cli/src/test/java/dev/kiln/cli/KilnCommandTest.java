@@ -39,9 +39,14 @@ class KilnCommandTest {
         usageError("usage: kiln COMMAND");
         usageError("unknown command 'boot'", "boot");
         usageError("missing IMAGE", "run");
-        usageError("--mem=abc: not a whole number", "run", "--mem=abc", CHECK);
-        usageError("--mem=1: must be in 2..4096", "run", "--mem=1", CHECK);
+        usageError("--mem=abc: not a memory size: give MiB as a whole number (64), or with a suffix M or G (64M, 1G)",
+                "run", "--mem=abc", CHECK);
+        usageError("--mem=1.5G: not a memory size", "run", "--mem=1.5G", CHECK);
+        usageError("--mem=64K: not a memory size", "run", "--mem=64K", CHECK);
+        usageError("--mem=1: must be in 2..4096 MiB (2M..4G)", "run", "--mem=1", CHECK);
         usageError("--mem=9000: must be in 2..4096", "run", "--mem", "9000", CHECK);
+        usageError("--mem=5G: must be in 2..4096 MiB", "run", "--mem=5G", CHECK);
+        usageError("--mem=1M: must be in 2..4096 MiB", "bench", "clone", "--mem=1M");
         usageError("--timeout=-3: must be a positive number of seconds", "run", "--timeout=-3", CHECK);
         usageError("unknown option --memory", "run", "--memory=4", CHECK);
         usageError("--gdb-port needs --gdb", "run", "--gdb-port=1234", CHECK);
@@ -51,8 +56,82 @@ class KilnCommandTest {
         usageError("--block:a/b=x: device name 'a/b' must be 1..67 letters and digits", "run", "--block:a/b=x", CHECK);
         usageError("--block-sector-size:disk without --block:disk=FILE", "run", "--block-sector-size:disk=4096", CHECK);
         usageError("sector size 1000 must be a power of two", "run", "--block:disk=f", "--block-sector-size:disk=1000", CHECK);
+        // a value given as the next word does not end the options: the device option after it is still read
+        usageError("sector size 1000 must be a power of two", "run", "--gdb", "--gdb-port", "0", "--timeout", "5",
+                "--block:disk=f", "--block-sector-size:disk=1000", CHECK);
         usageError("choose a benchmark", "bench");
-        usageError("-n=0: must be in 1..1000000", "bench", "boot", "-n", "0");
+        usageError("-n 0: must be in 1..1000000", "bench", "boot", "-n", "0");
+    }
+
+    /** The option parser's own wording never reaches the user; options are named as they were typed. */
+    @Test
+    void parserErrorsAreInKilnsWordsAndNameTheOptionAsTyped() {
+        usageError("kiln build: -j needs a value (-j N)", "build", "-j");
+        usageError("kiln build: --jobs needs a value (--jobs N)", "build", "--jobs");
+        usageError("kiln build: -j 0: must be in 1..256", "build", "-j", "0", "app");
+        usageError("kiln build: -j x: not a whole number", "build", "-jx", "app");
+        usageError("kiln build: --jobs=300: must be in 1..256", "build", "--jobs=300", "app");
+        usageError("kiln build: --out needs a value (--out DIR)", "build", "--out");
+        usageError("kiln build: unknown option --frob", "build", "--frob=1", "app");
+        usageError("kiln libs: unknown option -x", "libs", "-x");
+        usageError("kiln build: --lto=1: --lto takes no value", "build", "--lto=1", "app");
+        usageError("kiln libs: -v=2: -v takes no value", "libs", "-v=2");
+        usageError("kiln run: --stats=yes: --stats takes no value", "run", "--stats=yes", CHECK);
+        usageError("kiln run: --mem needs a value (--mem MiB)", "run", "--mem");
+        usageError("kiln bench boot: -n needs a value (-n N)", "bench", "boot", "-n");
+        usageError("kiln bench compute: --runs needs a value (--runs N)", "bench", "compute", "--runs");
+        usageError("kiln net: --ip needs a value (--ip ADDR/PREFIX)", "net", "create", "tap0", "--ip");
+        usageError("kiln config: unknown option --frob", "config", "--frob", "list", "x");
+        for (String[] args : new String[][] {{"build", "-j"}, {"build", "--frob"}, {"libs", "-x"}, {"run", "--mem"},
+                {"bench", "clone", "-n"}, {"bench", "density", "--max"}, {"menuconfig", "--guest-root"}}) {
+            CliRun r = CliRun.of(args);
+            assertEquals(Main.EXIT_USAGE, r.status(), r.err());
+            for (String raw : List.of("Missing argument", "Unrecognized option", "for option:")) {
+                assertTrue(!r.err().contains(raw), String.join(" ", args) + ": the parser's wording leaked: " + r.err());
+            }
+        }
+    }
+
+    @Test
+    void helpListsEveryCommandAndOption() {
+        CliRun help = CliRun.of("help");
+        assertEquals(0, help.status(), help.err());
+        List<String> missing = new ArrayList<>();
+        for (org.apache.commons.cli.Options options : List.of(RunCommand.options(), BuildCommand.options())) {
+            for (org.apache.commons.cli.Option o : options.getOptions()) {
+                if (o.getLongOpt().equals("help")) continue;
+                if (!help.out().contains("--" + o.getLongOpt()) && (o.getOpt() == null || !help.out().contains("-" + o.getOpt() + " ")
+                        && !help.out().contains("-" + o.getOpt() + "|"))) {
+                    missing.add(o.getLongOpt());
+                }
+            }
+        }
+        for (String device : List.of("--block:NAME=FILE", "--block-sector-size:NAME=N", "--net:NAME=TAP", "--net-mac:NAME=MAC",
+                "-j|--jobs N", "--guest-root DIR", "libs [-v|--verbose]", "menuconfig APP_DIR", "config list", "net create TAP",
+                "delete-netns NS", "kiln version")) {
+            if (!help.out().contains(device)) missing.add(device);
+        }
+        for (String bench : List.of("boot", "restore", "clone", "burst", "density", "compute")) {
+            if (!help.out().contains("kiln bench " + bench + " [")) missing.add("bench " + bench);
+        }
+        assertTrue(missing.isEmpty(), "kiln help does not list " + missing + ":\n" + help.out());
+    }
+
+    @Test
+    void benchHelpExitsZeroAndListsEveryBenchmark() {
+        for (String asked : List.of("--help", "-h", "help")) {
+            CliRun r = CliRun.of("bench", asked);
+            assertEquals(0, r.status(), r.err());
+            for (String syntax : BenchCommand.SYNTAXES) assertTrue(r.out().contains(syntax), r.out());
+        }
+        for (String bench : List.of("boot", "restore", "clone", "burst", "density", "compute")) {
+            CliRun r = CliRun.of("bench", bench, "--help");
+            assertEquals(0, r.status(), bench + ": " + r.err());
+            assertTrue(r.out().contains("usage: kiln bench " + bench), r.out());
+        }
+        CliRun wrong = CliRun.of("bench", "bogus");
+        assertEquals(Main.EXIT_USAGE, wrong.status());
+        assertTrue(wrong.err().contains("unknown benchmark 'bogus'") && wrong.err().contains(CloneBench.SYNTAX), wrong.err());
     }
 
     @Test
@@ -118,6 +197,22 @@ class KilnCommandTest {
             assertEquals(Integer.parseInt(c[1]), p.exitValue(), rest);
             assertTrue(rest.matches("(?s).*kiln: guest stopped by SIG" + c[0] + "\n"
                     + "kiln: (native|emulated), create [0-9.]+ ms, .* exits [0-9]+ \\(io [0-9]+, .*hypercalls [0-9]+ \\(.*"), rest);
+        }
+    }
+
+    /** --mem takes MiB as solo5-hvt does, or an M or G suffix; the guest's boot info shows what it got. */
+    @Test
+    void memorySizesTakeSuffixesAndPlainNumbersAreMiB() throws Exception {
+        requireKvm();
+        for (String[] c : new String[][] {{"64", "67108864"}, {"64M", "67108864"}, {"64mib", "67108864"},
+                {"1G", "1073741824"}, {"2g", "2147483648"}}) {
+            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    "dev.kiln.cli.Main", "run", "--mem=" + c[0], CHECK, "bootinfo").redirectErrorStream(true).start();
+            String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue(), printed);
+            assertTrue(printed.startsWith("mem_size=" + c[1] + " "), "--mem=" + c[0] + ": " + printed);
         }
     }
 }

@@ -45,7 +45,8 @@ public record Toolchain(String cc, String strip, String version) {
 
     /**
      * Runs one tool of the toolchain to its end and returns what it printed (stdout and stderr);
-     * a failure, a timeout or a missing tool is a BuildException naming {@code what} and the command.
+     * a failure, a timeout or a missing tool is a BuildException naming {@code what}; a failure's
+     * message is {@code what}, then the tool's output, then the command last.
      */
     public static String run(List<String> cmd, String what) throws BuildException {
         try {
@@ -56,7 +57,11 @@ public record Toolchain(String cc, String strip, String version) {
                 throw new BuildException(what + " (" + cmd.getFirst() + ") did not finish in 120 s");
             }
             if (p.exitValue() != 0) {
-                throw new BuildException(what + " failed: " + String.join(" ", cmd) + "\n" + out.strip());
+                // The tool's own words first: a compile's command line runs to a screenful of flags,
+                // and put before the error it pushed the line that matters out of sight.
+                String said = out.strip();
+                throw new BuildException(what + " failed" + (said.isEmpty() ? " (exit status " + p.exitValue() + ", no output)"
+                        : ":\n" + said) + "\n  command: " + String.join(" ", cmd));
             }
             return out;
         } catch (IOException e) {

@@ -15,6 +15,9 @@ public sealed interface OptionSpec {
     /** Checks a value for this option; returns null when it is acceptable, else why not. */
     String check(OptionValue value);
 
+    /** The type and, for an int, its range, as a reader would write them: {@code int in 1..1000}. */
+    String typeAndRange();
+
     record BoolOption(String name, boolean dflt, String help) implements OptionSpec {
         @Override
         public OptionValue defaultValue() {
@@ -24,6 +27,11 @@ public sealed interface OptionSpec {
         @Override
         public String check(OptionValue value) {
             return value instanceof OptionValue.Bool ? null : "expects true or false, got " + value.describe();
+        }
+
+        @Override
+        public String typeAndRange() {
+            return "bool";
         }
     }
 
@@ -39,6 +47,12 @@ public sealed interface OptionSpec {
             if (v < min || v > max) return "value " + v + " is out of range [" + min + ", " + max + "]";
             return null;
         }
+
+        @Override
+        public String typeAndRange() {
+            // No range in the manifest leaves the whole 64-bit range, which is no help to print.
+            return min == Long.MIN_VALUE && max == Long.MAX_VALUE ? "int (64-bit)" : "int in " + min + ".." + max;
+        }
     }
 
     record StringOption(String name, String dflt, String help) implements OptionSpec {
@@ -50,6 +64,11 @@ public sealed interface OptionSpec {
         @Override
         public String check(OptionValue value) {
             return value instanceof OptionValue.Str ? null : "expects a string, got " + value.describe();
+        }
+
+        @Override
+        public String typeAndRange() {
+            return "string";
         }
     }
 }

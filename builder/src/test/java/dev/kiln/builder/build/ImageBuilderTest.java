@@ -104,6 +104,12 @@ class ImageBuilderTest {
         Files.writeString(app.resolve("main.c"), "int main(const char *c) { return undefined_thing; }\n");
         BuildException e = assertThrows(BuildException.class, () -> build(app, tmp.resolve("out"), false));
         assertTrue(e.getMessage().contains("main.c (app)") && e.getMessage().contains("undefined_thing"), e.getMessage());
+        // The compiler's message comes right after the one line saying what failed, before gcc's long command line.
+        List<String> lines = e.getMessage().lines().toList();
+        assertTrue(lines.getFirst().matches("compiling .*main\\.c \\(app\\) failed:"), e.getMessage());
+        assertTrue(lines.get(1).matches(".*main\\.c:.*"), "gcc's words first: " + e.getMessage());
+        assertTrue(lines.stream().limit(4).anyMatch(l -> l.matches(".*main\\.c:\\d+:\\d+: error: .*")), e.getMessage());
+        assertTrue(lines.getLast().startsWith("  command: ") && lines.getLast().contains(" -c "), e.getMessage());
     }
 
     @Test
