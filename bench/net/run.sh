@@ -50,7 +50,7 @@ server=
 start_server() { # log image mem [kiln run options...]
   local log="$1" image="$2" mem="$3"; shift 3
   ip netns exec "$ns" ./kiln run --stats --mem="$mem" --net:service0="kbt$$" --net-mac:service0=02:00:0a:5d:00:02 "$@" \
-    "guest/out/$image.hvt" ip=10.93.0.2/24 >"$log" 2>&1 & server=$!
+    "guest/out/$image.hvt" "ip=10.93.0.2/24${GUEST_OPTS:+ $GUEST_OPTS}" >"$log" 2>&1 & server=$!
   pids+=("$server")
   wait_line "$log" listening
 }
@@ -101,6 +101,8 @@ stop_server "$tmp/http.log"; http_total=$exits
 read -r host_http _ <<<"$(wrk_run http://10.92.0.2:8080/)"
 
 # kvstore: the same, with a probe that sizes redis-benchmark's -n to about $secs per test.
+# redis-server runs with --appendonly no: kvstore with appendfsync=no is the same setting
+export GUEST_OPTS="appendfsync=no"
 boot_exits kvstore 64 --block:storage="$tmp/kv.img"; kv_boot=$exits
 start_server "$tmp/kv.log" kvstore 64 --block:storage="$tmp/kv.img"
 probe_n=100
@@ -110,6 +112,23 @@ stop_server "$tmp/kv.log"; kv_total=$exits
 kv_requests=$((2 * (probe_n + kv_n)))   # SET and GET, probe included: the exits count covers both
 host_n=$(rb_count "$(rb 10.92.0.2 6380 2000)")
 host_kv=$(rb 10.92.0.2 6380 "$host_n")
+
+# Durability, both sides flushing every acknowledged write before the reply: kvstore with
+# appendfsync=always (its log on the block device, BLOCK_FLUSH) and redis-server with
+# --appendonly yes --appendfsync always (its AOF in a file). SET only: GET writes nothing.
+rb_set() { # host port n -> rps
+  ip netns exec "$ns" redis-benchmark -h "$1" -p "$2" -q -n "$3" -c 16 -t set 2> >(grep -v 'Could not fetch server CONFIG' >&2) \
+    | tr '\r' '\n' | awk '/requests per second/ {print $2}'
+}
+export GUEST_OPTS="appendfsync=always"
+start_server "$tmp/kva.log" kvstore 64 --block:storage="$tmp/kv.img"
+kiln_always=$(rb_set 10.93.0.2 6379 $((secs * 500)))
+stop_server "$tmp/kva.log"
+mkdir -p "$tmp/aof"
+redis-server --bind 10.92.0.2 --port 6381 --protected-mode no --save '' --appendonly yes --appendfsync always \
+  --dir "$tmp/aof" --daemonize no >/dev/null & pids+=($!)
+sleep 0.5
+host_always=$(rb_set 10.92.0.2 6381 $((secs * 500)))
 
 kvm=$(for m in /sys/module/kvm_*; do [ -d "$m" ] && echo "${m##*/}"; done | paste -sd, -)
 mode=$(sed -n 's/^kiln: \([a-z]*\), create .*/\1/p' "$tmp/http.log" | tail -n 1)
@@ -133,3 +152,6 @@ printf '             exits/request: %s = %d exits during the load / %d requests 
   "$e" "$kv_exits" "$kv_requests" "$((2 * probe_n))" "$(verdict "$e" '<=' 0.2)"
 echo "  exits: from 'kiln run --stats' when the server is stopped (SIGTERM), less those of a run booted to"
 echo "  'listening' and stopped at once (httpreply $http_boot, kvstore $kv_boot): boot and idle are not charged to requests"
+r=$(ratio "$kiln_always" "$host_always")
+printf '  kvstore    SET  -c16, every write flushed before its reply: kiln (appendfsync=always) %10s req/s   redis-server (appendfsync always) %10s req/s   ratio %s\n' \
+  "$kiln_always" "$host_always" "$r"

@@ -359,14 +359,14 @@ static void client(void *arg)
     clients--;
 }
 
-/* appendfsync=everysec: what was logged reaches stable storage within about a second, also when
- * no further command comes to commit it. */
-static void everysec(void *arg)
+/* appendfsync=everysec and no: what was logged is written within about a second (and, for
+ * everysec, flushed), also when no further command comes to commit it. */
+static void ticker(void *arg)
 {
     (void)arg;
     for (;;) {
         thread_sleep_ns(1000000000ull);
-        persist_commit();
+        persist_tick();
     }
 }
 
@@ -403,8 +403,8 @@ int main(const char *cmdline)
         printf("kvstore: the block device 'storage' is too small for a log and two snapshots\n");
         return 1;
     }
-    if (have_disk && policy == FSYNC_EVERYSEC) {
-        struct thread *f = thread_create("appendfsync", everysec, NULL, 16 * 1024);
+    if (have_disk && policy != FSYNC_ALWAYS) {
+        struct thread *f = thread_create("appendfsync", ticker, NULL, 16 * 1024);
         if (f)
             thread_detach(f);
     }

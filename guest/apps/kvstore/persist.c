@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <kiln/platform.h>
+#include <kiln/sched.h>
 #include "persist.h"
 #include "store.h"
 
@@ -43,6 +44,8 @@ static size_t tail_len, tail_cap;
 static uint64_t tail_block, log_pos, synced_block_end;
 static int dirty, replaying;
 static int unsynced;              /* log blocks written since the last flush */
+static uint64_t durable_pos;      /* log bytes known to be on stable storage */
+static int committing;            /* a client thread is writing and flushing the log */
 static uint64_t last_flush_ns;
 static unsigned long long flushes;
 
@@ -125,17 +128,63 @@ static int write_tail(void)
 static void journal(enum store_change what, const char *key, size_t klen, const char *val, size_t vlen,
                     uint64_t expires);
 
+/*
+ * Each BLOCK_WRITE and BLOCK_FLUSH is a VM exit (and the flush an fdatasync), so they are shared:
+ * with "always", a client that needs its changes durable first lets the other ready clients run
+ * (they append theirs), then one write and one flush cover them all, and every client whose
+ * changes lie before the flushed position replies without flushing again (group commit). With
+ * "everysec" and "no", only filled blocks are written as they fill; the tick (persist_tick) writes
+ * the partial last block and, for everysec, flushes.
+ */
 int persist_commit(void)
 {
     if (!disk)
+        return 0;
+    if (policy != FSYNC_ALWAYS) {
+        if (!dirty || tail_len < bs)
+            return 0;
+        size_t whole = tail_len - tail_len % bs, keep = tail_len - whole;
+        tail_len = whole;                  /* write_tail writes (and drops) the whole blocks only */
+        if (write_tail() != 0) {
+            tail_len = whole + keep;
+            return -1;
+        }
+        memmove(tail, tail + whole, keep); /* the partial block's bytes, for the tick or later */
+        tail_len = keep;
+        dirty = keep != 0;
+        unsynced = 1;
+        return 0;
+    }
+    uint64_t mine = log_pos;
+    if (durable_pos >= mine)
+        return 0;
+    thread_yield();                    /* let the other ready clients append theirs first */
+    while (committing && durable_pos < mine)
+        thread_yield();                /* another thread's flush may cover us */
+    if (durable_pos >= mine)
+        return 0;
+    committing = 1;
+    uint64_t upto = log_pos;
+    int rc = dirty ? write_tail() : 0;
+    if (rc == 0)
+        rc = flush();
+    committing = 0;
+    if (rc == 0 && upto > durable_pos)
+        durable_pos = upto;
+    return rc;
+}
+
+/* Once a second (a ticker thread): the partial last block written, and flushed for everysec. */
+int persist_tick(void)
+{
+    if (!disk || policy == FSYNC_ALWAYS)
         return 0;
     if (dirty) {
         if (write_tail() != 0)
             return -1;
         unsynced = 1;
     }
-    if (unsynced && (policy == FSYNC_ALWAYS
-                     || (policy == FSYNC_EVERYSEC && plat_monotonic_ns() - last_flush_ns >= 1000000000ull))) {
+    if (unsynced && policy == FSYNC_EVERYSEC) {
         unsynced = 0;
         return flush();
     }
@@ -172,20 +221,37 @@ static void journal(enum store_change what, const char *key, size_t klen, const 
     dirty = 1;
 }
 
+/* The log read so far at boot: blocks are read only as far as records go (each is a VM exit). */
+static unsigned char *rlog;
+static uint64_t rlog_have;
+
+/* Makes the first n bytes of the log readable in rlog: 0, or -1 past the log's end or on a read error. */
+static int need(uint64_t n)
+{
+    if (n > log_blocks * bs)
+        return -1;
+    while (rlog_have < n) {
+        if (blk_read(disk, log_at + rlog_have / bs, rlog + rlog_have, 1) != 0)
+            return -1;
+        rlog_have += bs;
+    }
+    return 0;
+}
+
 /* Replays the log of the current epoch from its start; leaves log_pos after the last good record. */
 static void replay(void)
 {
     uint64_t bytes = log_blocks * bs, at = 0, t = plat_monotonic_ns();
-    unsigned char *log = malloc(bytes);
-    if (!log || blk_read(disk, log_at, log, log_blocks) != 0) {
-        printf("kvstore: the log cannot be read; starting from the snapshot alone\n");
-        free(log);
+    unsigned char *log = rlog = malloc(bytes);
+    rlog_have = 0;
+    if (!log) {
+        printf("kvstore: no memory to read the log; starting from the snapshot alone\n");
         log_pos = 0;
         return;
     }
     unsigned long long applied = 0;
     replaying = 1;
-    while (at + REC_HEAD + 8 <= bytes) {
+    while (need(at + REC_HEAD + 8) == 0) {
         uint32_t magic, what, kl, vl;
         uint64_t ep, wall, sum;
         memcpy(&magic, log + at, 4);
@@ -194,7 +260,8 @@ static void replay(void)
         memcpy(&kl, log + at + 16, 4);
         memcpy(&vl, log + at + 20, 4);
         memcpy(&wall, log + at + 24, 8);
-        if (magic != REC_MAGIC || ep != epoch || kl > bytes || vl > bytes || at + REC_HEAD + kl + vl + 8 > bytes)
+        if (magic != REC_MAGIC || ep != epoch || kl > bytes || vl > bytes || at + REC_HEAD + kl + vl + 8 > bytes
+            || need(at + REC_HEAD + kl + vl + 8) != 0)
             break;
         const char *key = (const char *)log + at + REC_HEAD, *val = key + kl;
         memcpy(&sum, log + at + REC_HEAD + kl + vl, 8);
@@ -213,8 +280,11 @@ static void replay(void)
     log_pos = at;
     tail_block = at / bs;
     tail_len = 0;
+    need(at);
     tail_put(log + tail_block * bs, at - tail_block * bs);
+    durable_pos = at;
     free(log);
+    rlog = NULL;
     if (applied)
         printf("kvstore: replayed %llu changes from the log\n", applied);
 }
@@ -305,7 +375,7 @@ const char *persist_save(void)
                 generation++;
                 area = next;
                 epoch++;
-                log_pos = tail_block = 0;
+                log_pos = tail_block = durable_pos = 0;
                 tail_len = 0;
                 dirty = unsynced = 0;
             }

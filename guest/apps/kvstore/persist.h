@@ -18,6 +18,9 @@ int persist_open(struct blk *disk, enum fsync_policy policy);
  * 0, or -1 when the device failed (the caller must not acknowledge). */
 int persist_commit(void);
 
+/* Once a second: the partial last log block written (everysec and no), and flushed (everysec). */
+int persist_tick(void);
+
 /* A crash-safe snapshot (SAVE): written beside the previous one, flushed, then switched to with a
  * new superblock; the log starts over. NULL, or why it failed (the previous snapshot stays). */
 const char *persist_save(void);
