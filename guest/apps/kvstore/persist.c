@@ -385,6 +385,37 @@ const char *persist_save(void)
     return err;
 }
 
+/*
+ * Puts a snapshot's keys (u32 key length, u32 value length, u64 expiry, key, value; at most count)
+ * into the store, each expiry converted by expiry(); stops at the first entry that does not fit.
+ * Returns the keys loaded.
+ */
+static uint64_t load_entries(const unsigned char *data, uint64_t len, uint64_t count,
+                             uint64_t (*expiry)(uint64_t stored, uint64_t now))
+{
+    uint64_t at = 0, loaded = 0, t = plat_monotonic_ns();
+    while (at + 16 <= len && loaded < count) {
+        uint32_t kl, vl;
+        uint64_t stored;
+        memcpy(&kl, data + at, 4);
+        memcpy(&vl, data + at + 4, 4);
+        memcpy(&stored, data + at + 8, 8);
+        at += 16;
+        if (kl > len - at || vl > len - at - kl)
+            break;
+        store_set((const char *)data + at, kl, (const char *)data + at + kl, vl, expiry(stored, t));
+        at += kl + vl;
+        loaded++;
+    }
+    return loaded;
+}
+
+/* Version 1 stored milliseconds left to live (0 = never). */
+static uint64_t from_ttl_ms(uint64_t ttl_ms, uint64_t now)
+{
+    return ttl_ms ? now + ttl_ms * 1000000ull : 0;
+}
+
 /* Loads the snapshot the superblock names; 0, or -1 when it is unreadable. */
 static int load_snapshot(uint64_t len, uint64_t count, uint64_t sum)
 {
@@ -394,20 +425,7 @@ static int load_snapshot(uint64_t len, uint64_t count, uint64_t sum)
         free(data);
         return -1;
     }
-    uint64_t at = 0, loaded = 0, t = plat_monotonic_ns();
-    while (at + 16 <= len && loaded < count) {
-        uint32_t kl, vl;
-        uint64_t wall;
-        memcpy(&kl, data + at, 4);
-        memcpy(&vl, data + at + 4, 4);
-        memcpy(&wall, data + at + 8, 8);
-        at += 16;
-        if (kl > len - at || vl > len - at - kl)
-            break;
-        store_set((const char *)data + at, kl, (const char *)data + at + kl, vl, from_wall(wall, t));
-        at += kl + vl;
-        loaded++;
-    }
+    uint64_t loaded = load_entries(data, len, count, from_wall);
     free(data);
     printf("kvstore: loaded %llu keys from snapshot %llu\n", (unsigned long long)loaded, (unsigned long long)generation);
     return 0;
@@ -453,19 +471,7 @@ static int load_version1(void)
         free(data);
         return -1;
     }
-    uint64_t at = 0, t = plat_monotonic_ns();
-    for (uint64_t n = 0; at + 16 <= len && n < count; n++) {
-        uint32_t kl, vl;
-        uint64_t ttl_ms;
-        memcpy(&kl, data + at, 4);
-        memcpy(&vl, data + at + 4, 4);
-        memcpy(&ttl_ms, data + at + 8, 8);
-        at += 16;
-        if (kl > len - at || vl > len - at - kl)
-            break;
-        store_set((const char *)data + at, kl, (const char *)data + at + kl, vl, ttl_ms ? t + ttl_ms * 1000000ull : 0);
-        at += kl + vl;
-    }
+    load_entries(data, len, count, from_ttl_ms);
     free(data);
     return 0;
 }

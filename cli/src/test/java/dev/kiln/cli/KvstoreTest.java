@@ -152,6 +152,36 @@ class KvstoreTest {
         }
     }
 
+    /** A data set saved by kvstore before the log (format 1: one header block, relative TTLs) loads, and is kept. */
+    @Test
+    void aVersionOneDataSetIsMigrated() throws Exception {
+        java.io.ByteArrayOutputStream entries = new java.io.ByteArrayOutputStream();
+        java.nio.ByteBuffer e = java.nio.ByteBuffer.allocate(64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        e.putInt(3).putInt(5).putLong(0).put("old".getBytes()).put("value".getBytes());
+        entries.write(e.array(), 0, e.position());
+        byte[] data = entries.toByteArray();
+        long sum = 1469598103934665603L; // FNV-1a 64, as kvstore's checksum
+        for (byte b : data) {
+            sum ^= b & 0xff;
+            sum *= 1099511628211L;
+        }
+        java.nio.ByteBuffer head = java.nio.ByteBuffer.allocate(512).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        head.put("KILNKV01".getBytes()).putLong(data.length).putLong(1).putLong(sum);
+        try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
+            f.seek(0);
+            f.write(new byte[1024]); // no superblock of the new format
+            f.seek(0);
+            f.write(head.array());
+            f.seek(512);
+            f.write(data);
+        }
+        boot("kvstore: loaded a version 1 data set; saving it in the new format");
+        assertEquals("value", cli("get", "old"));
+        guest.kill();
+        boot("kvstore: loaded 1 keys from snapshot ");
+        assertEquals("value", cli("get", "old"));
+    }
+
     @Test
     void appendfsyncPoliciesAndAnUnknownOne() throws Exception {
         boot("kvstore: ", "appendfsync=everysec");
