@@ -120,4 +120,31 @@ class KilnCommandTest {
                     + "kiln: (native|emulated), create [0-9.]+ ms, .* exits [0-9]+ \\(io [0-9]+, .*hypercalls [0-9]+ \\(.*"), rest);
         }
     }
+
+    /** A `kiln run` process refuses a block file another monitor (here, this JVM) has attached: exit 125, naming the file. */
+    @Test
+    void aBlockFileInUseByAnotherMonitorCannotStart(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        requireKvm();
+        String blockcheck = GUESTS.resolve("blockcheck.hvt").toString();
+        Path disk = dir.resolve("disk.img");
+        Files.write(disk, new byte[8192]);
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "dev.kiln.cli.Main", "run", "--mem=4", "--block:storage=" + disk, blockcheck, "info");
+        try (dev.kiln.monitor.Monitor monitor = dev.kiln.monitor.Monitor.open();
+             dev.kiln.monitor.Instance holder = monitor.create(dev.kiln.monitor.InstanceSpec.of(
+                     dev.kiln.monitor.image.HvtImage.read(Path.of(blockcheck)), System.out, "info").withMemory(4L << 20)
+                     .withDevices(List.of(new dev.kiln.monitor.DeviceAttachment.Block("storage", disk, 512))))) {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(Main.EXIT_CANNOT_START, p.exitValue(), text);
+            assertTrue(text.contains("block device 'storage': " + disk + " is in use by another monitor"), text);
+        }
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), text);
+        assertEquals("capacity=8192 block_size=512 handle=1\n", text, "free again once the holder is closed");
+    }
 }
