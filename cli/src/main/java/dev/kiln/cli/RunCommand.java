@@ -133,6 +133,9 @@ final class RunCommand {
                     }
                 }
                 Outcome outcome = instance.run();
+                if (stub != null && stub.droppedBecause() != null) {
+                    err.println("kiln: gdb dropped: " + stub.droppedBecause() + "; the guest went on undebugged");
+                }
                 if (!(outcome instanceof Outcome.Halted)) {
                     err.println("kiln: " + outcome.describe());
                 }
