@@ -88,7 +88,7 @@ class KilnCommandTest {
         assertTrue(spin.err().contains("kiln: guest ran past its time limit"), spin.err());
         CliRun stats = CliRun.of("run", "--mem=8", "--stats", CHECK, "exit", "0");
         assertTrue(stats.err().matches("(?s)kiln: (native|emulated), create [0-9.]+ ms, load [0-9.]+ ms, guest entry..main [0-9.]+ ms, .*cpu [0-9.]+ ms,"
-                + " .*hypercalls 1 \\(HALT 1\\), console 0 bytes, resident [0-9]+ KiB\\s*"), stats.err());
+                + " .*hypercalls 1 \\(HALT 1\\), console 0 bytes \\(0 dropped\\), resident [0-9]+ KiB\\s*"), stats.err());
         // --emulate runs the same guest in KVM's emulator where the host has one (kvm_pvm), and says so
         CliRun emulated = CliRun.of("run", "--mem=8", "--stats", "--emulate", CHECK, "exit", "0");
         assertEquals(0, emulated.status(), emulated.err());
@@ -146,5 +146,24 @@ class KilnCommandTest {
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), text);
         assertEquals("capacity=8192 block_size=512 handle=1\n", text, "free again once the holder is closed");
+    }
+
+    /** A guest writing past the default console limit (ConsoleLimit.DEFAULT) has the rest dropped, and --stats says how much. */
+    @Test
+    void consoleOutputPastTheLimitIsDroppedAndShownByStats() throws Exception {
+        requireKvm();
+        int n = 12 << 20;
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "dev.kiln.cli.Main", "run", "--mem=8", "--stats", CHECK, "puts-big", Integer.toString(n))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), err);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("console ([0-9]+) bytes \\(([0-9]+) dropped\\)").matcher(err);
+        assertTrue(m.find(), err);
+        long written = Long.parseLong(m.group(1)), dropped = Long.parseLong(m.group(2));
+        assertEquals(n, written + dropped, err);
+        assertTrue(written >= 4 << 20 && dropped > 0, err);
     }
 }
