@@ -166,4 +166,36 @@ class KilnCommandTest {
         assertEquals(n, written + dropped, err);
         assertTrue(written >= 4 << 20 && dropped > 0, err);
     }
+
+    /**
+     * A `kiln run` process puts itself under the seccomp filter once the guest's resources are open
+     * (/proc/PID/status, proc(5): "Seccomp: 2" is filter mode), the guest runs, and SIGTERM still
+     * stops it cleanly; --no-seccomp leaves it unconfined.
+     */
+    @Test
+    void kilnRunConfinesItselfUnlessToldNotTo() throws Exception {
+        requireKvm();
+        for (boolean confined : new boolean[] {true, false}) {
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), "dev.kiln.cli.Main", "run", "--mem=8"));
+            if (!confined) cmd.add("--no-seccomp");
+            cmd.addAll(List.of(CHECK, "spin"));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("spinning", r.readLine(), "the guest is running");
+            String status = Files.readString(Path.of("/proc/" + p.pid() + "/status"));
+            assertTrue(status.contains(confined ? "\nSeccomp:\t2\n" : "\nSeccomp:\t0\n"), status);
+            assertTrue(status.contains(confined ? "\nNoNewPrivs:\t1\n" : "\nNoNewPrivs:\t0\n"), status);
+            assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).inheritIO().start().waitFor());
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS), "kiln run did not stop on SIGTERM");
+            assertEquals(143, p.exitValue());
+        }
+        Process hello = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), "dev.kiln.cli.Main", "run", "--mem=2",
+                GUESTS.resolve("helloworld.hvt").toString(), "under", "seccomp").redirectErrorStream(true).start();
+        String text = new String(hello.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(hello.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, hello.exitValue(), text);
+        assertTrue(text.matches("Hello from Kiln!\nwalltime_ns: [0-9]+\ncmdline: under seccomp\n"), text);
+    }
 }
