@@ -7,7 +7,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
-import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -113,12 +112,13 @@ public final class SeccompFilter {
      */
     static final StructLayout SOCK_FPROG = MemoryLayout.structLayout(
             JAVA_SHORT.withName("len"), MemoryLayout.paddingLayout(6), ADDRESS.withName("filter"));
-    private static final VarHandle CODE = SOCK_FILTER.varHandle(groupElement("code"));
-    private static final VarHandle JT = SOCK_FILTER.varHandle(groupElement("jt"));
-    private static final VarHandle JF = SOCK_FILTER.varHandle(groupElement("jf"));
-    private static final VarHandle K = SOCK_FILTER.varHandle(groupElement("k"));
-    private static final VarHandle LEN = SOCK_FPROG.varHandle(groupElement("len"));
-    private static final VarHandle FILTER = SOCK_FPROG.varHandle(groupElement("filter"));
+    // Field offsets, written with plain set calls: building VarHandles costs kiln run start-up time (as in LibC).
+    private static final long CODE = SOCK_FILTER.byteOffset(groupElement("code"));
+    private static final long JT = SOCK_FILTER.byteOffset(groupElement("jt"));
+    private static final long JF = SOCK_FILTER.byteOffset(groupElement("jf"));
+    private static final long K = SOCK_FILTER.byteOffset(groupElement("k"));
+    private static final long LEN = SOCK_FPROG.byteOffset(groupElement("len"));
+    private static final long FILTER = SOCK_FPROG.byteOffset(groupElement("filter"));
 
     /** One classic BPF instruction; jumps count instructions skipped after this one. */
     record Insn(short code, int jt, int jf, int k) {
@@ -170,15 +170,15 @@ public final class SeccompFilter {
             MemorySegment filter = arena.allocate(SOCK_FILTER, program.size());
             for (int i = 0; i < program.size(); i++) {
                 Insn in = program.get(i);
-                MemorySegment at = filter.asSlice(i * SOCK_FILTER.byteSize(), SOCK_FILTER);
-                CODE.set(at, 0L, in.code());
-                JT.set(at, 0L, (byte) in.jt());
-                JF.set(at, 0L, (byte) in.jf());
-                K.set(at, 0L, in.k());
+                long at = i * SOCK_FILTER.byteSize();
+                filter.set(JAVA_SHORT, at + CODE, in.code());
+                filter.set(JAVA_BYTE, at + JT, (byte) in.jt());
+                filter.set(JAVA_BYTE, at + JF, (byte) in.jf());
+                filter.set(JAVA_INT, at + K, in.k());
             }
             MemorySegment fprog = arena.allocate(SOCK_FPROG);
-            LEN.set(fprog, 0L, (short) program.size());
-            FILTER.set(fprog, 0L, filter);
+            fprog.set(JAVA_SHORT, LEN, (short) program.size());
+            fprog.set(ADDRESS, FILTER, filter);
             long r = LibC.seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, fprog);
             if (r < 0) throw new KvmException("seccomp(SECCOMP_SET_MODE_FILTER, TSYNC)", (int) -r);
             // TSYNC answers the id of a thread that could not take the filter (seccomp(2))
