@@ -46,9 +46,13 @@ final class HvtCommand {
     /** The name messages carry: "solo5-hvt" through that link, else "kiln hvt". */
     private final String tender;
 
-    HvtCommand(PrintStream out, PrintStream err) {
+    /** True when this command is the whole process (Main.main), the only case it may confine it. */
+    private final boolean ownsProcess;
+
+    HvtCommand(PrintStream out, PrintStream err, boolean ownsProcess) {
         this.out = out;
         this.err = err;
+        this.ownsProcess = ownsProcess;
         this.tender = System.getProperty("kiln.invokedAs", "kiln hvt");
     }
 
@@ -86,6 +90,9 @@ final class HvtCommand {
                         if (stub != null) stub.close();
                     });
                 }
+                // As solo5-hvt drops its privileges once the guest's resources are open: the seccomp
+                // filter of Monitor.confine (README, "Confinement").
+                if (ownsProcess) Monitor.confine();
                 if (stub != null) {
                     err.println(tender + ": waiting for gdb on 127.0.0.1:" + stub.port());
                     instance.debugWith(stub);

@@ -28,17 +28,20 @@ import java.util.List;
  */
 final class RunCommand {
     static final String SYNTAX = "kiln run [--mem=MiB] [--timeout=SECONDS] [--stats] [--emulate] [--gdb] [--gdb-port=PORT] [--block:NAME=FILE]"
-            + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] [--no-net-ring] IMAGE [ARGS...]";
+            + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] [--no-net-ring] [--no-seccomp] IMAGE [ARGS...]";
     static final String EXIT_STATUSES = "Exit status: the guest's HALT status (0 ok, 1 failure, 255 abort); 255 also"
             + " for a guest fault; 124 past --timeout; 130 SIGINT; 143 SIGTERM; 137 killed from gdb; 125 if the guest could not start;"
             + " 2 for a bad command line.";
 
     private final PrintStream out;
     private final PrintStream err;
+    /** True when this command is the whole process (Main.main), the only case it may confine it. */
+    private final boolean ownsProcess;
 
-    RunCommand(PrintStream out, PrintStream err) {
+    RunCommand(PrintStream out, PrintStream err, boolean ownsProcess) {
         this.out = out;
         this.err = err;
+        this.ownsProcess = ownsProcess;
     }
 
     static Options options() {
@@ -53,6 +56,8 @@ final class RunCommand {
                         + " (kvm_pvm hosts; for comparison and debugging; --gdb implies it)"))
                 .addOption(CommandLines.flag("no-net-ring", "do not offer the network ring (docs/kiln-abi.md 4): the guest"
                         + " moves every frame with a NET_READ/NET_WRITE hypercall"))
+                .addOption(CommandLines.flag("no-seccomp", "do not put the process under the seccomp filter that refuses"
+                        + " what a monitor never needs (exec, modules, mounts, namespaces, ptrace, reboot...)"))
                 .addOption(CommandLines.flag("help", "show this help"));
         // --block:, --block-sector-size:, --net: and --net-mac: are read by DeviceOptions first.
     }
@@ -66,6 +71,7 @@ final class RunCommand {
         boolean stats;
         boolean emulate;
         boolean netRing;
+        boolean seccomp;
         Integer gdbPort;
         List<DeviceAttachment> devices;
         try {
@@ -82,6 +88,7 @@ final class RunCommand {
             stats = cl.hasOption("stats");
             emulate = cl.hasOption("emulate");
             netRing = !cl.hasOption("no-net-ring");
+            seccomp = !cl.hasOption("no-seccomp");
             if (cl.hasOption("gdb-port") && !cl.hasOption("gdb")) throw new UsageException("--gdb-port needs --gdb");
             gdbPort = cl.hasOption("gdb") ? (int) CommandLines.longValue(cl, "gdb-port", 1234, 0, 65535) : null;
             List<String> rest = cl.getArgList();
@@ -106,6 +113,10 @@ final class RunCommand {
             if (emulate || gdbPort != null) spec = spec.withExecution(dev.kiln.monitor.ExecutionMode.EMULATED);
             try (Instance instance = monitor.create(spec);
                  GdbStub stub = gdbPort == null ? null : GdbStub.listen(gdbPort)) {
+                // Everything the guest needs from the host is open now (KVM, memory, block files,
+                // taps, the gdb socket): from here on the process never needs to run a program,
+                // load a module, mount, enter a namespace or trace (Monitor.confine).
+                if (seccomp && ownsProcess) Monitor.confine();
                 // A signal also drops the debugger: kiln may be waiting for gdb to connect, or gdb
                 // may hold the guest stopped; either way the guest then stops as asked.
                 java.util.concurrent.atomic.AtomicBoolean signalled = new java.util.concurrent.atomic.AtomicBoolean();
@@ -132,6 +143,9 @@ final class RunCommand {
                     }
                 }
                 Outcome outcome = instance.run();
+                if (stub != null && stub.droppedBecause() != null) {
+                    err.println("kiln: gdb dropped: " + stub.droppedBecause() + "; the guest went on undebugged");
+                }
                 if (!(outcome instanceof Outcome.Halted)) {
                     err.println("kiln: " + outcome.describe());
                 }

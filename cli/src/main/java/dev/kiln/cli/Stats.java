@@ -15,14 +15,14 @@ final class Stats {
         for (long n : hc) total += n;
         return String.format(Locale.ROOT,
                 "%s, create %.3f ms, load %.3f ms, guest entry..main %s, first output %s, run %.3f ms, cpu %s,"
-                        + " exits %d (io %d, mmio %d, intr %d, other %d), hypercalls %d%s, console %d bytes, resident %s",
+                        + " exits %d (io %d, mmio %d, intr %d, other %d), hypercalls %d%s, console %d bytes (%d dropped), resident %s",
                 s.mode().label(), s.createNanos() / 1e6, s.loadNanos() / 1e6,
                 s.entryToMainNanos() < 0 ? "unknown" : String.format(Locale.ROOT, "%.3f ms", s.entryToMainNanos() / 1e6),
                 s.firstOutputNanos() < 0 ? "none" : String.format(Locale.ROOT, "%.3f ms", s.firstOutputNanos() / 1e6),
                 s.runNanos() / 1e6,
                 s.cpuNanos() < 0 ? "unknown" : String.format(Locale.ROOT, "%.3f ms", s.cpuNanos() / 1e6),
                 s.exits().total(), s.exits().io(), s.exits().mmio(), s.exits().interrupted(),
-                s.exits().other(), total, byName(hc), s.consoleBytes(),
+                s.exits().other(), total, byName(hc), s.consoleBytes(), s.consoleBytesDropped(),
                 s.residentBytes() < 0 ? "unknown" : (s.residentBytes() >> 10) + " KiB") + netRing(s.netRing());
     }
 

@@ -167,7 +167,7 @@ class KilnCommandTest {
         assertTrue(spin.err().contains("kiln: guest ran past its time limit"), spin.err());
         CliRun stats = CliRun.of("run", "--mem=8", "--stats", CHECK, "exit", "0");
         assertTrue(stats.err().matches("(?s)kiln: (native|emulated), create [0-9.]+ ms, load [0-9.]+ ms, guest entry..main [0-9.]+ ms, .*cpu [0-9.]+ ms,"
-                + " .*hypercalls 1 \\(HALT 1\\), console 0 bytes, resident [0-9]+ KiB\\s*"), stats.err());
+                + " .*hypercalls 1 \\(HALT 1\\), console 0 bytes \\(0 dropped\\), resident [0-9]+ KiB\\s*"), stats.err());
         // --emulate runs the same guest in KVM's emulator where the host has one (kvm_pvm), and says so
         CliRun emulated = CliRun.of("run", "--mem=8", "--stats", "--emulate", CHECK, "exit", "0");
         assertEquals(0, emulated.status(), emulated.err());
@@ -214,5 +214,83 @@ class KilnCommandTest {
             assertEquals(0, p.exitValue(), printed);
             assertTrue(printed.startsWith("mem_size=" + c[1] + " "), "--mem=" + c[0] + ": " + printed);
         }
+    }
+
+    /** A `kiln run` process refuses a block file another monitor (here, this JVM) has attached: exit 125, naming the file. */
+    @Test
+    void aBlockFileInUseByAnotherMonitorCannotStart(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        requireKvm();
+        String blockcheck = GUESTS.resolve("blockcheck.hvt").toString();
+        Path disk = dir.resolve("disk.img");
+        Files.write(disk, new byte[8192]);
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "dev.kiln.cli.Main", "run", "--mem=4", "--block:storage=" + disk, blockcheck, "info");
+        try (dev.kiln.monitor.Monitor monitor = dev.kiln.monitor.Monitor.open();
+             dev.kiln.monitor.Instance holder = monitor.create(dev.kiln.monitor.InstanceSpec.of(
+                     dev.kiln.monitor.image.HvtImage.read(Path.of(blockcheck)), System.out, "info").withMemory(4L << 20)
+                     .withDevices(List.of(new dev.kiln.monitor.DeviceAttachment.Block("storage", disk, 512))))) {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(Main.EXIT_CANNOT_START, p.exitValue(), text);
+            assertTrue(text.contains("block device 'storage': " + disk + " is in use by another monitor"), text);
+        }
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), text);
+        assertEquals("capacity=8192 block_size=512 handle=1\n", text, "free again once the holder is closed");
+    }
+
+    /** A guest writing past the default console limit (ConsoleLimit.DEFAULT) has the rest dropped, and --stats says how much. */
+    @Test
+    void consoleOutputPastTheLimitIsDroppedAndShownByStats() throws Exception {
+        requireKvm();
+        int n = 12 << 20;
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "dev.kiln.cli.Main", "run", "--mem=8", "--stats", CHECK, "puts-big", Integer.toString(n))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), err);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("console ([0-9]+) bytes \\(([0-9]+) dropped\\)").matcher(err);
+        assertTrue(m.find(), err);
+        long written = Long.parseLong(m.group(1)), dropped = Long.parseLong(m.group(2));
+        assertEquals(n, written + dropped, err);
+        assertTrue(written >= 4 << 20 && dropped > 0, err);
+    }
+
+    /**
+     * A `kiln run` process puts itself under the seccomp filter once the guest's resources are open
+     * (/proc/PID/status, proc(5): "Seccomp: 2" is filter mode), the guest runs, and SIGTERM still
+     * stops it cleanly; --no-seccomp leaves it unconfined.
+     */
+    @Test
+    void kilnRunConfinesItselfUnlessToldNotTo() throws Exception {
+        requireKvm();
+        for (boolean confined : new boolean[] {true, false}) {
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), "dev.kiln.cli.Main", "run", "--mem=8"));
+            if (!confined) cmd.add("--no-seccomp");
+            cmd.addAll(List.of(CHECK, "spin"));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("spinning", r.readLine(), "the guest is running");
+            String status = Files.readString(Path.of("/proc/" + p.pid() + "/status"));
+            assertTrue(status.contains(confined ? "\nSeccomp:\t2\n" : "\nSeccomp:\t0\n"), status);
+            assertTrue(status.contains(confined ? "\nNoNewPrivs:\t1\n" : "\nNoNewPrivs:\t0\n"), status);
+            assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).inheritIO().start().waitFor());
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS), "kiln run did not stop on SIGTERM");
+            assertEquals(143, p.exitValue());
+        }
+        Process hello = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), "dev.kiln.cli.Main", "run", "--mem=2",
+                GUESTS.resolve("helloworld.hvt").toString(), "under", "seccomp").redirectErrorStream(true).start();
+        String text = new String(hello.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(hello.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, hello.exitValue(), text);
+        assertTrue(text.matches("Hello from Kiln!\nwalltime_ns: [0-9]+\ncmdline: under seccomp\n"), text);
     }
 }

@@ -84,7 +84,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         this.mode = machine.mode();
         this.timings = timings;
         HypercallTable hypercalls = new HypercallTable();
-        this.console = new ConsoleModule(memory, spec.console());
+        this.console = new ConsoleModule(memory, spec.console(), spec.consoleLimit());
         console.register(hypercalls);
         new ClockModule(memory).register(hypercalls);
         this.blocks = devices.blocks().isEmpty() ? null : new BlockModule(memory, devices.blocks());
@@ -400,7 +400,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         }
         return new InstanceStats(timings.createNanos(), timings.loadNanos(),
                 first == 0 ? -1 : first - timings.startNanos(), runNanos, loop.exits(), loop.hypercallCounts(),
-                console.bytesWritten(), entryToMain, cpu, state == State.CLOSED ? -1 : memory.residentBytes(), mode,
+                console.bytesWritten(), console.bytesDropped(), entryToMain, cpu, state == State.CLOSED ? -1 : memory.residentBytes(), mode,
                 ringIo == null ? null : ringIo.stats());
     }
 

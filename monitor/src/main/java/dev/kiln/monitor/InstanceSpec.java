@@ -25,10 +25,12 @@ import java.util.Objects;
  * @param netRing     offer the network ring when it fits (docs/kiln-abi.md 4.1; default true); false
  *                    leaves the guest to the NET_READ/NET_WRITE hypercalls. A restored instance follows
  *                    its snapshot instead.
+ * @param consoleLimit how fast the guest may write its console (default {@link ConsoleLimit#DEFAULT});
+ *                    the excess is dropped and counted
  */
 public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console,
                            Duration timeLimit, List<DeviceAttachment> devices, ExecutionMode execution,
-                           boolean netRing) {
+                           boolean netRing, ConsoleLimit consoleLimit) {
     /** Solo5's default, so Kiln is a drop-in replacement for solo5-hvt. */
     public static final long DEFAULT_MEMORY = 512L << 20;
 
@@ -36,6 +38,7 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
         Objects.requireNonNull(image, "image");
         Objects.requireNonNull(console, "console");
         Objects.requireNonNull(execution, "execution");
+        Objects.requireNonNull(consoleLimit, "consoleLimit");
         args = List.copyOf(args);
         devices = List.copyOf(devices);
         memoryBytes = GuestMemory.validSize(memoryBytes);
@@ -60,7 +63,7 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
      */
     public InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console, Duration timeLimit,
                         List<DeviceAttachment> devices) {
-        this(image, memoryBytes, args, console, timeLimit, devices, ExecutionMode.requestedDefault(), true);
+        this(image, memoryBytes, args, console, timeLimit, devices, ExecutionMode.requestedDefault(), true, ConsoleLimit.DEFAULT);
     }
 
     /** A spec without devices. */
@@ -73,29 +76,34 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
     }
 
     public InstanceSpec withMemory(long bytes) {
-        return new InstanceSpec(image, bytes, args, console, timeLimit, devices, execution, netRing);
+        return new InstanceSpec(image, bytes, args, console, timeLimit, devices, execution, netRing, consoleLimit);
     }
 
     public InstanceSpec withTimeLimit(Duration limit) {
-        return new InstanceSpec(image, memoryBytes, args, console, limit, devices, execution, netRing);
+        return new InstanceSpec(image, memoryBytes, args, console, limit, devices, execution, netRing, consoleLimit);
     }
 
     public InstanceSpec withConsole(OutputStream out) {
-        return new InstanceSpec(image, memoryBytes, args, out, timeLimit, devices, execution, netRing);
+        return new InstanceSpec(image, memoryBytes, args, out, timeLimit, devices, execution, netRing, consoleLimit);
     }
 
     public InstanceSpec withDevices(List<DeviceAttachment> attached) {
-        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, attached, execution, netRing);
+        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, attached, execution, netRing, consoleLimit);
     }
 
     /** The same spec run natively or emulated. */
     public InstanceSpec withExecution(ExecutionMode mode) {
-        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, devices, mode, netRing);
+        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, devices, mode, netRing, consoleLimit);
     }
 
     /** The same spec with the network ring offered when it fits (true) or never (false). */
     public InstanceSpec withNetRing(boolean offered) {
-        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, devices, execution, offered);
+        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, devices, execution, offered, consoleLimit);
+    }
+
+    /** The same spec with another console output limit ({@link ConsoleLimit#NONE} for none). */
+    public InstanceSpec withConsoleLimit(ConsoleLimit limit) {
+        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, devices, execution, netRing, limit);
     }
 
     /** The command line bytes the guest sees, without the terminating NUL. */

@@ -10,6 +10,8 @@ package dev.kiln.monitor;
  * @param exits            VM exits by cause
  * @param hypercalls       hypercalls by number (index = hvt hypercall number)
  * @param consoleBytes     console bytes written
+ * @param consoleBytesDropped console bytes the guest wrote that were dropped: past its
+ *                         {@link ConsoleLimit}, or the console stream failed
  * @param entryToMainNanos guest time from its first instruction to main(), from the guest's own TSC
  *                         stamps in the Kiln info page (-1: the guest did not write them)
  * @param cpuNanos         CPU time of the instance's vCPU thread: in the guest and in the monitor
@@ -20,7 +22,7 @@ package dev.kiln.monitor;
  * @param netRing          what the network ring did (docs/kiln-abi.md 4), null when the instance has none
  */
 public record InstanceStats(long createNanos, long loadNanos, long firstOutputNanos, long runNanos,
-                            Exits exits, long[] hypercalls, long consoleBytes, long entryToMainNanos,
+                            Exits exits, long[] hypercalls, long consoleBytes, long consoleBytesDropped, long entryToMainNanos,
                             long cpuNanos, long residentBytes, ExecutionMode mode,
                             dev.kiln.monitor.devices.NetRingIo.Stats netRing) {
     /** VM exits of an instance by KVM exit reason. */

@@ -62,6 +62,17 @@ public final class Monitor implements AutoCloseable {
         return new Monitor(Kvm.open(), memoryBudgetBytes);
     }
 
+    /**
+     * Confines this whole process, for good: every thread is put under a seccomp filter that
+     * refuses what a monitor never needs (running programs, modules, mounts, namespaces, tracing,
+     * reboot; {@link dev.kiln.monitor.confine.SeccompFilter}). Call it once the host resources the
+     * guests need are open; nothing in the monitor needs the refused calls after that, but nothing
+     * else in the process (a library, a ProcessBuilder) may use them either.
+     */
+    public static void confine() {
+        dev.kiln.monitor.confine.SeccompFilter.install();
+    }
+
     /** Reserves guest memory for a new instance, or refuses it. */
     private void admit(long bytes) {
         long now;

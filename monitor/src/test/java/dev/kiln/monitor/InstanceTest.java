@@ -114,6 +114,26 @@ class InstanceTest {
         assertEquals(n, r.stats().consoleBytes());
     }
 
+    /** Console output past the instance's limit is dropped and counted, never queued; the guest runs on. */
+    @Test
+    void consoleOutputPastTheLimitIsDroppedAndCounted() throws ImageException {
+        int n = 1 << 20;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        InstanceSpec spec = new InstanceSpec(check, 8L << 20, List.of("puts-big", Integer.toString(n)), out, Duration.ofSeconds(60))
+                .withConsoleLimit(new ConsoleLimit(64 << 10, 64 << 10));
+        try (Instance i = monitor.create(spec)) {
+            assertEquals(new Outcome.Halted(0), i.run());
+            InstanceStats s = i.stats();
+            double seconds = (s.createNanos() + s.loadNanos() + s.runNanos()) / 1e9;
+            assertEquals(out.size(), s.consoleBytes(), "what was counted as written reached the console");
+            assertEquals(n, s.consoleBytes() + s.consoleBytesDropped(), "every byte is written or dropped");
+            assertTrue(s.consoleBytes() >= 64 << 10, "the burst went through: " + s.consoleBytes());
+            assertTrue(s.consoleBytes() <= (64 << 10) * (1 + seconds) + 1, "no more than burst + rate x time: "
+                    + s.consoleBytes() + " in " + seconds + " s");
+            assertTrue(out.toString(StandardCharsets.UTF_8).startsWith("x".repeat(63) + "\n"), "the output kept is the guest's");
+        }
+    }
+
     /** vCPU descriptors this process holds (the kernel names them anon_inode:kvm-vcpu:N). */
     private static long vcpuFds() throws IOException {
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {

@@ -21,6 +21,14 @@ import java.util.concurrent.LinkedBlockingQueue;
 final class GdbConnection implements AutoCloseable {
     /** Longest packet accepted (the stub advertises PacketSize=4000 hex digits, ~16 KiB is slack). */
     static final int MAX_PACKET = 16 * 1024;
+    /**
+     * Packets queued and not yet served before the debugger is dropped. gdb in all-stop mode
+     * sends one packet and waits for its reply (GDB manual, "Remote Protocol", "Overview"); only
+     * while the guest runs does nothing take packets, so a client that floods then would grow the
+     * queue without end (400,000 packets took the monitor from 57 to 218 MB). With this bound
+     * the queue holds at most 64 x {@link #MAX_PACKET} bytes.
+     */
+    static final int MAX_QUEUED = 64;
 
     /** What the reader thread hands over: a packet's payload, or the end of the connection. */
     sealed interface Input permits Packet, Closed {}
@@ -31,8 +39,10 @@ final class GdbConnection implements AutoCloseable {
 
     private final Socket socket;
     private final OutputStream out;
-    private final BlockingQueue<Input> inputs = new LinkedBlockingQueue<>();
+    /** One more than {@link #MAX_QUEUED}: the reader's last word, {@link Closed}, always fits. */
+    private final BlockingQueue<Input> inputs = new LinkedBlockingQueue<>(MAX_QUEUED + 1);
     private final Thread reader;
+    private volatile String droppedBecause;
 
     GdbConnection(Socket socket, Runnable onInterrupt) throws IOException {
         this.socket = socket;
@@ -69,6 +79,11 @@ final class GdbConnection implements AutoCloseable {
                 int given = (Character.digit(hi, 16) << 4) | Character.digit(lo, 16);
                 if (Character.digit(hi, 16) < 0 || Character.digit(lo, 16) < 0 || given != (sum & 0xff)) {
                     sendRaw("-"); // the protocol's retransmission request
+                } else if (inputs.size() >= MAX_QUEUED) {
+                    // only this thread adds, so the size can only fall between the check and the add
+                    why = "the debugger sent more than " + MAX_QUEUED + " packets without waiting for replies";
+                    droppedBecause = why;
+                    break;
                 } else {
                     sendRaw("+");
                     inputs.add(new Packet(payload.toString()));
@@ -79,6 +94,12 @@ final class GdbConnection implements AutoCloseable {
             why = "the debugger connection failed: " + e.getMessage();
         }
         inputs.add(new Closed(why));
+        close(); // a dropped debugger sees its connection end at once, not when the guest next stops
+    }
+
+    /** Why this side dropped the debugger, or null while it behaves. */
+    String droppedBecause() {
+        return droppedBecause;
     }
 
     /** The next packet, or {@link Closed} once the debugger is gone. */

@@ -105,6 +105,12 @@ public final class GdbStub implements AutoCloseable {
         return detached;
     }
 
+    /** Why the stub dropped the debugger for misbehaving (see GdbConnection.MAX_QUEUED), or null. */
+    public String droppedBecause() {
+        GdbConnection c = connection;
+        return c == null ? null : c.droppedBecause();
+    }
+
     /**
      * The guest stopped (at entry, after a step, at a breakpoint or watchpoint, or on Ctrl-C):
      * reports it to gdb and serves gdb's requests until it says continue, step, detach or kill.

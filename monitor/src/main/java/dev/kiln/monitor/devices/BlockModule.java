@@ -35,8 +35,8 @@ public final class BlockModule implements AutoCloseable {
     static final long ARG_SIZE = 36;
     static final long HANDLE = 0, OFFSET = 8, DATA = 16, LEN = 24, RET = 32;
 
-    /** One open device: its file, its capacity in bytes and its block size. */
-    public record Device(int handle, String name, FileChannel file, long capacity, int blockSize) {}
+    /** One open device: its file, the lock that keeps it to this monitor, its capacity in bytes and its block size. */
+    public record Device(int handle, String name, FileChannel file, BlockFileLock lock, long capacity, int blockSize) {}
 
     private final GuestMemory memory;
     private final Map<Integer, Device> devices;
@@ -47,8 +47,8 @@ public final class BlockModule implements AutoCloseable {
     }
 
     /**
-     * Opens a backing file read-write; its capacity is its size rounded down to whole blocks.
-     * Errors name the device and the file.
+     * Opens a backing file read-write and locks it for this device alone ({@link BlockFileLock});
+     * its capacity is its size rounded down to whole blocks. Errors name the device and the file.
      */
     public static Device open(int handle, String name, Path file, int blockSize) throws IOException {
         FileChannel ch;
@@ -61,14 +61,29 @@ public final class BlockModule implements AutoCloseable {
         } catch (IOException e) {
             throw new IOException("block device '" + name + "': cannot open " + file + " read-write: " + e, e);
         }
-        long size = ch.size();
+        BlockFileLock lock;
+        try {
+            lock = BlockFileLock.acquire(name, file);
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        long size;
+        try {
+            size = ch.size();
+        } catch (IOException e) {
+            ch.close();
+            lock.close();
+            throw new IOException("block device '" + name + "': cannot read the size of " + file + ": " + e, e);
+        }
         long capacity = size - size % blockSize;
         if (capacity == 0) {
             ch.close();
+            lock.close();
             throw new IOException("block device '" + name + "': " + file + " is " + size
                     + " bytes, smaller than one " + blockSize + "-byte block");
         }
-        return new Device(handle, name, ch, capacity, blockSize);
+        return new Device(handle, name, ch, lock, capacity, blockSize);
     }
 
     public void register(HypercallTable table) {
@@ -139,6 +154,7 @@ public final class BlockModule implements AutoCloseable {
             } catch (IOException ignored) {
                 // closing a file we only read or wrote through positional calls
             }
+            d.lock().close();
         }
     }
 }

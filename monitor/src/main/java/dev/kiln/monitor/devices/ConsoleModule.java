@@ -5,6 +5,8 @@ import dev.kiln.monitor.hvt.GuestMemory;
 import dev.kiln.monitor.hvt.Hypercall;
 import dev.kiln.monitor.hvt.HypercallTable;
 
+import dev.kiln.monitor.ConsoleLimit;
+
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
@@ -16,7 +18,8 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * stream. The byte range is checked to lie inside guest RAM before anything is copied.
  *
  * <p>A console that cannot be written (a closed pipe) does not stop the guest: its output is
- * dropped and counted, as a serial line with nobody listening would.
+ * dropped and counted, as a serial line with nobody listening would. So is output beyond the
+ * instance's {@link ConsoleLimit}: a guest writing without end costs the host a bounded rate.
  */
 public final class ConsoleModule {
     private static final int CHUNK = 64 * 1024;
@@ -27,10 +30,12 @@ public final class ConsoleModule {
     private long firstOutputNanos;
     private long bytesWritten;
     private long bytesDropped;
+    private final TokenBucket bucket;
 
-    public ConsoleModule(GuestMemory memory, OutputStream out) {
+    public ConsoleModule(GuestMemory memory, OutputStream out, ConsoleLimit limit) {
         this.memory = memory;
         this.out = out;
+        this.bucket = new TokenBucket(limit.bytesPerSecond(), limit.burstBytes(), System.nanoTime());
     }
 
     public void register(HypercallTable table) {
@@ -43,9 +48,12 @@ public final class ConsoleModule {
         long len = GuestMemory.getLong(arg, Hypercall.PUTS_LEN);
         MemorySegment bytes = memory.range(data, len, "PUTS data");
         if (len == 0) return;
-        if (firstOutputNanos == 0) firstOutputNanos = System.nanoTime();
-        for (long done = 0; done < len; ) {
-            int n = (int) Math.min(CHUNK, len - done);
+        long now = System.nanoTime();
+        if (firstOutputNanos == 0) firstOutputNanos = now;
+        long allowed = bucket.take(len, now);
+        bytesDropped += len - allowed;
+        for (long done = 0; done < allowed; ) {
+            int n = (int) Math.min(CHUNK, allowed - done);
             if (buffer.length < n) buffer = new byte[Math.max(n, buffer.length * 2)];
             MemorySegment.copy(bytes, JAVA_BYTE, done, buffer, 0, n);
             try {
@@ -72,6 +80,7 @@ public final class ConsoleModule {
         return bytesWritten;
     }
 
+    /** Bytes the guest wrote that never reached the console: over its limit, or the stream failed. */
     public long bytesDropped() {
         return bytesDropped;
     }

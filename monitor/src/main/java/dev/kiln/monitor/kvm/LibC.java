@@ -42,7 +42,7 @@ public final class LibC {
     private static final long SYS_READ = 0, SYS_WRITE = 1, SYS_POLL = 7, SYS_MMAP = 9, SYS_MUNMAP = 11,
             SYS_IOCTL = 16, SYS_OPEN = 2, SYS_CLOSE = 3, SYS_SOCKET = 41, SYS_GETTID = 186, SYS_GETPID = 39, SYS_TGKILL = 234,
             SYS_PWRITE64 = 18, SYS_MINCORE = 27, SYS_FTRUNCATE = 77, SYS_CLOCK_GETTIME = 228, SYS_MEMFD_CREATE = 319,
-            SYS_EVENTFD2 = 290;
+            SYS_EVENTFD2 = 290, SYS_FLOCK = 73, SYS_PRCTL = 157, SYS_SECCOMP = 317;
     public static final int MAP_FIXED = 0x10;
     public static final int MFD_CLOEXEC = 1;
 
@@ -118,6 +118,24 @@ public final class LibC {
     /** eventfd2(initval, flags): an event counter descriptor (eventfd(2)); a file descriptor or -errno. */
     public static int eventfd(int initval, int flags) {
         return (int) syscall(SYS_EVENTFD2, initval, flags, 0, 0, 0, 0);
+    }
+
+    /** flock(2) operations (include/uapi/asm-generic/fcntl.h). */
+    public static final int LOCK_EX = 2, LOCK_NB = 4;
+
+    /** flock(fd, operation): 0, or -errno (-EAGAIN, which is EWOULDBLOCK, when LOCK_NB finds it held). */
+    public static int flock(int fd, int operation) {
+        return (int) syscall(SYS_FLOCK, fd, operation, 0, 0, 0, 0);
+    }
+
+    /** prctl(option, arg2, 0, 0, 0): the result, or -errno (prctl(2)). */
+    public static int prctl(int option, long arg2) {
+        return (int) syscall(SYS_PRCTL, option, arg2, 0, 0, 0, 0);
+    }
+
+    /** seccomp(operation, flags, args): the result, or -errno (seccomp(2)). */
+    public static long seccomp(int operation, int flags, MemorySegment args) {
+        return syscall(SYS_SECCOMP, operation, flags, args.address(), 0, 0, 0);
     }
 
     public static int ftruncate(int fd, long length) {

@@ -169,6 +169,44 @@ class GdbStubTest {
         assertEquals("puts-ok\n", console.toString(StandardCharsets.UTF_8));
     }
 
+    /**
+     * A client that floods packets while the guest runs (nothing serves them then) is dropped once
+     * GdbConnection.MAX_QUEUED wait, instead of queueing all of them; the guest goes on.
+     */
+    @Test
+    void aDebuggerFloodingPacketsIsDroppedAndTheGuestGoesOn() throws Exception {
+        GdbStub stub = GdbStub.listen(0);
+        try (Instance i = monitor.create(InstanceSpec.of(check, new ByteArrayOutputStream(), "idle").withExecution(ExecutionMode.EMULATED))) {
+            CompletableFuture<Outcome> outcome = CompletableFuture.supplyAsync(() -> {
+                try {
+                    i.debugWith(stub);
+                    return i.run();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            try (Client gdb = Client.connect(stub.port())) {
+                assertEquals("S05", gdb.ask("?"));
+                gdb.raw("$c#63");
+                byte[] packet = "$?#3f".getBytes(StandardCharsets.ISO_8859_1);
+                int sent = 0;
+                try {
+                    for (; sent < 400_000; sent++) gdb.out().write(packet);
+                } catch (java.net.SocketException e) {
+                    // the stub closed the connection under us: what is expected
+                }
+                assertTrue(sent < 400_000, "the stub stopped taking packets after " + sent);
+                assertEquals(null, gdb.reply(), "the connection was closed");
+            }
+            assertEquals("the debugger sent more than " + GdbConnection.MAX_QUEUED + " packets without waiting for replies",
+                    stub.droppedBecause());
+            Thread.sleep(200);
+            assertTrue(!outcome.isDone(), "the guest still runs");
+            i.stop(StopCause.TIME_LIMIT);
+            assertEquals(new Outcome.Stopped(StopCause.TIME_LIMIT), outcome.get(30, TimeUnit.SECONDS));
+        }
+    }
+
     @Test
     void aDebuggerThatGoesAwayLeavesTheGuestRunningAndAFaultIsReported() throws Exception {
         GdbStub stub = GdbStub.listen(0);

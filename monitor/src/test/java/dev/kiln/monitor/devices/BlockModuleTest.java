@@ -138,4 +138,20 @@ class BlockModuleTest {
         assertTrue(tiny.getMessage().contains("is 100 bytes, smaller than one 512-byte block"), tiny.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new DeviceAttachment.Block("storage", f, 1000));
     }
+
+    @Test
+    void aBackingFileAttachedToOneInstanceIsRefusedToASecond() throws Exception {
+        Path f = disk(8192);
+        List<DeviceAttachment> d = List.of(new DeviceAttachment.Block("storage", f, 512));
+        try (Instance first = monitor.create(InstanceSpec.of(image, new ByteArrayOutputStream(), "info")
+                .withMemory(4L << 20).withDevices(d))) {
+            // flock(2) locks belong to the open file description: a second open in this process conflicts
+            IllegalArgumentException busy = assertThrows(IllegalArgumentException.class, () -> boot(d, "info"));
+            assertEquals("block device 'storage': " + f + " is in use by another monitor (it holds an exclusive lock on the file)",
+                    busy.getMessage());
+            assertEquals(new Outcome.Halted(0), first.run(), "the first instance keeps its disk");
+        }
+        assertEquals(new Run(new Outcome.Halted(0), "capacity=8192 block_size=512 handle=1\n"), boot(d, "info"),
+                "the lock goes with the instance that held it");
+    }
 }
