@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import dev.kiln.cli.CommandLines.UsageException;
+import dev.kiln.monitor.ConsoleLimit;
 import dev.kiln.monitor.DeviceAttachment;
 import dev.kiln.monitor.Instance;
 import dev.kiln.monitor.InstanceSpec;
@@ -29,7 +30,7 @@ import java.util.List;
  */
 final class RunCommand {
     static final String SYNTAX = "kiln run [--mem=MiB] [--timeout=SECONDS] [--stats] [--emulate] [--gdb] [--gdb-port=PORT] [--block:NAME=FILE]"
-            + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] [--no-net-ring] [--no-seccomp] IMAGE [ARGS...]";
+            + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] [--no-net-ring] [--console-rate=KiB] [--no-seccomp] IMAGE [ARGS...]";
     static final String EXIT_STATUSES = "Exit status: the guest's HALT status (0 ok, 1 failure, 255 abort); 255 also"
             + " for a guest fault; 124 past --timeout; 130 SIGINT; 143 SIGTERM; 137 killed from gdb; 125 if the guest could not start;"
             + " 2 for a bad command line.";
@@ -57,6 +58,8 @@ final class RunCommand {
                         + " (kvm_pvm hosts; for comparison and debugging; --gdb implies it)"))
                 .addOption(CommandLines.flag("no-net-ring", "do not offer the network ring (docs/kiln-abi.md 4): the guest"
                         + " moves every frame with a NET_READ/NET_WRITE hypercall"))
+                .addOption(CommandLines.valued(null, "console-rate", "KiB", "console output the guest may write, in KiB/s with"
+                        + " bursts of four seconds' worth; the rest is dropped and counted (default 1024; 0: no limit)"))
                 .addOption(CommandLines.flag("no-seccomp", "do not put the process under the seccomp filter that refuses"
                         + " what a monitor never needs (exec, modules, mounts, namespaces, ptrace, reboot...)"))
                 .addOption(CommandLines.flag("help", "show this help"));
@@ -73,6 +76,7 @@ final class RunCommand {
         boolean emulate;
         boolean netRing;
         boolean seccomp;
+        ConsoleLimit consoleLimit;
         Integer gdbPort;
         List<DeviceAttachment> devices;
         try {
@@ -90,6 +94,8 @@ final class RunCommand {
             emulate = cl.hasOption("emulate");
             netRing = !cl.hasOption("no-net-ring");
             seccomp = !cl.hasOption("no-seccomp");
+            long rateKiB = CommandLines.longValue(cl, "console-rate", ConsoleLimit.DEFAULT.bytesPerSecond() >> 10, 0, 1L << 30);
+            consoleLimit = rateKiB == 0 ? ConsoleLimit.NONE : new ConsoleLimit(rateKiB << 10, 4 * (rateKiB << 10));
             if (cl.hasOption("gdb-port") && !cl.hasOption("gdb")) throw new UsageException("--gdb-port needs --gdb");
             gdbPort = cl.hasOption("gdb") ? (int) CommandLines.longValue(cl, "gdb-port", 1234, 0, 65535) : null;
             List<String> rest = cl.getArgList();
@@ -108,7 +114,8 @@ final class RunCommand {
         try (Monitor monitor = Monitor.open()) {
             HvtImage img = HvtImage.read(image);
             InstanceSpec spec = new InstanceSpec(img, memMiB << 20, guestArgs, new FileOutputStream(FileDescriptor.out),
-                    timeout == null ? null : Duration.ofNanos((long) (timeout * 1e9)), devices).withNetRing(netRing);
+                    timeout == null ? null : Duration.ofNanos((long) (timeout * 1e9)), devices).withNetRing(netRing)
+                    .withConsoleLimit(consoleLimit);
             // A debugger needs the emulated path: natively, single steps and breakpoints reach the guest,
             // not the monitor (pvm-native.md 3).
             if (emulate || gdbPort != null) spec = spec.withExecution(dev.kiln.monitor.ExecutionMode.EMULATED);
