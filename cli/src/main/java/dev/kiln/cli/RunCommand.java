@@ -124,7 +124,15 @@ final class RunCommand {
                 // Everything the guest needs from the host is open now (KVM, memory, block files,
                 // taps, the gdb socket): from here on the process never needs to run a program,
                 // load a module, mount, enter a namespace or trace (Monitor.confine).
-                if (seccomp && ownsProcess) Monitor.confine();
+                if (seccomp && ownsProcess) {
+                    try {
+                        Monitor.confine();
+                    } catch (KvmException e) {
+                        // real or nothing: an unconfined run only when asked for
+                        err.println("kiln: cannot confine the monitor: " + e.getMessage() + " (--no-seccomp runs without the filter)");
+                        return Main.EXIT_CANNOT_START;
+                    }
+                }
                 // A signal also drops the debugger: kiln may be waiting for gdb to connect, or gdb
                 // may hold the guest stopped; either way the guest then stops as asked.
                 java.util.concurrent.atomic.AtomicBoolean signalled = new java.util.concurrent.atomic.AtomicBoolean();
