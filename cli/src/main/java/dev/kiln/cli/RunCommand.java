@@ -149,6 +149,7 @@ final class RunCommand {
                 if (stub != null) {
                     err.println("kiln: waiting for gdb on 127.0.0.1:" + stub.port() + " (gdb " + debugImage(image)
                             + " -ex 'target remote :" + stub.port() + "')");
+                    stub.onDrop(why -> err.println("kiln: gdb dropped: " + why + "; the guest goes on undebugged"));
                     try {
                         instance.debugWith(stub);
                     } catch (IOException e) {
@@ -159,9 +160,6 @@ final class RunCommand {
                     }
                 }
                 Outcome outcome = instance.run();
-                if (stub != null && stub.droppedBecause() != null) {
-                    err.println("kiln: gdb dropped: " + stub.droppedBecause() + "; the guest went on undebugged");
-                }
                 if (!(outcome instanceof Outcome.Halted)) {
                     err.println("kiln: " + outcome.describe());
                 }
