@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import dev.kiln.cli.CommandLines.UsageException;
+import dev.kiln.monitor.ConsoleLimit;
 import dev.kiln.monitor.DeviceAttachment;
 import dev.kiln.monitor.Instance;
 import dev.kiln.monitor.InstanceSpec;
@@ -28,7 +29,7 @@ import java.util.List;
  */
 final class RunCommand {
     static final String SYNTAX = "kiln run [--mem=MiB] [--timeout=SECONDS] [--stats] [--emulate] [--gdb] [--gdb-port=PORT] [--block:NAME=FILE]"
-            + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] [--no-net-ring] [--no-seccomp] IMAGE [ARGS...]";
+            + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] [--no-net-ring] [--console-rate=KiB] [--no-seccomp] IMAGE [ARGS...]";
     static final String EXIT_STATUSES = "Exit status: the guest's HALT status (0 ok, 1 failure, 255 abort); 255 also"
             + " for a guest fault; 124 past --timeout; 130 SIGINT; 143 SIGTERM; 137 killed from gdb; 125 if the guest could not start;"
             + " 2 for a bad command line.";
@@ -56,6 +57,8 @@ final class RunCommand {
                         + " (kvm_pvm hosts; for comparison and debugging; --gdb implies it)"))
                 .addOption(CommandLines.flag("no-net-ring", "do not offer the network ring (docs/kiln-abi.md 4): the guest"
                         + " moves every frame with a NET_READ/NET_WRITE hypercall"))
+                .addOption(CommandLines.valued(null, "console-rate", "KiB", "console output the guest may write, in KiB/s with"
+                        + " bursts of four seconds' worth; the rest is dropped and counted (default 1024; 0: no limit)"))
                 .addOption(CommandLines.flag("no-seccomp", "do not put the process under the seccomp filter that refuses"
                         + " what a monitor never needs (exec, modules, mounts, namespaces, ptrace, reboot...)"))
                 .addOption(CommandLines.flag("help", "show this help"));
@@ -72,6 +75,7 @@ final class RunCommand {
         boolean emulate;
         boolean netRing;
         boolean seccomp;
+        ConsoleLimit consoleLimit;
         Integer gdbPort;
         List<DeviceAttachment> devices;
         try {
@@ -89,6 +93,8 @@ final class RunCommand {
             emulate = cl.hasOption("emulate");
             netRing = !cl.hasOption("no-net-ring");
             seccomp = !cl.hasOption("no-seccomp");
+            long rateKiB = CommandLines.longValue(cl, "console-rate", ConsoleLimit.DEFAULT.bytesPerSecond() >> 10, 0, 1L << 30);
+            consoleLimit = rateKiB == 0 ? ConsoleLimit.NONE : new ConsoleLimit(rateKiB << 10, 4 * (rateKiB << 10));
             if (cl.hasOption("gdb-port") && !cl.hasOption("gdb")) throw new UsageException("--gdb-port needs --gdb");
             gdbPort = cl.hasOption("gdb") ? (int) CommandLines.longValue(cl, "gdb-port", 1234, 0, 65535) : null;
             List<String> rest = cl.getArgList();
@@ -107,7 +113,8 @@ final class RunCommand {
         try (Monitor monitor = Monitor.open()) {
             HvtImage img = HvtImage.read(image);
             InstanceSpec spec = new InstanceSpec(img, memMiB << 20, guestArgs, new FileOutputStream(FileDescriptor.out),
-                    timeout == null ? null : Duration.ofNanos((long) (timeout * 1e9)), devices).withNetRing(netRing);
+                    timeout == null ? null : Duration.ofNanos((long) (timeout * 1e9)), devices).withNetRing(netRing)
+                    .withConsoleLimit(consoleLimit);
             // A debugger needs the emulated path: natively, single steps and breakpoints reach the guest,
             // not the monitor (pvm-native.md 3).
             if (emulate || gdbPort != null) spec = spec.withExecution(dev.kiln.monitor.ExecutionMode.EMULATED);
@@ -116,7 +123,15 @@ final class RunCommand {
                 // Everything the guest needs from the host is open now (KVM, memory, block files,
                 // taps, the gdb socket): from here on the process never needs to run a program,
                 // load a module, mount, enter a namespace or trace (Monitor.confine).
-                if (seccomp && ownsProcess) Monitor.confine();
+                if (seccomp && ownsProcess) {
+                    try {
+                        Monitor.confine();
+                    } catch (KvmException e) {
+                        // real or nothing: an unconfined run only when asked for
+                        err.println("kiln: cannot confine the monitor: " + e.getMessage() + " (--no-seccomp runs without the filter)");
+                        return Main.EXIT_CANNOT_START;
+                    }
+                }
                 // A signal also drops the debugger: kiln may be waiting for gdb to connect, or gdb
                 // may hold the guest stopped; either way the guest then stops as asked.
                 java.util.concurrent.atomic.AtomicBoolean signalled = new java.util.concurrent.atomic.AtomicBoolean();
@@ -133,6 +148,7 @@ final class RunCommand {
                 if (stub != null) {
                     err.println("kiln: waiting for gdb on 127.0.0.1:" + stub.port() + " (gdb " + debugImage(image)
                             + " -ex 'target remote :" + stub.port() + "')");
+                    stub.onDrop(why -> err.println("kiln: gdb dropped: " + why + "; the guest goes on undebugged"));
                     try {
                         instance.debugWith(stub);
                     } catch (IOException e) {
@@ -143,9 +159,6 @@ final class RunCommand {
                     }
                 }
                 Outcome outcome = instance.run();
-                if (stub != null && stub.droppedBecause() != null) {
-                    err.println("kiln: gdb dropped: " + stub.droppedBecause() + "; the guest went on undebugged");
-                }
                 if (!(outcome instanceof Outcome.Halted)) {
                     err.println("kiln: " + outcome.describe());
                 }

@@ -59,6 +59,7 @@ class KilnCommandTest {
         // a value given as the next word does not end the options: the device option after it is still read
         usageError("sector size 1000 must be a power of two", "run", "--gdb", "--gdb-port", "0", "--timeout", "5",
                 "--block:disk=f", "--block-sector-size:disk=1000", CHECK);
+        usageError("--console-rate=-1: must be in 0..1073741824", "run", "--console-rate=-1", CHECK);
         usageError("choose a benchmark", "bench");
         usageError("-n 0: must be in 1..1000000", "bench", "boot", "-n", "0");
     }
@@ -260,6 +261,14 @@ class KilnCommandTest {
         long written = Long.parseLong(m.group(1)), dropped = Long.parseLong(m.group(2));
         assertEquals(n, written + dropped, err);
         assertTrue(written >= 4 << 20 && dropped > 0, err);
+        // --console-rate=0 lifts the limit: every byte reaches stdout
+        Process all = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "dev.kiln.cli.Main", "run", "--mem=8", "--stats", "--console-rate=0", CHECK, "puts-big", Integer.toString(n))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String allErr = new String(all.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(all.waitFor(60, TimeUnit.SECONDS));
+        assertTrue(allErr.contains("console " + n + " bytes (0 dropped)"), allErr);
     }
 
     /**

@@ -44,8 +44,12 @@ final class GdbConnection implements AutoCloseable {
     private final Thread reader;
     private volatile String droppedBecause;
 
-    GdbConnection(Socket socket, Runnable onInterrupt) throws IOException {
+    private final java.util.function.Consumer<String> onDrop;
+
+    /** {@code onDrop} hears, on the reader thread, why the debugger was dropped, when it is. */
+    GdbConnection(Socket socket, Runnable onInterrupt, java.util.function.Consumer<String> onDrop) throws IOException {
         this.socket = socket;
+        this.onDrop = onDrop;
         socket.setTcpNoDelay(true);
         this.out = socket.getOutputStream();
         InputStream in = socket.getInputStream();
@@ -83,6 +87,7 @@ final class GdbConnection implements AutoCloseable {
                     // only this thread adds, so the size can only fall between the check and the add
                     why = "the debugger sent more than " + MAX_QUEUED + " packets without waiting for replies";
                     droppedBecause = why;
+                    onDrop.accept(why); // now, not when the guest next stops: a server may run for days
                     break;
                 } else {
                     sendRaw("+");

@@ -58,6 +58,7 @@ public final class GdbStub implements AutoCloseable {
     private final Breakpoints breakpoints = new Breakpoints();
     private volatile boolean interrupt;
     private volatile Runnable kick = () -> {};
+    private volatile java.util.function.Consumer<String> onDrop = why -> {};
     private boolean detached;
     private boolean steppingOver;
     private String lastStop = "S05";
@@ -93,7 +94,7 @@ public final class GdbStub implements AutoCloseable {
         connection = new GdbConnection(s, () -> {
             interrupt = true;
             this.kick.run();
-        });
+        }, why -> onDrop.accept(why));
     }
 
     /** True once gdb asked the running guest to stop (Ctrl-C) and the stop was not yet reported. */
@@ -103,6 +104,11 @@ public final class GdbStub implements AutoCloseable {
 
     public boolean detached() {
         return detached;
+    }
+
+    /** Who to tell, at once, when the stub drops a misbehaving debugger (set before {@link #accept}). */
+    public void onDrop(java.util.function.Consumer<String> listener) {
+        this.onDrop = java.util.Objects.requireNonNull(listener);
     }
 
     /** Why the stub dropped the debugger for misbehaving (see GdbConnection.MAX_QUEUED), or null. */

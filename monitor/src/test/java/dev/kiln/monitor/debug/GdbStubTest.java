@@ -176,6 +176,8 @@ class GdbStubTest {
     @Test
     void aDebuggerFloodingPacketsIsDroppedAndTheGuestGoesOn() throws Exception {
         GdbStub stub = GdbStub.listen(0);
+        CompletableFuture<String> told = new CompletableFuture<>();
+        stub.onDrop(told::complete);
         try (Instance i = monitor.create(InstanceSpec.of(check, new ByteArrayOutputStream(), "idle").withExecution(ExecutionMode.EMULATED))) {
             CompletableFuture<Outcome> outcome = CompletableFuture.supplyAsync(() -> {
                 try {
@@ -200,6 +202,7 @@ class GdbStubTest {
             }
             assertEquals("the debugger sent more than " + GdbConnection.MAX_QUEUED + " packets without waiting for replies",
                     stub.droppedBecause());
+            assertEquals(stub.droppedBecause(), told.get(5, TimeUnit.SECONDS), "told at once, the guest still running");
             Thread.sleep(200);
             assertTrue(!outcome.isDone(), "the guest still runs");
             i.stop(StopCause.TIME_LIMIT);
