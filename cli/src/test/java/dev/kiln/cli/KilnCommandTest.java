@@ -302,4 +302,28 @@ class KilnCommandTest {
         assertEquals(0, hello.exitValue(), text);
         assertTrue(text.matches("Hello from Kiln!\nwalltime_ns: [0-9]+\ncmdline: under seccomp\n"), text);
     }
+
+    /**
+     * Started as root through the launcher, `kiln run` holds no capability at all (bounding set
+     * included) while its guest runs, and still stops cleanly on SIGTERM (issue 9: a confined monitor).
+     */
+    @Test
+    void theLauncherDropsEveryCapabilityForRun() throws Exception {
+        requireKvm();
+        Path launcher = Path.of("..", "kiln").toAbsolutePath().normalize();
+        Assumptions.assumeTrue(Files.isExecutable(launcher) && Files.exists(Path.of("target", "kiln.jar")),
+                "the launcher and its jar (mvn package) are needed");
+        String self = Files.readString(Path.of("/proc/self/status"));
+        Assumptions.assumeTrue(self.contains("\nUid:\t0\t"), "only a root kiln run has capabilities to drop");
+        Process p = new ProcessBuilder(launcher.toString(), "run", "--mem=8", CHECK, "spin").redirectErrorStream(true).start();
+        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        assertEquals("spinning", r.readLine(), "the guest is running");
+        String status = Files.readString(Path.of("/proc/" + p.pid() + "/status"));
+        assertTrue(status.contains("\nCapEff:\t0000000000000000\n") && status.contains("\nCapPrm:\t0000000000000000\n")
+                && status.contains("\nCapBnd:\t0000000000000000\n"), status);
+        assertTrue(status.contains("\nSeccomp:\t2\n"), status);
+        assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).inheritIO().start().waitFor());
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS), "kiln run did not stop on SIGTERM");
+        assertEquals(143, p.exitValue());
+    }
 }
