@@ -109,6 +109,26 @@ int main(const char *cmdline)
         tk_say(bad ? "flush failed\n" : "flush ok\n");
         return bad;
     }
+    if (tk_word(&p, "powercut")) {
+        /* Ordering: blocks 0-7 written and flushed (BLOCK_FLUSH), blocks 8-12 written but not;
+         * then it waits for the monitor to cut the power or stop it. */
+        unsigned long long seed = 5;
+        fmt_parse_u64(p, &seed);
+        for (unsigned long long blk = 0; blk < 13; blk++) {
+            fill(seed, blk, bs);
+            if (plat_block_write(h, blk * bs, block, bs) != HVT_OK) {
+                tk_say("write failed\n");
+                return 1;
+            }
+            if (blk == 7 && plat_block_flush(h) != 0) {
+                tk_say("flush failed\n");
+                return 1;
+            }
+        }
+        tk_say("unflushed\n");
+        for (;;)
+            plat_poll(1000000000ull, 0);
+    }
     if (tk_word(&p, "gpa")) {
         plat_block_read(h, 0, (void *)(uintptr_t)(plat_boot_info()->mem_size - 16), bs);
         tk_say("no-fault\n");

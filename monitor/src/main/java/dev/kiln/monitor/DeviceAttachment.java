@@ -11,8 +11,13 @@ import java.util.Objects;
 public sealed interface DeviceAttachment {
     String name();
 
-    /** A block device backed by a file; {@code sectorSize} is a power of two of at least 512. */
-    record Block(String name, Path file, int sectorSize) implements DeviceAttachment {
+    /**
+     * A block device backed by a file; {@code sectorSize} is a power of two of at least 512.
+     * {@code volatileCache}: writes stay in a simulated volatile cache until the guest flushes
+     * (BLOCK_FLUSH) or ends in order, so that {@link Instance#powerCut} can drop them: for proving
+     * a guest's durability ordering, never for a disk that matters.
+     */
+    record Block(String name, Path file, int sectorSize, boolean volatileCache) implements DeviceAttachment {
         public static final int DEFAULT_SECTOR_SIZE = 512;
         public static final int MAX_SECTOR_SIZE = 32768;
 
@@ -24,6 +29,11 @@ public sealed interface DeviceAttachment {
                 throw new IllegalArgumentException("block device '" + name + "': sector size " + sectorSize
                         + " must be a power of two in 512..32768 (the manifest's block_size is 16 bits)");
             }
+        }
+
+        /** A block device whose writes go to its file at once. */
+        public Block(String name, Path file, int sectorSize) {
+            this(name, file, sectorSize, false);
         }
     }
 

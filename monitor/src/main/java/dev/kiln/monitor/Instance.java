@@ -197,6 +197,16 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
     }
 
     /**
+     * A simulated power cut: the guest is stopped as if the machine lost power, and its block
+     * devices with a volatile cache ({@link DeviceAttachment.Block#volatileCache}) lose every write
+     * they had not flushed. What a guest made durable with BLOCK_FLUSH is all that is left.
+     */
+    public void powerCut() {
+        if (blocks != null) blocks.powerCut(); // first: no write may reach a file from here on
+        stop(StopCause.REQUESTED);
+    }
+
+    /**
      * Stops the guest between two instructions and waits until it is stopped; its memory and vCPU
      * then hold still for {@link #snapshot}. A guest waiting in POLL returns from it early, with
      * nothing ready, as if the timeout had passed.

@@ -35,8 +35,13 @@ public final class BlockModule implements AutoCloseable {
     static final long ARG_SIZE = 36;
     static final long HANDLE = 0, OFFSET = 8, DATA = 16, LEN = 24, RET = 32;
 
-    /** One open device: its file, the lock that keeps it to this monitor, its capacity in bytes and its block size. */
-    public record Device(int handle, String name, FileChannel file, BlockFileLock lock, long capacity, int blockSize) {}
+    /**
+     * One open device: its file, the lock that keeps it to this monitor, its capacity in bytes and
+     * its block size; {@code cache} is a simulated volatile write cache ({@link VolatileWriteCache}),
+     * or null: writes go to the file at once.
+     */
+    public record Device(int handle, String name, FileChannel file, BlockFileLock lock, long capacity, int blockSize,
+                         VolatileWriteCache cache) {}
 
     private final GuestMemory memory;
     private final Map<Integer, Device> devices;
@@ -51,6 +56,11 @@ public final class BlockModule implements AutoCloseable {
      * its capacity is its size rounded down to whole blocks. Errors name the device and the file.
      */
     public static Device open(int handle, String name, Path file, int blockSize) throws IOException {
+        return open(handle, name, file, blockSize, false);
+    }
+
+    /** As above; {@code volatileCache}: the device keeps writes in a volatile cache until a flush (a power-cut test). */
+    public static Device open(int handle, String name, Path file, int blockSize, boolean volatileCache) throws IOException {
         FileChannel ch;
         try {
             ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -83,7 +93,7 @@ public final class BlockModule implements AutoCloseable {
             throw new IOException("block device '" + name + "': " + file + " is " + size
                     + " bytes, smaller than one " + blockSize + "-byte block");
         }
-        return new Device(handle, name, ch, lock, capacity, blockSize);
+        return new Device(handle, name, ch, lock, capacity, blockSize, volatileCache ? new VolatileWriteCache() : null);
     }
 
     public void register(HypercallTable table) {
@@ -107,11 +117,15 @@ public final class BlockModule implements AutoCloseable {
         ByteBuffer buf = memory.range(data, len, call + " data").asByteBuffer();
         int ret = Hypercall.OK;
         try {
-            long at = offset;
-            while (buf.hasRemaining()) {
-                int n = write ? d.file().write(buf, at) : d.file().read(buf, at);
-                if (n < 0) throw new IOException("unexpected end of file");
-                at += n;
+            if (d.cache() != null && write) {
+                d.cache().write(offset, buf);
+            } else if (d.cache() == null || !d.cache().read(offset, buf)) {
+                long at = offset;
+                while (buf.hasRemaining()) {
+                    int n = write ? d.file().write(buf, at) : d.file().read(buf, at);
+                    if (n < 0) throw new IOException("unexpected end of file");
+                    at += n;
+                }
             }
         } catch (IOException e) {
             ret = Hypercall.EUNSPEC;
@@ -129,10 +143,21 @@ public final class BlockModule implements AutoCloseable {
         Device d = handle >= 0 && handle <= Integer.MAX_VALUE ? devices.get((int) handle) : null;
         if (d == null) return -22;
         try {
+            if (d.cache() != null) d.cache().writeBack(d.file());
             d.file().force(false);
             return 0;
         } catch (IOException e) {
             return -5;
+        }
+    }
+
+    /**
+     * A simulated power cut: every device's volatile cache drops what was not flushed (devices
+     * without one keep everything: their writes are in the file already).
+     */
+    public void powerCut() {
+        for (Device d : devices.values()) {
+            if (d.cache() != null) d.cache().discard();
         }
     }
 
@@ -145,6 +170,7 @@ public final class BlockModule implements AutoCloseable {
     public static void closeAll(java.util.Collection<Device> devices) {
         for (Device d : devices) {
             try {
+                if (d.cache() != null) d.cache().writeBack(d.file()); // an orderly end; nothing after a power cut
                 d.file().force(true);
             } catch (IOException e) {
                 // The guest's own writes already reached the page cache; nothing more can be done here.
