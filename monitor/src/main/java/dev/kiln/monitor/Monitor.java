@@ -70,7 +70,7 @@ public final class Monitor implements AutoCloseable {
      * else in the process (a library, a ProcessBuilder) may use them either.
      */
     public static void confine() {
-        dev.kiln.monitor.confine.SeccompFilter.install();
+        dev.kiln.monitor.confine.SeccompFilter.install(Boolean.getBoolean("kiln.aotTraining"));
     }
 
     /** Reserves guest memory for a new instance, or refuses it. */

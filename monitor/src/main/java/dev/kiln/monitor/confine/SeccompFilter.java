@@ -163,8 +163,19 @@ public final class SeccompFilter {
      * CONFIG_SECCOMP_FILTER, answers EINVAL).
      */
     public static void install() {
-        int rc = LibC.prctl(PR_SET_NO_NEW_PRIVS, 1);
-        if (rc < 0) throw new KvmException("prctl(PR_SET_NO_NEW_PRIVS)", -rc);
+        install(false);
+    }
+
+    /**
+     * As {@link #install()}; {@code rehearse}: everything but the two system calls, so that the
+     * launcher's AOT training run (which must not be confined: the JVM forks another at its exit
+     * to write the cache, JEP 514) loads and links what a confined run uses (-Dkiln.aotTraining).
+     */
+    public static void install(boolean rehearse) {
+        if (!rehearse) {
+            int rc = LibC.prctl(PR_SET_NO_NEW_PRIVS, 1);
+            if (rc < 0) throw new KvmException("prctl(PR_SET_NO_NEW_PRIVS)", -rc);
+        }
         List<Insn> program = program();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment filter = arena.allocate(SOCK_FILTER, program.size());
@@ -179,6 +190,7 @@ public final class SeccompFilter {
             MemorySegment fprog = arena.allocate(SOCK_FPROG);
             fprog.set(JAVA_SHORT, LEN, (short) program.size());
             fprog.set(ADDRESS, FILTER, filter);
+            if (rehearse) return;
             long r = LibC.seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, fprog);
             if (r < 0) throw new KvmException("seccomp(SECCOMP_SET_MODE_FILTER, TSYNC)", (int) -r);
             // TSYNC answers the id of a thread that could not take the filter (seccomp(2))
