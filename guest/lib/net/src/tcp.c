@@ -111,7 +111,10 @@ static struct tcp_conn *conn_alloc(void)
             c = &conns[i];
             break;
         }
-        if (conns[i].state == TCP_TIME_WAIT && (!tw || conns[i].tw_deadline < tw->tw_deadline))
+        /* never one the application still holds (it shut down, the peer's FIN came, it has
+         * not closed yet): its handle would then name a stranger's connection */
+        if (conns[i].state == TCP_TIME_WAIT && (!conns[i].user_owned || conns[i].user_closed)
+            && (!tw || conns[i].tw_deadline < tw->tw_deadline))
             tw = &conns[i];
     }
     if (!c)

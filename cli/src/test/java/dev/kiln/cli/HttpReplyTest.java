@@ -207,4 +207,85 @@ class HttpReplyTest {
         assertTrue(total >= 50 && ok * 100 >= total * 99, what);
         assertTrue(inNs("curl", "-s", "--max-time", "10", URL).contains("Hello from a Kiln unikernel"));
     }
+
+    @Test
+    void synFloodFromALiveHostDoesNotLockOutOtherClients() throws Exception {
+        // The flooding host is played on the tap with a raw socket: address 10.97.0.4 and a MAC of
+        // its own, it answers the guest's ARP requests, but never completes a handshake (the host
+        // kernel drops the guest's SYN-ACKs, addressed to another MAC, so it cannot reset them
+        // either): every SYN holds a half-open slot until the stack gives it up.
+        String py = """
+                import socket, struct, threading, time, random, subprocess
+                TAP, SRC, DST = "@TAP@", "10.97.0.4", "10.97.0.2"
+                FAKE = bytes.fromhex("0200c0a80004")
+                def csum(b):
+                    if len(b) % 2: b += b"\\0"
+                    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+                    while s >> 16: s = (s & 0xffff) + (s >> 16)
+                    return ~s & 0xffff
+                subprocess.run(["ping", "-c", "1", "-W", "2", DST], capture_output=True)
+                guest_mac = bytes.fromhex(open("/proc/net/arp").read().split(DST + " ", 1)[1].split()[2].replace(":", ""))
+                raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+                raw.bind((TAP, 0))
+                out = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+                out.bind((TAP, 0))
+                stop, sent, arps = False, [0], [0]
+                def arp_answerer():
+                    raw.settimeout(0.2)
+                    while not stop:
+                        try: f = raw.recv(2048)
+                        except OSError: continue
+                        if len(f) >= 42 and f[20:22] == b"\\0\\1" and f[38:42] == socket.inet_aton(SRC):
+                            reply = f[6:12] + FAKE + b"\\x08\\x06" + f[14:20] + b"\\0\\2" + FAKE + f[38:42] + f[22:32]
+                            out.send(reply); arps[0] += 1
+                def syn(sport, seq):
+                    opts = b"\\x02\\x04\\x05\\xb4"                      # MSS 1460
+                    h = struct.pack("!HHIIBBHHH", sport, 80, seq, 0, (5 + 1) << 4, 0x02, 64240, 0, 0) + opts
+                    pseudo = socket.inet_aton(SRC) + socket.inet_aton(DST) + struct.pack("!BBH", 0, 6, len(h))
+                    h = h[:16] + struct.pack("!H", csum(pseudo + h)) + h[18:]
+                    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(h), 0, 0, 64, 6, 0, socket.inet_aton(SRC), socket.inet_aton(DST))
+                    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+                    return guest_mac + FAKE + b"\\x08\\x00" + ip + h
+                def flood():
+                    rnd = random.Random(7)
+                    while not stop:
+                        for _ in range(50):
+                            try: out.send(syn(rnd.randrange(1024, 65536), rnd.getrandbits(32)))
+                            except OSError: pass
+                            sent[0] += 1
+                        time.sleep(0.005)
+                threads = [threading.Thread(target=arp_answerer), threading.Thread(target=flood)]
+                for t in threads: t.start()
+                time.sleep(1)
+                ok = total = 0
+                end = time.monotonic() + 6
+                while time.monotonic() < end:
+                    total += 1
+                    t1 = time.monotonic()
+                    try:
+                        c = socket.create_connection((DST, 80), timeout=1)
+                        c.settimeout(1)
+                        c.sendall(b"GET / HTTP/1.1\\r\\nHost: probe\\r\\nConnection: close\\r\\n\\r\\n")
+                        got = b""
+                        while True:
+                            d = c.recv(65536)
+                            if not d: break
+                            got += d
+                        c.close()
+                        if got.startswith(b"HTTP/1.1 200 OK") and time.monotonic() - t1 <= 1: ok += 1
+                    except OSError: pass
+                    time.sleep(0.05)
+                stop = True
+                for t in threads: t.join()
+                print(ok, total, sent[0], arps[0])
+                """.replace("@TAP@", TAP);
+        String[] r = inNs("python3", "-c", py).trim().split(" ");
+        int ok = Integer.parseInt(r[0]), total = Integer.parseInt(r[1]);
+        long sent = Long.parseLong(r[2]);
+        String what = ok + " of " + total + " probes answered within 1 s during a flood of " + sent
+                + " SYNs from a host that answered " + r[3] + " ARP requests";
+        System.err.println("syn flood: " + what);
+        assertTrue(sent >= 20000 && Integer.parseInt(r[3]) >= 1, "the flood did not take hold: " + what);
+        assertTrue(total >= 50 && ok * 100 >= total * 99, what);
+    }
 }
