@@ -4,6 +4,11 @@
  * Every change is appended to a log on the block device 'storage' before its reply goes out
  * (appendfsync=always|everysec|no on the command line, Redis's names; always by default), and SAVE
  * writes a crash-safe snapshot: see persist.c. At boot the snapshot is loaded and the log replayed.
+ *
+ * Idle clients must not lock others out: timeout=N (Redis's setting, seconds, 0 = never) closes a
+ * client that sent nothing for N seconds (its recv() waits with SO_RCVTIMEO), and when maxclients
+ * are connected a new client still gets in: the client idle longest is closed to make room (Redis
+ * refuses the new one instead, which lets idle connections hold the server).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +17,7 @@
 #include <strings.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <kiln/block.h>
@@ -29,6 +35,17 @@
 static struct blk disk;
 static int have_disk;
 static int clients;
+static int maxclients = MAX_CLIENTS;
+static unsigned long idle_timeout_s;           /* Redis's timeout: 0 = none */
+
+/* The connected clients, for choosing whom to close when full: a client is idle while its thread
+ * waits in recv() for a new command, since the moment it started waiting. */
+static struct {
+    int fd;                     /* -1: free */
+    int idle;
+    int closing;                /* chosen to make room: its thread has yet to leave */
+    uint64_t since;
+} conn_table[MAX_CLIENTS];
 static unsigned long long commands_run;
 
 static uint64_t now(void)
@@ -304,7 +321,18 @@ static void client(void *arg)
     size_t cap = 16 * 1024, used = 0;
     char *in = malloc(cap);
     struct reply r = { 0 };
-    clients++;
+    int me = -1;
+    for (int i = 0; i < MAX_CLIENTS && me < 0; i++)
+        if (conn_table[i].fd < 0)
+            me = i;
+    if (me < 0)                 /* cannot happen: main starts at most MAX_CLIENTS threads */
+        goto out;
+    conn_table[me].fd = fd;
+    conn_table[me].closing = 0;
+    if (idle_timeout_s) {
+        struct timeval tv = { .tv_sec = (long)idle_timeout_s };
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
     while (in) {
         if (used == cap) {
             if (cap >= INPUT_MAX)
@@ -315,9 +343,21 @@ static void client(void *arg)
             in = bigger;
             cap *= 2;
         }
+        /* idle only between commands: a half-received command is being worked on, and its
+         * client is not the one to close first (the timeout still ends it) */
+        conn_table[me].idle = used == 0;
+        conn_table[me].since = now();
         ssize_t n = recv(fd, in + used, cap - used, 0);
-        if (n <= 0)
+        conn_table[me].idle = 0;
+        if (n <= 0) {           /* end, error, timeout (EAGAIN) or closed to make room */
+            if ((n < 0 && errno == EAGAIN) || conn_table[me].closing) {
+                /* reset: a FIN would leave the stack's slot in FIN_WAIT_2 for as long as an
+                 * idle peer keeps its end open, and the slot is what the next client needs */
+                struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+                setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+            }
             break;
+        }
         used += (size_t)n;
         size_t at = 0;
         int open = 1;
@@ -353,10 +393,49 @@ static void client(void *arg)
         if (!open)
             break;
     }
+    conn_table[me].fd = -1;
+out:
     free(r.p);
     free(in);
     close(fd);
     clients--;
+}
+
+/* Room for one more client: the one idle longest goes (its thread wakes from recv() at end of
+ * stream and closes); if none is idle, the one waiting longest on a partial command. */
+static void make_room(void)
+{
+    int victim = -1;
+    for (int pass = 0; pass < 2 && victim < 0; pass++)
+        for (int i = 0; i < MAX_CLIENTS; i++)
+            if (conn_table[i].fd >= 0 && !conn_table[i].closing && conn_table[i].idle == !pass
+                && (victim < 0 || conn_table[i].since < conn_table[victim].since))
+                victim = i;
+    if (victim >= 0) {
+        shutdown(conn_table[victim].fd, SHUT_RD);
+        conn_table[victim].closing = 1;         /* not chosen twice; its thread ends soon */
+    }
+}
+
+/* The command-line word NAME=N in *out (left alone if absent); -1, after saying why, if malformed
+ * or outside [min, max]. */
+static int word_uint(const char *cmdline, const char *name, unsigned long min, unsigned long max, unsigned long *out)
+{
+    size_t nl = strlen(name);
+    for (const char *p = cmdline; *p; p++) {
+        if ((p != cmdline && p[-1] != ' ') || strncmp(p, name, nl) != 0 || p[nl] != '=')
+            continue;
+        char *end;
+        const char *v = p + nl + 1;
+        unsigned long n = *v >= '0' && *v <= '9' ? strtoul(v, &end, 10) : 0;
+        if (*v < '0' || *v > '9' || (*end && *end != ' ') || n < min || n > max) {
+            printf("kvstore: %s must be a whole number from %lu to %lu\n", name, min, max);
+            return -1;
+        }
+        *out = n;
+        return 0;
+    }
+    return 0;
 }
 
 /* appendfsync=everysec and no: what was logged is written within about a second (and, for
@@ -398,6 +477,13 @@ int main(const char *cmdline)
             return 1;
         }
     }
+    unsigned long mc = MAX_CLIENTS;
+    if (word_uint(cmdline, "timeout", 0, 86400 * 365, &idle_timeout_s) != 0
+        || word_uint(cmdline, "maxclients", 1, MAX_CLIENTS, &mc) != 0)
+        return 1;
+    maxclients = (int)mc;
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        conn_table[i].fd = -1;
     have_disk = blk_open("storage", &disk) == 0;
     if (have_disk && persist_open(&disk, policy) != 0) {
         printf("kvstore: the block device 'storage' is too small for a log and two snapshots\n");
@@ -420,11 +506,17 @@ int main(const char *cmdline)
         int fd = accept(lfd, NULL, NULL);
         if (fd < 0)
             continue;
+        if (clients >= maxclients)
+            make_room();
+        /* the closed client's thread has yet to run and leave: wait for it rather than refuse */
+        for (int spins = 0; clients >= MAX_CLIENTS && spins < 1000; spins++)
+            thread_yield();
         struct thread *t = clients < MAX_CLIENTS ? thread_create("client", client, (void *)(long)fd, 32 * 1024) : NULL;
         if (!t) {
             close(fd);
             continue;
         }
+        clients++;              /* here, not in the thread: the next accept must see it */
         thread_detach(t);
     }
 }

@@ -111,7 +111,10 @@ static struct tcp_conn *conn_alloc(void)
             c = &conns[i];
             break;
         }
-        if (conns[i].state == TCP_TIME_WAIT && (!tw || conns[i].tw_deadline < tw->tw_deadline))
+        /* never one the application still holds (it shut down, the peer's FIN came, it has
+         * not closed yet): its handle would then name a stranger's connection */
+        if (conns[i].state == TCP_TIME_WAIT && (!conns[i].user_owned || conns[i].user_closed)
+            && (!tw || conns[i].tw_deadline < tw->tw_deadline))
             tw = &conns[i];
     }
     if (!c)
@@ -409,6 +412,62 @@ static void enter_time_wait(struct tcp_conn *c)
     c->tw_deadline = net_now() + TW_NS;
 }
 
+/*
+ * The pending connection to give up for a new SYN: of the address holding the most connections
+ * not yet accepted (of listener l, or of any when l is NULL), its oldest half-open one, else its
+ * oldest established one still waiting for accept(). A flood from one host then recycles its own
+ * slots and leaves another host's handshake alone, which plain oldest-first (RFC 4987 section
+ * 3.4) does not: at flood rates the oldest is soon everybody's. Addresses are counted in a small
+ * open-addressing table, so this stays linear in the connection table.
+ */
+static struct tcp_conn *syn_victim(const struct tcp_conn *l)
+{
+    enum { SLOTS = 256 };
+    uint32_t ips[SLOTS];
+    uint16_t counts[SLOTS];
+    net_zero(counts, sizeof counts);
+    int best = -1;
+    for (int i = 0; i < CONFIG_NET_TCP_CONNS; i++) {
+        const struct tcp_conn *c = &conns[i];
+        if (!c->in_use || !c->listener || c->accepted || (l && c->listener != l))
+            continue;
+        unsigned h = (c->rip * 2654435761u) >> 24;
+        /* a full table (more than 256 addresses half-open) counts the rest in the last probe */
+        for (int n = 0; n < SLOTS && counts[h] && ips[h] != c->rip; n++)
+            h = (h + 1) % SLOTS;
+        if (!counts[h])
+            ips[h] = c->rip;
+        counts[h]++;
+        if (best < 0 || counts[h] > counts[best])
+            best = (int)h;
+    }
+    if (best < 0)
+        return NULL;
+    struct tcp_conn *victim = NULL;
+    for (int i = 0; i < CONFIG_NET_TCP_CONNS; i++) {
+        struct tcp_conn *c = &conns[i];
+        if (!c->in_use || !c->listener || c->accepted || (l && c->listener != l) || c->rip != ips[best])
+            continue;
+        int half = c->state == TCP_SYN_RCVD, vhalf = victim && victim->state == TCP_SYN_RCVD;
+        if (!victim || half > vhalf || (half == vhalf && c->born < victim->born))
+            victim = c;
+    }
+    return victim;
+}
+
+void tcp_abort(struct tcp_conn *c);
+
+/* A half-open connection goes silently (the peer's ACK will meet a RST); an established one the
+ * peer believes open gets a RST now. */
+static void evict_pending(struct tcp_conn *c)
+{
+    if (c->state == TCP_SYN_RCVD)
+        conn_free(c);
+    else
+        tcp_abort(c);
+    net_stats.tcp_syn_evicted++;
+}
+
 static void listen_input(struct tcp_conn *l, uint32_t src, uint16_t sport, uint32_t seq,
                          uint32_t ack, uint8_t flags, uint16_t win, const struct tcp_opts *opt,
                          uint32_t dlen)
@@ -423,27 +482,32 @@ static void listen_input(struct tcp_conn *l, uint32_t src, uint16_t sport, uint3
         return;
     /* bounded backlog: half-open + not yet accepted */
     int pending = 0;
-    struct tcp_conn *oldest = NULL;
     for (int i = 0; i < CONFIG_NET_TCP_CONNS; i++) {
         struct tcp_conn *c = &conns[i];
-        if (c->in_use && c->listener == l && !c->accepted) {
+        if (c->in_use && c->listener == l && !c->accepted)
             pending++;
-            if (c->state == TCP_SYN_RCVD && (!oldest || c->born < oldest->born))
-                oldest = c;
-        }
     }
     if (pending >= l->backlog) {
+        struct tcp_conn *oldest = syn_victim(l);
         if (!oldest) {
             net_stats.tcp_syn_dropped++;
             return;
         }
-        conn_free(oldest);
-        net_stats.tcp_syn_evicted++;
+        evict_pending(oldest);
     }
     struct tcp_conn *c = conn_alloc();
     if (!c) {
-        net_stats.tcp_syn_dropped++;
-        return;
+        /* The table is full below the backlog (the application holds the rest): a connection
+         * not yet accepted is still the cheapest to give up (RFC 4987 section 3.4, recycling
+         * the oldest half-open TCB), whichever listener it is for; only a table of accepted
+         * and closing connections drops the SYN. */
+        struct tcp_conn *victim = syn_victim(NULL);
+        if (!victim) {
+            net_stats.tcp_syn_dropped++;
+            return;
+        }
+        evict_pending(victim);
+        c = conn_alloc();
     }
     c->state = TCP_SYN_RCVD;
     c->listener = l;

@@ -51,6 +51,9 @@ struct sock {
     int udp_bound;
     struct dgram *queue;          /* UDP receive ring */
     unsigned head, count;
+    uint64_t rcvtimeo_ns;         /* SO_RCVTIMEO: how long a blocking receive waits (0: for ever) */
+    int rd_shut;                  /* shutdown(SHUT_RD): receives return end of stream at once */
+    int abortive;                 /* SO_LINGER on with 0 seconds: close() resets */
 };
 
 static struct sock socks[CONFIG_SOCKETS_MAX];
@@ -322,7 +325,10 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
         return recvfrom(fd, buf, len, flags, 0, 0);
     if (!s->tcp || s->listening)
         return fail(ENOTCONN);
+    uint64_t deadline = s->rcvtimeo_ns ? sched_now_ns() + s->rcvtimeo_ns : 0;
     for (;;) {
+        if (s->rd_shut)
+            return 0;
         long n = tcp_recv(s->tcp, buf, len);
         if (n >= 0)
             return n;
@@ -330,7 +336,9 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
             return sock_error(n);
         if (s->nonblock || (flags & MSG_DONTWAIT))
             return fail(EAGAIN);
-        await(0);
+        /* SO_RCVTIMEO ran out: EAGAIN, as on Linux (socket(7)) */
+        if (await(deadline) != 0 && deadline)
+            return fail(EAGAIN);
     }
 }
 
@@ -400,16 +408,38 @@ int shutdown(int fd, int how)
         return fail(ENOTCONN);
     if (how == SHUT_WR || how == SHUT_RDWR)
         tcp_shutdown(s->tcp);
+    if (how == SHUT_RD || how == SHUT_RDWR) {
+        /* POSIX: further receives are disallowed; as on Linux a thread blocked in recv() on the
+         * socket wakes and sees end of stream, which is how another thread can end a client */
+        s->rd_shut = 1;
+        waitq_wake_all(&net_events);
+    }
     return 0;
 }
 
 int setsockopt(int fd, int level, int name, const void *value, socklen_t len)
 {
-    (void)level;
-    (void)name;
-    (void)value;
-    (void)len;
-    return get(fd) ? 0 : fail(EBADF);         /* accepted and ignored: REUSEADDR, NODELAY... */
+    struct sock *s = get(fd);
+    if (!s)
+        return fail(EBADF);
+    if (level == SOL_SOCKET && name == SO_RCVTIMEO) {
+        const struct timeval *tv = value;
+        if (!tv || len < sizeof *tv || tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000)
+            return fail(EINVAL);
+        s->rcvtimeo_ns = (uint64_t)tv->tv_sec * 1000000000ull + (uint64_t)tv->tv_usec * 1000ull;
+        return 0;
+    }
+    if (level == SOL_SOCKET && name == SO_LINGER) {
+        /* Only the abortive close is honoured (on, 0 s: close() sends RST and frees the
+         * connection at once, RFC 9293 3.10.7 ABORT); any other setting closes gracefully in
+         * the background, as close() always does here. */
+        const struct linger *l = value;
+        if (!l || len < sizeof *l)
+            return fail(EINVAL);
+        s->abortive = l->l_onoff && l->l_linger == 0;
+        return 0;
+    }
+    return 0;                                  /* accepted and ignored: REUSEADDR, NODELAY... */
 }
 
 int getsockopt(int fd, int level, int name, void *value, socklen_t *len)
@@ -431,7 +461,9 @@ int close(int fd)
         return fail(EBADF);
     if (s->pending)
         tcp_abort(s->pending);
-    if (s->tcp)
+    if (s->tcp && s->abortive)
+        tcp_abort(s->tcp);
+    else if (s->tcp)
         tcp_close(s->tcp);
     if (s->udp_bound)
         udp_unbind(s->port);

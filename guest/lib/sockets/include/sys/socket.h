@@ -16,10 +16,17 @@ typedef long ssize_t;
 #define SOL_SOCKET  1
 #define SO_REUSEADDR 2
 #define SO_ERROR    4
+#define SO_LINGER   13
+#define SO_RCVTIMEO 20          /* a struct timeval (sys/select.h), as on Linux */
 #define SHUT_RD     0
 #define SHUT_WR     1
 #define SHUT_RDWR   2
 #define MSG_DONTWAIT 0x40
+
+struct linger {
+    int l_onoff;
+    int l_linger;               /* seconds; only 0 (reset on close) is honoured */
+};
 
 struct sockaddr {
     sa_family_t sa_family;

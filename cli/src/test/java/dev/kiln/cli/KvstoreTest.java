@@ -209,4 +209,50 @@ class KvstoreTest {
         }
         assertTrue(out.contains("requests per second"), out);
     }
+
+    @Test
+    void idleClientsAreClosedWhenFullAndAfterTheTimeout() throws Exception {
+        boot("kvstore: ", "appendfsync=no", "timeout=4", "maxclients=100");
+        // 300 clients that connect and send nothing, then redis-cli 20 times while they are held,
+        // then the survivors are watched until the server closes them
+        String py = """
+                import socket, time, select, subprocess
+                IP = "%s"
+                socks, opened = [], []
+                for i in range(300):
+                    socks.append(socket.create_connection((IP, 6379), timeout=5))
+                    opened.append(time.monotonic())
+                time.sleep(0.5)
+                def closed(s):
+                    if not select.select([s], [], [], 0)[0]: return False
+                    try: return not s.recv(64)
+                    except OSError: return True
+                gone = {i: time.monotonic() for i, s in enumerate(socks) if closed(s)}
+                held = 300 - len(gone)
+                ok = 0
+                for i in range(20):
+                    t = time.monotonic()
+                    out = subprocess.run(["redis-cli", "-h", IP, "ping"], capture_output=True, text=True, timeout=10).stdout.strip()
+                    if out == "PONG" and time.monotonic() - t <= 1: ok += 1
+                survivors = [i for i in range(300) if i not in gone]
+                end = time.monotonic() + 10
+                while time.monotonic() < end and any(i not in gone for i in survivors):
+                    for i in survivors:
+                        if i not in gone and closed(socks[i]): gone[i] = time.monotonic()
+                    time.sleep(0.1)
+                # the probes closed some survivors too; the rest lived out the timeout
+                lives = sorted(gone.get(i, 99) - opened[i] for i in survivors)
+                print(held, ok, len(survivors), round(lives[-1], 1), round(lives[len(lives) // 2], 1))
+                """.formatted(IP);
+        String[] r = sh("ip", "netns", "exec", NS, "python3", "-c", py).trim().split(" ");
+        String what = "held " + r[0] + " of 300 idle clients, redis-cli answered " + r[1] + " of 20 pings within 1 s, "
+                + r[2] + " survivors closed at most " + r[3] + " s (median " + r[4] + " s) after they connected";
+        System.err.println("kvstore idle clients: " + what);
+        int held = Integer.parseInt(r[0]);
+        assertTrue(held >= 90 && held <= 100, "maxclients=100: " + what);
+        assertEquals(20, Integer.parseInt(r[1]), what);
+        double last = Double.parseDouble(r[3]), median = Double.parseDouble(r[4]);
+        assertTrue(last <= 6.5 && median >= 3.5, "timeout=4: " + what);
+        assertEquals("PONG", cli("ping"));
+    }
 }
