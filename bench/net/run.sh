@@ -129,6 +129,16 @@ redis-server --bind 10.92.0.2 --port 6381 --protected-mode no --save '' --append
   --dir "$tmp/aof" --daemonize no >/dev/null & pids+=($!)
 sleep 0.5
 host_always=$(rb_set 10.92.0.2 6381 $((secs * 500)))
+# and at most a second's worth at risk: appendfsync everysec on both
+export GUEST_OPTS="appendfsync=everysec"
+start_server "$tmp/kve.log" kvstore 64 --block:storage="$tmp/kv.img"
+kiln_everysec=$(rb_set 10.93.0.2 6379 $((secs * 2000)))
+stop_server "$tmp/kve.log"
+mkdir -p "$tmp/aof2"
+redis-server --bind 10.92.0.2 --port 6382 --protected-mode no --save '' --appendonly yes --appendfsync everysec \
+  --dir "$tmp/aof2" --daemonize no >/dev/null & pids+=($!)
+sleep 0.5
+host_everysec=$(rb_set 10.92.0.2 6382 $((secs * 2000)))
 
 kvm=$(for m in /sys/module/kvm_*; do [ -d "$m" ] && echo "${m##*/}"; done | paste -sd, -)
 mode=$(sed -n 's/^kiln: \([a-z]*\), create .*/\1/p' "$tmp/http.log" | tail -n 1)
@@ -155,3 +165,6 @@ echo "  'listening' and stopped at once (httpreply $http_boot, kvstore $kv_boot)
 r=$(ratio "$kiln_always" "$host_always")
 printf '  kvstore    SET  -c16, every write flushed before its reply: kiln (appendfsync=always) %10s req/s   redis-server (appendfsync always) %10s req/s   ratio %s\n' \
   "$kiln_always" "$host_always" "$r"
+r=$(ratio "$kiln_everysec" "$host_everysec")
+printf '  kvstore    SET  -c16, flushed once a second:            kiln (appendfsync=everysec) %10s req/s   redis-server (appendfsync everysec) %10s req/s   ratio %s\n' \
+  "$kiln_everysec" "$host_everysec" "$r"

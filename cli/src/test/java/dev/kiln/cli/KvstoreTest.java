@@ -126,13 +126,16 @@ class KvstoreTest {
      * issue 10: with appendfsync always (the default), every acknowledged write survives kill -9 of
      * the monitor, also one in the middle of a SAVE, and the store always loads.
      */
+    /** Kill points per CI run (issue 10 asks for at least 50); -Dkiln.kvstore.killTrials for more. */
+    static final int TRIALS = Integer.getInteger("kiln.kvstore.killTrials", 50);
+
     @Test
     void acknowledgedWritesSurviveKillNineEvenDuringASave() throws Exception {
         boot("kvstore: ");
         assertEquals("OK", cli("flushall"));
         java.util.Random random = new java.util.Random(42);
         int acked = 0;
-        for (int trial = 0; trial < 8; trial++) {
+        for (int trial = 0; trial < TRIALS; trial++) {
             // writes, each acknowledged one at a time, some with an expiry far ahead
             StringBuilder script = new StringBuilder();
             for (int i = 0; i < 40; i++, acked++) {
@@ -142,7 +145,7 @@ class KvstoreTest {
             assertEquals(40, out.lines().filter("OK"::equals).count(), out);
             // a SAVE the monitor is killed in the middle of (or just after, or just before)
             Process save = new ProcessBuilder("ip", "netns", "exec", NS, "redis-cli", "-h", IP, "save").start();
-            Thread.sleep(random.nextInt(30));
+            Thread.sleep(random.nextInt(40));
             guest.kill();
             save.destroyForcibly();
             boot("kvstore: ");
