@@ -103,8 +103,8 @@ final class BuildCommand {
                             + " is ~130 KB, Unikraft's helloworld ~197 KB)", new Target("<= 32 KiB").verdict(r.imageSize() <= SIZE_TARGET)) : "");
             out.println("  debug image " + r.debug() + " (symbols and DWARF for gdb)");
             if (r.entryToMain() != null) {
-                out.printf(Locale.ROOT, "  entry to main(): %d instructions on the straight path%s (~%d us of guest time at ~1 us each"
-                                + " on an emulating KVM, of the 1 ms a whole boot may take)%n", r.entryToMain().straight(),
+                out.printf(Locale.ROOT, "  entry to main(): %d instructions on the straight path%s (nothing natively; ~%d us"
+                                + " where KVM emulates them, kiln run --emulate, at ~1 us each)%n", r.entryToMain().straight(),
                         r.entryToMain().loops() ? ", plus loops" : "", r.entryToMain().straight());
             }
             out.println("  memory: " + build.app().memoryMiB() + " MiB (kiln run --mem=" + build.app().memoryMiB() + ")");
