@@ -120,25 +120,22 @@ rb_set() { # host port n -> rps
   ip netns exec "$ns" redis-benchmark -h "$1" -p "$2" -q -n "$3" -c 16 -t set 2> >(grep -v 'Could not fetch server CONFIG' >&2) \
     | tr '\r' '\n' | awk '/requests per second/ {print $2}'
 }
-export GUEST_OPTS="appendfsync=always"
-start_server "$tmp/kva.log" kvstore 64 --block:storage="$tmp/kv.img"
-kiln_always=$(rb_set 10.93.0.2 6379 $((secs * 500)))
-stop_server "$tmp/kva.log"
-mkdir -p "$tmp/aof"
-redis-server --bind 10.92.0.2 --port 6381 --protected-mode no --save '' --appendonly yes --appendfsync always \
-  --dir "$tmp/aof" --daemonize no >/dev/null & pids+=($!)
-sleep 0.5
-host_always=$(rb_set 10.92.0.2 6381 $((secs * 500)))
-# and at most a second's worth at risk: appendfsync everysec on both
-export GUEST_OPTS="appendfsync=everysec"
-start_server "$tmp/kve.log" kvstore 64 --block:storage="$tmp/kv.img"
-kiln_everysec=$(rb_set 10.93.0.2 6379 $((secs * 2000)))
-stop_server "$tmp/kve.log"
-mkdir -p "$tmp/aof2"
-redis-server --bind 10.92.0.2 --port 6382 --protected-mode no --save '' --appendonly yes --appendfsync everysec \
-  --dir "$tmp/aof2" --daemonize no >/dev/null & pids+=($!)
-sleep 0.5
-host_everysec=$(rb_set 10.92.0.2 6382 $((secs * 2000)))
+# durable_pair POLICY PORT N: SET/s of kvstore and of a redis-server on PORT, both with appendfsync
+# POLICY, N requests each; sets $kiln_rps and $host_rps (not in $(...): the servers are this shell's).
+durable_pair() {
+  export GUEST_OPTS="appendfsync=$1"
+  start_server "$tmp/kv-$1.log" kvstore 64 --block:storage="$tmp/kv.img"
+  kiln_rps=$(rb_set 10.93.0.2 6379 "$3")
+  stop_server "$tmp/kv-$1.log"
+  mkdir -p "$tmp/aof-$1"
+  redis-server --bind 10.92.0.2 --port "$2" --protected-mode no --save '' --appendonly yes --appendfsync "$1" \
+    --dir "$tmp/aof-$1" --daemonize no >/dev/null & pids+=($!)
+  sleep 0.5
+  host_rps=$(rb_set 10.92.0.2 "$2" "$3")
+}
+durable_pair always 6381 $((secs * 500)); kiln_always=$kiln_rps; host_always=$host_rps
+# and at most a second's worth at risk
+durable_pair everysec 6382 $((secs * 2000)); kiln_everysec=$kiln_rps; host_everysec=$host_rps
 
 kvm=$(for m in /sys/module/kvm_*; do [ -d "$m" ] && echo "${m##*/}"; done | paste -sd, -)
 mode=$(sed -n 's/^kiln: \([a-z]*\), create .*/\1/p' "$tmp/http.log" | tail -n 1)

@@ -21,7 +21,6 @@ static uint64_t tail_block, log_pos;
 static int dirty, replaying;
 static int unsynced;              /* log blocks written since the last flush */
 static uint64_t durable_pos;      /* log bytes known to be on stable storage */
-static int committing;            /* a client thread is writing and flushing the log */
 
 /* ---- the log ------------------------------------------------------------ */
 
@@ -101,16 +100,13 @@ int persist_commit(void)
     if (durable_pos >= mine)
         return 0;
     thread_yield();                    /* let the other ready clients append theirs first */
-    while (committing && durable_pos < mine)
-        thread_yield();                /* another thread's flush may cover us */
     if (durable_pos >= mine)
-        return 0;
-    committing = 1;
+        return 0;                      /* one of them flushed past our changes */
+    /* write and flush are hypercalls: no other client runs until they return */
     uint64_t upto = log_pos;
     int rc = dirty ? write_tail() : 0;
     if (rc == 0)
         rc = flush();
-    committing = 0;
     if (rc == 0 && upto > durable_pos)
         durable_pos = upto;
     return rc;

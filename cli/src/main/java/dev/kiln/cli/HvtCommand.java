@@ -123,7 +123,7 @@ final class HvtCommand {
      * guest's memory and registers in DIR, which gdb reads beside the image's symbols.
      */
     private void dumpCore(Instance instance, Path dir) {
-        Path core = dir.resolve("core." + tender.replace(' ', '-') + "." + ProcessHandle.current().pid());
+        Path core = dir.resolve("core." + tender.replace(' ', '-') + "." + dev.kiln.monitor.kvm.LibC.getpid());
         try {
             instance.dumpCore(core);
             err.println(tender + ": guest core dumped to " + core);

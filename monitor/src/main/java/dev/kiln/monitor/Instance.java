@@ -93,7 +93,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         if (nets != null) nets.register(hypercalls);
         // A native guest on kvm_pvm shows no exit when it cannot run: the monitor looks for stalls.
         this.loop = new VcpuLoop(this, vcpu, memory, hypercalls,
-                mode == ExecutionMode.NATIVE && Boolean.TRUE.equals(monitor.kvm().pvmPageKnown()));
+                mode == ExecutionMode.NATIVE && monitor.kvm().pvmPageSeen());
         this.ringIo = ring == null ? null : ring.start("kiln-net-ring-" + id, memory, nets.devices(), this::faultFromDevice);
         new PollModule(memory, () -> stopCause.get() != null || pauseRequested || loop.debugInterrupt(),
                 nets == null ? List.of() : nets.devices().stream().map(d -> new PollModule.Source(d.handle(), d.tap().fd())).toList(),
@@ -366,7 +366,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
      */
     public void debugWith(GdbStub stub) throws java.io.IOException {
         if (state != State.CREATED) throw new IllegalStateException("instance " + id + " is " + state + "; attach a debugger before it runs");
-        if (mode == ExecutionMode.NATIVE && Boolean.TRUE.equals(monitor.kvm().pvmPageKnown())) {
+        if (mode == ExecutionMode.NATIVE && monitor.kvm().pvmPageSeen()) {
             // A native vCPU on kvm_pvm delivers single steps and debug-register hits to the guest,
             // not to the monitor (pvm-native.md 3): the guest, which has no IDT, would triple-fault.
             throw new IllegalStateException("instance " + id + " runs natively; a debugger needs it emulated "

@@ -155,7 +155,7 @@ final class WarmPool implements AutoCloseable {
      * of this process was made (the host's kind is learnt from it).
      */
     static ExecutionMode resolve(Kvm kvm, ExecutionMode wanted) {
-        return wanted == ExecutionMode.EMULATED && Boolean.TRUE.equals(kvm.pvmPageKnown())
+        return wanted == ExecutionMode.EMULATED && kvm.pvmPageSeen()
                 ? ExecutionMode.EMULATED : ExecutionMode.NATIVE;
     }
 
@@ -165,7 +165,7 @@ final class WarmPool implements AutoCloseable {
      * zeroed again): on kvm_pvm in native mode only.
      */
     static void registerPage(Kvm kvm, Vcpu vcpu, GuestMemory memory, ExecutionMode mode) {
-        if (mode == ExecutionMode.NATIVE && Boolean.TRUE.equals(kvm.pvmPageKnown())) {
+        if (mode == ExecutionMode.NATIVE && kvm.pvmPageSeen()) {
             PvmPage.register(vcpu, memory.segment(), LongMode.VIF_GPA);
         }
     }

@@ -24,7 +24,7 @@ public final class NetRingLayout {
     public static final int KICK_PORT = 0x600;
     public static final int KICK_SIZE = 4;
     /** Monitor-owned pages below this (GDT, page tables, hvt ABI section 3): never a ring data range. */
-    public static final long LOWEST_DATA_GPA = 0x10000;
+    public static final long LOWEST_DATA_GPA = dev.kiln.monitor.hvt.GuestMemory.MONITOR_OWNED_END;
     static final long PAGE = 4096;
 
     /*

@@ -108,10 +108,12 @@ public final class Kvm implements AutoCloseable {
         return pvmPage > 0;
     }
 
-    /** Whether the page is offered, or null when no vCPU was made yet to ask. */
-    public Boolean pvmPageKnown() {
-        int known = pvmPage;
-        return known == 0 ? null : known > 0;
+    /**
+     * True when a vCPU of this process already showed the page is offered: every instance's vCPU
+     * asked before it ran ({@link #offersPvmPage(Vcpu)}), so for a made instance this is the answer.
+     */
+    public boolean pvmPageSeen() {
+        return pvmPage > 0;
     }
 
     long vcpuMmapSize() {
