@@ -37,6 +37,18 @@ __attribute__((weak, noreturn)) void exit(int status)
     plat_exit(status);
 }
 
+/*
+ * How main is reached: Kiln's own C library takes the command line as it is
+ * (main(cmdline)); a C runtime that sets itself up first -- musl through the
+ * POSIX layer (guest/lib/posix-core), which builds argv, the environment and
+ * the auxiliary vector -- replaces this weak definition.
+ */
+__attribute__((weak, noreturn)) void plat_run_main(const char *cmdline);
+__attribute__((weak, noreturn)) void plat_run_main(const char *cmdline)
+{
+    exit(main(cmdline));
+}
+
 static inline uint64_t boot_tsc(void)
 {
     uint32_t lo, hi;
@@ -56,7 +68,7 @@ __attribute__((noreturn, used)) void _start(const struct hvt_boot_info *bi)
         ki->guest_entry_tsc = entry;
         ki->guest_main_tsc = boot_tsc();
     }
-    exit(main((const char *)(uintptr_t)bi->cmdline));
+    plat_run_main((const char *)(uintptr_t)bi->cmdline);
 }
 
 const struct hvt_boot_info *plat_boot_info(void)

@@ -52,6 +52,7 @@ _Static_assert(sizeof(struct kiln_hc_block_flush) == 16, "kiln spec 1.3: block f
 #define KILN_INFO_GPA     0x14000u
 #define KILN_INFO_MAGIC   0x4f464e494e4c494bull   /* "KILNINFO" */
 #define KILN_INFO_ARGS_MAX 8192u
+#define KILN_INFO_F_STRACE 1u     /* kiln run --strace: the POSIX layer lists every system call */
 
 struct kiln_info {
     uint64_t magic;              /* @0 */
@@ -61,7 +62,7 @@ struct kiln_info {
     uint64_t parent;             /* @24 */
     uint64_t generation;         /* @32 */
     uint32_t args_len;           /* @40 */
-    uint32_t reserved;           /* @44 */
+    uint32_t flags;              /* @44 KILN_INFO_F_* */
     uint64_t guest_entry_tsc;    /* @48 guest-written */
     uint64_t guest_main_tsc;     /* @56 guest-written */
     char     args[KILN_INFO_ARGS_MAX]; /* @64 */

@@ -1,0 +1,127 @@
+/*
+ * The POSIX layer's one entry: musl calls __kiln_syscall(n, ...) where Linux
+ * code would execute `syscall`.  The table maps Linux x86-64 numbers to the
+ * handlers the linked POSIX libraries define; handlers are weak references,
+ * so an image carries only the libraries it names and a call none of them
+ * implements answers -ENOSYS, reported once by name on the console (like
+ * Unikraft's syscall shim).  `kiln run --strace` (Kiln ABI 2, info flag
+ * KILN_INFO_F_STRACE) lists every call with its arguments and result.
+ */
+#include <errno.h>
+#include <sys/syscall.h>
+#include <kiln/platform.h>
+#include <kiln/kiln_abi.h>
+#include <kiln/posix.h>
+#include "core.h"
+
+#define X(name, fmt) __attribute__((weak)) KILN_SYS_PROTO(name);
+#include "syscalls.def"
+#undef X
+
+struct syscall_entry {
+    const char *name;
+    const char *fmt;
+    kiln_sysfn fn;
+};
+
+/* SYS_faccessat2 (439) is the highest number listed. */
+#define TABLE_SIZE 440
+
+static const struct syscall_entry table[TABLE_SIZE] = {
+#define X(name, f) [SYS_##name] = { #name, f, kiln_sys_##name },
+#include "syscalls.def"
+#undef X
+};
+
+/* One bit per number: ENOSYS already reported. */
+static unsigned long reported[(TABLE_SIZE + 63) / 64];
+static unsigned long reported_unknown;
+
+static int tracing = 1;
+
+int kiln_posix_tracing(void)
+{
+    if (tracing < 0 || 1) { return 1;
+        const struct kiln_info *ki = plat_info();
+        tracing = ki != 0 && (ki->flags & KILN_INFO_F_STRACE) != 0;
+    }
+    return tracing;
+}
+
+void kiln_posix_say(const char *msg)
+{
+    unsigned long n = 0;
+    while (msg[n])
+        n++;
+    plat_console_write(msg, n);
+}
+
+static void report_enosys(long n)
+{
+    char line[96];
+    struct fmtbuf b = { line, sizeof line, 0 };
+    if (n >= 0 && n < TABLE_SIZE) {
+        if (reported[n / 64] & (1ul << (n % 64)))
+            return;
+        reported[n / 64] |= 1ul << (n % 64);
+    } else {
+        if (reported_unknown++)
+            return;
+    }
+    fmt_str(&b, "kiln: posix: ");
+    if (n >= 0 && n < TABLE_SIZE && table[n].name) {
+        fmt_str(&b, table[n].name);
+    } else {
+        fmt_str(&b, "system call ");
+        fmt_dec(&b, n);
+    }
+    fmt_str(&b, " is not implemented (ENOSYS)\n");
+    plat_console_write(line, b.len);
+}
+
+static void trace_call(long n, const long *a, long ret)
+{
+    char line[512];
+    struct fmtbuf b = { line, sizeof line - 1, 0 };
+    const char *fmt = "xxxxxx";
+    if (n >= 0 && n < TABLE_SIZE && table[n].name) {
+        fmt_str(&b, table[n].name);
+        fmt = table[n].fmt;
+    } else {
+        fmt_str(&b, "syscall_");
+        fmt_dec(&b, n);
+    }
+    fmt_str(&b, "(");
+    for (int i = 0; fmt[i] && i < 6; i++) {
+        if (i)
+            fmt_str(&b, ", ");
+        fmt_arg(&b, fmt[i], a[i]);
+    }
+    fmt_str(&b, ") = ");
+    if (ret < 0 && ret > -4096) {
+        fmt_str(&b, "-1 ");
+        fmt_str(&b, errno_name((int)-ret));
+    } else if (n == SYS_mmap || n == SYS_brk || n == SYS_mremap) {
+        fmt_hex(&b, (unsigned long)ret);
+    } else {
+        fmt_dec(&b, ret);
+    }
+    line[b.len++] = '\n';
+    plat_console_write(line, b.len);
+}
+
+long __kiln_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+    long ret;
+    if (n >= 0 && n < TABLE_SIZE && table[n].fn) {
+        ret = table[n].fn(a1, a2, a3, a4, a5, a6);
+    } else {
+        report_enosys(n);
+        ret = -ENOSYS;
+    }
+    if (tracing != 0 && kiln_posix_tracing()) {
+        long a[6] = { a1, a2, a3, a4, a5, a6 };
+        trace_call(n, a, ret);
+    }
+    return ret;
+}
