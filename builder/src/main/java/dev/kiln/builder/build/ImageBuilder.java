@@ -85,10 +85,10 @@ public final class ImageBuilder {
         // Upstream trees first: their include folders (some made by their build) go on everyone's path.
         List<UpstreamBuild> upstreams = new ArrayList<>();
         if (build.app().upstream() != null) {
-            upstreams.add(UpstreamBuild.prepare(APP, build.app().upstream(), work, sources, toolchain, jobs));
+            upstreams.add(UpstreamBuild.prepare(APP, name, build.app().upstream(), work, sources, toolchain, jobs));
         }
         for (LibraryManifest l : build.libraries()) {
-            if (l.upstream() != null) upstreams.add(UpstreamBuild.prepare(l.name(), l.upstream(), work, sources, toolchain, jobs));
+            if (l.upstream() != null) upstreams.add(UpstreamBuild.prepare(l.name(), l.name(), l.upstream(), work, sources, toolchain, jobs));
         }
 
         boolean floatingPoint = build.floatingPoint();
@@ -110,6 +110,8 @@ public final class ImageBuilder {
         flags.add("-ffile-prefix-map=" + guestRoot + "=guest");
         flags.add("-ffile-prefix-map=" + build.app().dir() + "=app");
         flags.add("-ffile-prefix-map=" + work + "=build");
+        // After the build folder's: gcc takes the last matching map, and the trees are inside it.
+        for (UpstreamBuild u : upstreams) flags.add(u.prefixMap());
 
         List<Unit> units = new ArrayList<>();
         for (String src : build.app().sources()) {

@@ -201,6 +201,11 @@ class UpstreamBuildTest {
         // Reproducible: another output folder (another tree path) gives the same image.
         BuildReport elsewhere = build(app, tmp.resolve("elsewhere"), cache());
         assertArrayEquals(image, Files.readAllBytes(elsewhere.image()));
+        assertArrayEquals(Files.readAllBytes(first.debug()), Files.readAllBytes(elsewhere.debug()), "debug info names no build path");
+        String debug = new String(Files.readAllBytes(first.debug()), java.nio.charset.StandardCharsets.ISO_8859_1);
+        // Library folders outside the guest tree keep their paths; the build folder never shows.
+        assertTrue(debug.contains("upstream/upsrc/src/foo.c") && debug.contains("upstream/upcmd") && !debug.contains(out.toString()),
+                "the trees are named upstream/NAME");
 
         Files.writeString(upsrc.resolve("patches/0001-value.patch"),
                 patch("src/foo.c", "int upfoo_value(void) { return 41; }", "int upfoo_value(void) { return 43; }"));
