@@ -17,7 +17,7 @@ import java.util.Map;
  * @param imageSize bytes of the stripped image file
  * @param entryToMain instructions from the entry point to main (null if main was not found)
  * @param floatingPoint built without -mgeneral-regs-only (some manifest has float = true or an upstream)
- * @param patches   for each library (or the app) with an [upstream] table, the size of its patches
+ * @param patches   for each library (or the app, by its name) with an [upstream] table, the size of its patches
  * @param upstreamUnpacked upstream trees unpacked (and patched) in this build
  * @param upstreamBuilt    upstream build systems run in this build
  */

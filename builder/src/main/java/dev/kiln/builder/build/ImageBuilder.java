@@ -40,6 +40,11 @@ import java.util.stream.Stream;
  * source and every header the build can see, so a rebuild with no change compiles nothing and any
  * change that could matter recompiles. Paths are mapped to fixed prefixes so two clean builds of
  * the same tree are byte-identical.
+ *
+ * <p>Manifests with an {@code [upstream]} table are made ready first (UpstreamBuild: fetched
+ * through the hash-keyed SourceCache, unpacked and patched under {@code NAME.build/upstream/},
+ * their build system run): their sources join the units above, their archives are linked after
+ * every object in one group, and the image is then built without {@code -mgeneral-regs-only}.
  */
 public final class ImageBuilder {
     /** The app's objects are attributed to this pseudo-library in the size table. */
@@ -207,7 +212,7 @@ public final class ImageBuilder {
         EntryPath.Count entry = EntryPath.count(Toolchain.run(List.of(objdump, "-d", "--no-show-raw-insn", dbg.toString()),
                 "objdump").lines().toList(), "_start");
         Map<String, PatchStats> patches = new LinkedHashMap<>();
-        for (UpstreamBuild u : upstreams) patches.put(u.owner(), u.patch());
+        for (UpstreamBuild u : upstreams) patches.put(u.name(), u.patch());
         return new BuildReport(hvt, dbg, compiled[0], units.size() - compiled[0], sizes, imageSize, entry,
                 (System.nanoTime() - t0) / 1_000_000, floatingPoint, patches,
                 (int) upstreams.stream().filter(u -> u.tree().unpacked()).count(),

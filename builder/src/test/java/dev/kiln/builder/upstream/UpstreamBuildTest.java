@@ -219,6 +219,36 @@ class UpstreamBuildTest {
         assertFalse(java.util.Arrays.equals(image, Files.readAllBytes(patched.image())), "the patches reach the image");
     }
 
+    /** A port: the app itself has the upstream; its glue gets the app's cflags and the upstream's headers. */
+    @Test
+    void aPortAppsUpstreamCountsAsTheApp() throws Exception {
+        Path app = tmp.resolve("port");
+        Files.createDirectories(app);
+        Files.createDirectories(tmp.resolve("libs"));
+        Files.writeString(app.resolve("glue.c"), "#include <foo.h>\nint main(const char *c) { (void)c; return upfoo_value() + GLUE; }\n");
+        Files.writeString(app.resolve(ManifestParser.FILE_NAME), """
+                [app]
+                name = "foo-port"
+                sources = ["glue.c"]
+                cflags = ["-DGLUE=1"]
+
+                [upstream]
+                tarball = "../upfoo-1.0.tar.gz"
+                sha256 = "%s"
+
+                [upstream.build]
+                sources = ["src/foo.c"]
+                include = ["include"]
+                cflags = ["-DFOO_EXTRA=3"]
+                """.formatted(sha));
+        BuildReport r = build(app, tmp.resolve("out"), cache());
+        assertEquals(java.util.Set.of(ImageBuilder.APP, "hvt"), r.sizes().keySet());
+        assertEquals(new PatchStats(0, 0, 0, 0), r.patches().get("foo-port"));
+        assertTrue(Files.isDirectory(tmp.resolve("out/foo-port.build/upstream/foo-port-" + sha.substring(0, 12) + "/tree")));
+        String debug = new String(Files.readAllBytes(r.debug()), java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertTrue(debug.contains("upstream/foo-port/src/foo.c"), "the tree is named by the app");
+    }
+
     @Test
     void aWrongHashIsRefusedWithBothHashesAndNothingIsCached() throws Exception {
         String wrong = "0".repeat(64);
