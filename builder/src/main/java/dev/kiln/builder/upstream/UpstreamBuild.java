@@ -124,7 +124,12 @@ public record UpstreamBuild(String owner, String name, Upstream upstream, Upstre
                 env.put("KILN_UPSTREAM_TREE", tree.root().toAbsolutePath().toString());
                 env.put("KILN_UPSTREAM_NAME", name);
                 Process p = pb.start();
-                if (!p.waitFor(COMMAND_MINUTES, TimeUnit.MINUTES)) {
+                boolean finished = p.waitFor(COMMAND_MINUTES, TimeUnit.MINUTES);
+                if (!finished || p.exitValue() != 0) {
+                    // The next build starts from a fresh tree, never from a half-built one.
+                    Files.deleteIfExists(tree.dir().resolve(UpstreamTree.STAMP));
+                }
+                if (!finished) {
                     p.descendants().forEach(ProcessHandle::destroyForcibly);
                     p.destroyForcibly();
                     throw new BuildException(u.manifest() + ": the upstream build command '" + command + "' did not finish in "

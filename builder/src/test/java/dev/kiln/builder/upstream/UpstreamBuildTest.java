@@ -317,5 +317,7 @@ class UpstreamBuildTest {
         BuildException e = assertThrows(BuildException.class, () -> build(app, tmp.resolve("out"), cache()));
         assertTrue(e.getMessage().contains("exit status 3") && e.getMessage().contains("the-last-words")
                 && e.getMessage().contains("build.log"), e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("out/uptest.build/upstream/upcmd-" + sha.substring(0, 12) + "/tree.stamp")),
+                "a failed build leaves no tree to build on");
     }
 }
