@@ -12,6 +12,7 @@ import dev.kiln.builder.resolve.LibraryCatalog;
 import dev.kiln.builder.resolve.ResolveException;
 import dev.kiln.builder.resolve.ResolvedBuild;
 import dev.kiln.builder.resolve.Resolver;
+import dev.kiln.builder.upstream.SourceCache;
 import dev.kiln.cli.CommandLines.UsageException;
 import org.apache.commons.cli.Options;
 
@@ -26,7 +27,7 @@ import java.util.stream.Collectors;
  * its image, debug image and size report.
  */
 final class BuildCommand {
-    static final String SYNTAX = "kiln build [--out DIR] [--lto] [-j|--jobs N] APP_DIR";
+    static final String SYNTAX = "kiln build [--out DIR] [--lto] [--offline] [-j|--jobs N] APP_DIR";
     /** Issue target: the helloworld image stays at or below this. */
     static final long SIZE_TARGET = 32 * 1024;
 
@@ -65,6 +66,7 @@ final class BuildCommand {
         return common()
                 .addOption(CommandLines.valued(null, "out", "DIR", "where the image goes (default: APP_DIR/build)"))
                 .addOption(CommandLines.flag("lto", "link-time optimisation (also: lto = true in kiln.toml)"))
+                .addOption(CommandLines.flag("offline", "never fetch upstream sources: use the cache ($KILN_CACHE or ~/.cache/kiln) only"))
                 .addOption(CommandLines.valued("j", "jobs", "N", "parallel compiler jobs (default: the number of cores)"));
     }
 
@@ -93,10 +95,15 @@ final class BuildCommand {
         if (build == null) return 1;
         try {
             boolean lto = cl.hasOption("lto") || build.app().lto();
-            BuildReport r = new ImageBuilder(Toolchain.detect(), jobs).build(build, guestRoot(cl), outDir, lto);
+            BuildReport r = new ImageBuilder(Toolchain.detect(), jobs, SourceCache.standard(cl.hasOption("offline"))).build(build, guestRoot(cl), outDir, lto);
             out.println("kiln build: " + build.app().name() + " (" + build.app().file() + ")" + (lto ? " with LTO" : ""));
             out.println("  libraries: " + build.libraries().stream().map(LibraryManifest::name).collect(Collectors.joining(" ")));
             out.printf(Locale.ROOT, "  compiled %d, from cache %d, in %d ms%n", r.compiled(), r.cached(), r.millis());
+            if (r.upstreamUnpacked() + r.upstreamBuilt() > 0) {
+                out.printf(Locale.ROOT, "  upstream: %d tree(s) unpacked and patched, %d build(s) run%n", r.upstreamUnpacked(), r.upstreamBuilt());
+            }
+            r.patches().forEach((owner, p) -> out.println("  patch " + owner + ": " + p.summary()));
+            if (r.floatingPoint()) out.println("  floating point: built without -mgeneral-regs-only (SSE; needs native execution)");
             r.table().lines().forEach(l -> out.println("  " + l));
             out.printf(Locale.ROOT, "  image %s: %d bytes (%.1f KiB)%s%n", r.image(), r.imageSize(), r.imageSize() / 1024.0,
                     build.app().name().equals("helloworld") ? String.format(Locale.ROOT, "; %s (Solo5's test_hello"

@@ -44,6 +44,10 @@ final class LibsCommand {
                 if (cl.hasOption("verbose")) {
                     out.println("           provides: " + BuildCommand.list(l.provides()) + "; depends: "
                             + BuildCommand.list(l.depends()) + "; " + l.sources().size() + " sources; " + l.file());
+                    if (l.upstream() != null) {
+                        out.println("           upstream: " + l.upstream().origin().describe() + ", sha256 " + l.upstream().sha256()
+                                + ", " + l.upstream().patches().size() + " patch(es)");
+                    }
                     for (OptionSpec o : l.options()) {
                         out.printf(Locale.ROOT, "           %s: %s, default %s  (%s)%n", o.name(), o.typeAndRange(),
                                 o.defaultValue().toml(), o.help());

@@ -52,6 +52,7 @@ public final class Main {
             case "hvt" -> new HvtCommand(out, err, ownsProcess).execute(rest);
             case "bench" -> new BenchCommand(out, err).execute(rest);
             case "build" -> new BuildCommand(out, err).execute(rest);
+            case "cc" -> new CcCommand(out, err).execute(rest);
             case "libs" -> new LibsCommand(out, err).execute(rest);
             case "config" -> new ConfigCommand(out, err).execute(rest);
             case "menuconfig" -> new MenuconfigCommand(out, err).execute(rest);
@@ -84,6 +85,7 @@ public final class Main {
         command(s, HvtCommand.SYNTAX, "the same with solo5-hvt's contract (exit 1 for anything the tender decides);"
                 + " a link named solo5-hvt to the launcher runs this");
         command(s, BuildCommand.SYNTAX, "build an app's image from its kiln.toml");
+        command(s, CcCommand.SYNTAX, "gcc with the guest flags for upstream code (what [upstream.build] commands get as $KILN_CC)");
         command(s, LibsCommand.SYNTAX, "list the guest libraries (-v: provides, depends, options with type and range)");
         command(s, MenuconfigCommand.SYNTAX, "browse libraries and options in a terminal UI; change values");
         command(s, ConfigCommand.SYNTAX, "read or change an app's library options");

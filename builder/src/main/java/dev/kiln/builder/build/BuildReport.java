@@ -1,5 +1,7 @@
 package dev.kiln.builder.build;
 
+import dev.kiln.builder.upstream.PatchStats;
+
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
@@ -14,9 +16,18 @@ import java.util.Map;
  * @param sizes     bytes by library, from the link map
  * @param imageSize bytes of the stripped image file
  * @param entryToMain instructions from the entry point to main (null if main was not found)
+ * @param floatingPoint built without -mgeneral-regs-only (some manifest has float = true or an upstream)
+ * @param patches   for each library (or the app, by its name) with an [upstream] table, the size of its patches
+ * @param upstreamUnpacked upstream trees unpacked (and patched) in this build
+ * @param upstreamBuilt    upstream build systems run in this build
  */
 public record BuildReport(Path image, Path debug, int compiled, int cached, Map<String, LinkMap.Sizes> sizes,
-                          long imageSize, EntryPath.Count entryToMain, long millis) {
+                          long imageSize, EntryPath.Count entryToMain, long millis, boolean floatingPoint,
+                          Map<String, PatchStats> patches, int upstreamUnpacked, int upstreamBuilt) {
+    public BuildReport {
+        patches = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(patches));
+    }
+
     public String table() {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "%-14s %8s %8s %8s %8s %8s%n", "library", "text", "rodata", "data", "bss", "total"));

@@ -2,6 +2,9 @@ package dev.kiln.builder.build;
 
 import dev.kiln.builder.manifest.LibraryManifest;
 import dev.kiln.builder.resolve.ResolvedBuild;
+import dev.kiln.builder.upstream.PatchStats;
+import dev.kiln.builder.upstream.SourceCache;
+import dev.kiln.builder.upstream.UpstreamBuild;
 import dev.kiln.monitor.image.HvtImage;
 import dev.kiln.monitor.image.ImageException;
 
@@ -37,6 +40,11 @@ import java.util.stream.Stream;
  * source and every header the build can see, so a rebuild with no change compiles nothing and any
  * change that could matter recompiles. Paths are mapped to fixed prefixes so two clean builds of
  * the same tree are byte-identical.
+ *
+ * <p>Manifests with an {@code [upstream]} table are made ready first (UpstreamBuild: fetched
+ * through the hash-keyed SourceCache, unpacked and patched under {@code NAME.build/upstream/},
+ * their build system run): their sources join the units above, their archives are linked after
+ * every object in one group, and the image is then built without {@code -mgeneral-regs-only}.
  */
 public final class ImageBuilder {
     /** The app's objects are attributed to this pseudo-library in the size table. */
@@ -44,13 +52,24 @@ public final class ImageBuilder {
 
     private final Toolchain toolchain;
     private final int jobs;
+    private final SourceCache sources;
 
+    /** Fetches upstream sources as needed into the usual cache ({@code $KILN_CACHE} or {@code ~/.cache/kiln}). */
     public ImageBuilder(Toolchain toolchain, int jobs) {
-        this.toolchain = toolchain;
-        this.jobs = Math.max(1, jobs);
+        this(toolchain, jobs, SourceCache.standard(false));
     }
 
-    private record Unit(String library, Path source, Path object, Path depRoot) {}
+    public ImageBuilder(Toolchain toolchain, int jobs, SourceCache sources) {
+        this.toolchain = toolchain;
+        this.jobs = Math.max(1, jobs);
+        this.sources = sources;
+    }
+
+    /**
+     * One object to compile: {@code flags} come after the build's own (a manifest's cflags, an
+     * upstream's), {@code key} is extra cache-key input (an upstream tree's key).
+     */
+    private record Unit(String library, Path source, Path object, List<String> flags, String key) {}
 
     public BuildReport build(ResolvedBuild build, Path guestRoot, Path out, boolean lto) throws BuildException {
         long t0 = System.nanoTime();
@@ -68,7 +87,17 @@ public final class ImageBuilder {
             throw new BuildException("cannot write to " + work + ": " + e.getMessage());
         }
 
-        List<String> flags = new ArrayList<>(Toolchain.CFLAGS);
+        // Upstream trees first: their include folders (some made by their build) go on everyone's path.
+        List<UpstreamBuild> upstreams = new ArrayList<>();
+        if (build.app().upstream() != null) {
+            upstreams.add(UpstreamBuild.prepare(APP, name, build.app().upstream(), work, sources, toolchain, jobs));
+        }
+        for (LibraryManifest l : build.libraries()) {
+            if (l.upstream() != null) upstreams.add(UpstreamBuild.prepare(l.name(), l.name(), l.upstream(), work, sources, toolchain, jobs));
+        }
+
+        boolean floatingPoint = build.floatingPoint();
+        List<String> flags = new ArrayList<>(Toolchain.guestCflags(floatingPoint));
         if (lto) flags.addAll(List.of("-flto", "-flto-partition=none"));
         flags.addAll(List.of("-isystem", toolchain.builtinIncludeDir()));
         flags.addAll(List.of("-include", gen.resolve("kiln/config.h").toString()));
@@ -77,6 +106,7 @@ public final class ImageBuilder {
         for (LibraryManifest l : build.libraries()) {
             for (String inc : l.include()) includeDirs.add(l.dir().resolve(inc));
         }
+        for (UpstreamBuild u : upstreams) includeDirs.addAll(u.include());
         for (Path inc : includeDirs) flags.addAll(List.of("-I", inc.toString()));
         // Fixed prefixes instead of where the tree happens to be: reproducible objects and debug info.
         flags.add("-ffile-prefix-map=" + guestRoot.toAbsolutePath().normalize() + "=guest");
@@ -85,15 +115,24 @@ public final class ImageBuilder {
         flags.add("-ffile-prefix-map=" + guestRoot + "=guest");
         flags.add("-ffile-prefix-map=" + build.app().dir() + "=app");
         flags.add("-ffile-prefix-map=" + work + "=build");
+        // After the build folder's: gcc takes the last matching map, and the trees are inside it.
+        for (UpstreamBuild u : upstreams) flags.add(u.prefixMap());
 
         List<Unit> units = new ArrayList<>();
         for (String src : build.app().sources()) {
-            units.add(unit(APP, build.app().dir(), src, objDir));
+            units.add(unit(APP, build.app().dir(), src, objDir.resolve(APP), build.app().cflags(), ""));
         }
         for (LibraryManifest l : build.libraries()) {
-            for (String src : l.sources()) units.add(unit(l.name(), l.dir(), src, objDir));
+            for (String src : l.sources()) units.add(unit(l.name(), l.dir(), src, objDir.resolve(l.name()), l.cflags(), ""));
         }
-        units.add(new Unit("platform-notes", gen.resolve("manifest.S"), objDir.resolve(build.platform().name()).resolve("manifest.o"), gen));
+        for (UpstreamBuild u : upstreams) {
+            for (Path src : u.sources()) {
+                units.add(unit(u.owner(), u.tree().root(), u.tree().root().relativize(src).toString(),
+                        objDir.resolve(u.owner()).resolve("upstream"), u.cflags(), u.tree().key()));
+            }
+        }
+        units.add(new Unit("platform-notes", gen.resolve("manifest.S"), objDir.resolve(build.platform().name()).resolve("manifest.o"),
+                List.of(), ""));
 
         for (Unit u : units) {
             if (!Files.isRegularFile(u.source())) {
@@ -126,11 +165,22 @@ public final class ImageBuilder {
         List<String> link = new ArrayList<>();
         link.add(toolchain.cc());
         link.addAll(Toolchain.LDFLAGS);
-        if (lto) link.addAll(List.of("-flto", "-flto-partition=none", "-O2", "-mgeneral-regs-only", "-mno-red-zone"));
+        if (lto) {
+            link.addAll(List.of("-flto", "-flto-partition=none", "-O2", "-mno-red-zone"));
+            if (!floatingPoint) link.add("-mgeneral-regs-only");
+        }
         link.add("-Wl,-T," + build.platform().dir().resolve(build.platform().linkerScript()));
         link.add("-Wl,-Map=" + map);
         link.addAll(List.of("-o", dbg.toString()));
         for (Unit u : units) link.add(u.object().toString());
+        // Archives after every object, as one group: --gc-sections then keeps only the members
+        // something uses, whatever order the archives need each other in.
+        List<Path> archives = upstreams.stream().flatMap(u -> u.archives().stream()).toList();
+        if (!archives.isEmpty()) {
+            link.add("-Wl,--start-group");
+            for (Path a : archives) link.add(a.toString());
+            link.add("-Wl,--end-group");
+        }
         Toolchain.run(link, "linking " + name);
         Toolchain.run(List.of(toolchain.strip(), "-s", "-o", hvt.toString(), dbg.toString()), "strip");
         // The .dbg is for gdb only. gdb picks the OS ABI from a section named .note.openbsd.ident
@@ -150,6 +200,9 @@ public final class ImageBuilder {
         try {
             Map<String, String> owners = new LinkedHashMap<>();
             for (Unit u : units) owners.put(u.object().toString(), u.library().equals("platform-notes") ? build.platform().name() : u.library());
+            for (UpstreamBuild u : upstreams) {
+                for (Path a : u.archives()) owners.put(a.toString(), u.owner());
+            }
             sizes = LinkMap.sizesByLibrary(Files.readAllLines(map), owners::get);
             imageSize = Files.size(hvt);
         } catch (IOException e) {
@@ -158,13 +211,17 @@ public final class ImageBuilder {
         String objdump = toolchain.strip().replaceAll("strip$", "objdump");
         EntryPath.Count entry = EntryPath.count(Toolchain.run(List.of(objdump, "-d", "--no-show-raw-insn", dbg.toString()),
                 "objdump").lines().toList(), "_start");
+        Map<String, PatchStats> patches = new LinkedHashMap<>();
+        for (UpstreamBuild u : upstreams) patches.put(u.name(), u.patch());
         return new BuildReport(hvt, dbg, compiled[0], units.size() - compiled[0], sizes, imageSize, entry,
-                (System.nanoTime() - t0) / 1_000_000);
+                (System.nanoTime() - t0) / 1_000_000, floatingPoint, patches,
+                (int) upstreams.stream().filter(u -> u.tree().unpacked()).count(),
+                (int) upstreams.stream().filter(UpstreamBuild::built).count());
     }
 
-    private static Unit unit(String library, Path dir, String src, Path objDir) {
+    private static Unit unit(String library, Path dir, String src, Path objDir, List<String> flags, String key) {
         String obj = src.replaceAll("\\.(c|S|s)$", "") + ".o";
-        return new Unit(library, dir.resolve(src), objDir.resolve(library).resolve(obj), dir);
+        return new Unit(library, dir.resolve(src), objDir.resolve(obj), flags, key);
     }
 
     /** Compiles one unit unless the cache has it; returns true when it compiled. */
@@ -172,10 +229,11 @@ public final class ImageBuilder {
         List<String> cmd = new ArrayList<>();
         cmd.add(toolchain.cc());
         cmd.addAll(flags);
+        cmd.addAll(u.flags());
         cmd.add("-c");
         cmd.add(u.source().toString());
-        String key = digest(toolchain.version(), String.join("\u0000", flags), u.source().toString(),
-                Files.readString(u.source(), StandardCharsets.ISO_8859_1), headerDigest);
+        String key = digest(toolchain.version(), String.join("\u0000", flags), String.join("\u0000", u.flags()), u.key(),
+                u.source().toString(), Files.readString(u.source(), StandardCharsets.ISO_8859_1), headerDigest);
         Path cached = cache.resolve(key + ".o");
         Files.createDirectories(u.object().getParent());
         boolean built = false;

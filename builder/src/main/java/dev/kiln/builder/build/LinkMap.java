@@ -37,8 +37,12 @@ public final class LinkMap {
     private static final Pattern NAME_ONLY = Pattern.compile("^ (\\S+)$");
     private static final Pattern REST = Pattern.compile("^\\s+0x([0-9a-f]+)\\s+0x([0-9a-f]+)\\s+(\\S+)$");
 
+    /** {@code /path/libc.a(printf.o)}: a member of an archive, as GNU ld's map names it. */
+    private static final Pattern MEMBER = Pattern.compile("^(.+\\.a)\\([^()]+\\)$");
+
     /**
-     * @param owner maps an object file path (as the map prints it) to its library, or null to skip
+     * @param owner maps an object file path (as the map prints it) to its library, or null to skip;
+     *              an archive member the owner does not know is asked for by its archive's path
      */
     public static Map<String, Sizes> sizesByLibrary(List<String> lines, Function<String, String> owner) {
         Map<String, Sizes> out = new LinkedHashMap<>();
@@ -70,6 +74,7 @@ public final class LinkMap {
             }
             pendingName = null;
             String lib = owner.apply(file);
+            if (lib == null && (m = MEMBER.matcher(file)).matches()) lib = owner.apply(m.group(1));
             if (lib == null || kind == null || size == 0) continue;
             String k = kind;
             out.merge(lib, new Sizes(0, 0, 0, 0).plus(k, size), (a, b) -> a.plus(k, b.total()));

@@ -24,10 +24,31 @@ public record Toolchain(String cc, String strip, String version) {
             "-fno-asynchronous-unwind-tables", "-fno-unwind-tables",
             "-ffunction-sections", "-fdata-sections", "-mcmodel=small",
             "-fno-tree-loop-distribute-patterns", "-fcf-protection=none", "-fno-ident", "-fno-common");
+    /**
+     * The flags for upstream code: CFLAGS without the warnings (not ours to fix), without
+     * {@code -nostdinc -ffreestanding -fno-builtin} (an upstream project brings its own headers
+     * and may rely on builtins) and without {@code -mgeneral-regs-only} (upstream C uses floating point).
+     */
+    public static final List<String> UPSTREAM_CFLAGS = CFLAGS.stream()
+            .filter(f -> !List.of("-mgeneral-regs-only", "-Wall", "-Wextra", "-nostdinc", "-ffreestanding", "-fno-builtin").contains(f))
+            .toList();
     public static final List<String> LDFLAGS = List.of(
             "-nostdlib", "-static", "-no-pie",
             "-Wl,--gc-sections", "-Wl,--build-id=none", "-z", "noexecstack", "-z", "max-page-size=0x1000",
             "-Wl,--orphan-handling=error", "-Wl,--fatal-warnings");
+
+    /**
+     * CFLAGS for a build's own objects; {@code floatingPoint} (some manifest has float = true or
+     * an upstream) drops {@code -mgeneral-regs-only}: SSE code that needs native execution.
+     */
+    public static List<String> guestCflags(boolean floatingPoint) {
+        return floatingPoint ? CFLAGS.stream().filter(f -> !f.equals("-mgeneral-regs-only")).toList() : CFLAGS;
+    }
+
+    /** ar beside strip (binutils come together). */
+    public String ar() {
+        return strip.replaceAll("strip$", "ar");
+    }
 
     /** Finds gcc and strip (or $CC / $STRIP) and records gcc's version, which is part of every cache key. */
     public static Toolchain detect() throws BuildException {

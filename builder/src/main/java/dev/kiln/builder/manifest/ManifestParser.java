@@ -1,5 +1,7 @@
 package dev.kiln.builder.manifest;
 
+import dev.kiln.builder.upstream.Upstream;
+import dev.kiln.builder.upstream.UpstreamOrigin;
 import dev.kiln.monitor.image.DeviceType;
 import org.tomlj.Toml;
 import org.tomlj.TomlArray;
@@ -9,6 +11,8 @@ import org.tomlj.TomlPosition;
 import org.tomlj.TomlTable;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -19,6 +23,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Reads library and app manifests with a real TOML parser (tomlj) and checks their shape strictly:
@@ -35,10 +40,10 @@ public final class ManifestParser {
 
     public static LibraryManifest library(Path file) throws ManifestException {
         Doc doc = Doc.read(file);
-        doc.onlyKeys(doc.root, "", Set.of("library", "options"));
+        doc.onlyKeys(doc.root, "", Set.of("library", "options", "upstream"));
         TomlTable lib = doc.table(doc.root, "library", true);
         doc.onlyKeys(lib, "library", Set.of("name", "description", "provides", "depends", "selects", "conflicts",
-                "sources", "include", "linker_script"));
+                "sources", "include", "linker_script", "cflags", "float"));
         String name = doc.name(lib, "library.name", NAME);
         List<OptionSpec> options = new ArrayList<>();
         TomlTable opts = doc.table(doc.root, "options", false);
@@ -51,7 +56,8 @@ public final class ManifestParser {
                 doc.strings(lib, "library.provides", NAME), doc.strings(lib, "library.depends", NAME),
                 doc.strings(lib, "library.selects", OPTION), doc.strings(lib, "library.conflicts", NAME),
                 doc.paths(lib, "library.sources"), doc.paths(lib, "library.include"),
-                doc.pathOrNull(lib, "library.linker_script"), options);
+                doc.pathOrNull(lib, "library.linker_script"), options, doc.strings(lib, "library.cflags", null),
+                lib.contains("float") && doc.bool(lib, "library.float"), upstream(doc));
     }
 
     public static AppManifest app(Path dir) throws ManifestException {
@@ -62,9 +68,10 @@ public final class ManifestParser {
     public static AppManifest app(Path dir, String text) throws ManifestException {
         Path file = dir.resolve(FILE_NAME);
         Doc doc = Doc.parse(file, text);
-        doc.onlyKeys(doc.root, "", Set.of("app", "providers", "options", "devices"));
+        doc.onlyKeys(doc.root, "", Set.of("app", "providers", "options", "devices", "upstream"));
         TomlTable app = doc.table(doc.root, "app", true);
-        doc.onlyKeys(app, "app", Set.of("name", "description", "libraries", "sources", "include", "memory", "lto"));
+        doc.onlyKeys(app, "app", Set.of("name", "description", "libraries", "sources", "include", "memory", "lto",
+                "cflags", "float"));
         String name = doc.name(app, "app.name", NAME);
         long memory = 2;
         if (app.contains("memory")) {
@@ -111,7 +118,96 @@ public final class ManifestParser {
         List<String> sources = doc.paths(app, "app.sources");
         if (sources.isEmpty()) throw doc.error(app, "sources", "app.sources is empty: an app needs at least one source");
         return new AppManifest(file, dir, name, doc.string(app, "app.description", false), doc.strings(app, "app.libraries", NAME),
-                sources, doc.paths(app, "app.include"), memory, lto, providers, options, devices);
+                sources, doc.paths(app, "app.include"), memory, lto, providers, options, devices,
+                doc.strings(app, "app.cflags", null), app.contains("float") && doc.bool(app, "app.float"), upstream(doc));
+    }
+
+    private static final Pattern SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
+    private static final Pattern DEBIAN_PACKAGE = Pattern.compile("[a-z0-9][a-z0-9+.-]+");
+    private static final Pattern DEBIAN_VERSION = Pattern.compile("[0-9A-Za-z.+~:-]+");
+    private static final Pattern FILE_NAME_ONLY = Pattern.compile("[^/\\u0000]+");
+
+    /** The optional {@code [upstream]} table (format in LibraryManifest's javadoc), or null. */
+    private static Upstream upstream(Doc doc) throws ManifestException {
+        TomlTable up = doc.table(doc.root, "upstream", false);
+        if (up == null) return null;
+        doc.onlyKeys(up, "upstream", Set.of("debian", "version", "file", "url", "tarball", "sha256", "strip", "patches", "build"));
+        List<String> origins = Stream.of("debian", "url", "tarball").filter(up::contains).toList();
+        if (origins.isEmpty()) {
+            throw new ManifestException(doc.file + ": [upstream] needs exactly one origin: debian, url or tarball");
+        }
+        if (origins.size() > 1) {
+            throw doc.error(up, origins.get(1), "[upstream] names two origins, " + origins.get(0) + " and " + origins.get(1)
+                    + "; give exactly one of debian, url, tarball");
+        }
+        Path dir = doc.file.getParent();
+        UpstreamOrigin origin = switch (origins.getFirst()) {
+            case "debian" -> new UpstreamOrigin.Debian(doc.name(up, "upstream.debian", DEBIAN_PACKAGE),
+                    doc.name(up, "upstream.version", DEBIAN_VERSION), doc.name(up, "upstream.file", FILE_NAME_ONLY));
+            case "url" -> {
+                String text = doc.string(up, "upstream.url", true);
+                URI uri;
+                try {
+                    uri = new URI(text);
+                } catch (URISyntaxException e) {
+                    throw doc.error(up, "url", "upstream.url '" + text + "' is not a valid URL: " + e.getMessage());
+                }
+                if (uri.getScheme() == null || !Set.of("http", "https").contains(uri.getScheme()) || uri.getHost() == null) {
+                    throw doc.error(up, "url", "upstream.url '" + text + "' must be an http:// or https:// URL");
+                }
+                yield new UpstreamOrigin.Url(uri);
+            }
+            default -> {
+                String text = doc.string(up, "upstream.tarball", true);
+                if (text.isEmpty()) throw doc.error(up, "tarball", "upstream.tarball is empty");
+                yield new UpstreamOrigin.LocalTarball(dir.resolve(text).toAbsolutePath().normalize());
+            }
+        };
+        if (!origins.getFirst().equals("debian")) {
+            for (String k : List.of("version", "file")) {
+                if (up.contains(k)) throw doc.error(up, k, "upstream." + k + " only goes with debian (a Debian source package)");
+            }
+        }
+        String sha = doc.string(up, "upstream.sha256", true);
+        if (!SHA256.matcher(sha).matches()) {
+            throw doc.error(up, "sha256", "upstream.sha256 must be 64 hex digits (the tarball's SHA-256), not '" + sha + "'");
+        }
+        long strip = 1;
+        if (up.contains("strip")) {
+            strip = doc.integer(up, "upstream.strip");
+            if (strip < 0 || strip > 16) throw doc.error(up, "strip", "upstream.strip = " + strip + " is outside 0..16");
+        }
+        List<Path> patches = new ArrayList<>();
+        for (String p : doc.paths(up, "upstream.patches")) {
+            Path file = dir.resolve(p);
+            if (!Files.isRegularFile(file)) {
+                throw doc.error(up, "patches", "upstream.patches names '" + p + "', but there is no such file " + file);
+            }
+            patches.add(file.toAbsolutePath().normalize());
+        }
+        return new Upstream(doc.file, origin, sha.toLowerCase(java.util.Locale.ROOT), (int) strip, patches, upstreamBuild(doc, up));
+    }
+
+    private static Upstream.Build upstreamBuild(Doc doc, TomlTable up) throws ManifestException {
+        TomlTable b = doc.table(up, "build", false);
+        if (b == null) return Upstream.Build.NOTHING;
+        doc.onlyKeys(b, "upstream.build", Set.of("sources", "include", "cflags", "commands", "archives"));
+        String tree = "the upstream tree";
+        List<String> sources = doc.paths(b, "upstream.build.sources", tree);
+        List<String> commands = doc.strings(b, "upstream.build.commands", null);
+        List<String> archives = doc.paths(b, "upstream.build.archives", tree);
+        if (!sources.isEmpty() && !commands.isEmpty()) {
+            throw doc.error(b, "commands", "upstream.build has both sources and commands: either compile sources like the"
+                    + " library's own or drive the upstream build system, not both");
+        }
+        if (!archives.isEmpty() && commands.isEmpty()) {
+            throw doc.error(b, "archives", "upstream.build.archives needs upstream.build.commands that build them");
+        }
+        for (String c : commands) {
+            if (c.isBlank()) throw doc.error(b, "commands", "upstream.build.commands has an empty command");
+        }
+        return new Upstream.Build(sources, doc.paths(b, "upstream.build.include", tree),
+                doc.strings(b, "upstream.build.cflags", null), commands, archives);
     }
 
     /** One parsed file and typed accessors whose errors carry the file and line. */
@@ -213,22 +309,27 @@ public final class ManifestParser {
 
         /** Relative paths that stay inside the manifest's folder. */
         List<String> paths(TomlTable t, String dotted) throws ManifestException {
+            return paths(t, dotted, file.getParent().toString());
+        }
+
+        /** Relative paths that stay inside {@code inside} (named in the message). */
+        List<String> paths(TomlTable t, String dotted, String inside) throws ManifestException {
             List<String> out = strings(t, dotted, null);
-            for (String p : out) checkPath(t, dotted, p);
+            for (String p : out) checkPath(t, dotted, p, inside);
             return out;
         }
 
         String pathOrNull(TomlTable t, String dotted) throws ManifestException {
             if (!t.contains(leaf(dotted))) return null;
             String p = string(t, dotted, true);
-            checkPath(t, dotted, p);
+            checkPath(t, dotted, p, file.getParent().toString());
             return p;
         }
 
-        private void checkPath(TomlTable t, String dotted, String p) throws ManifestException {
+        private void checkPath(TomlTable t, String dotted, String p, String inside) throws ManifestException {
             Path path = Path.of(p);
             if (p.isEmpty() || path.isAbsolute() || path.normalize().startsWith("..")) {
-                throw error(t, leaf(dotted), dotted + ": '" + p + "' must be a relative path inside " + file.getParent());
+                throw error(t, leaf(dotted), dotted + ": '" + p + "' must be a relative path inside " + inside);
             }
         }
 

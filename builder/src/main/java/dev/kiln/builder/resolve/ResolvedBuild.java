@@ -28,6 +28,11 @@ public record ResolvedBuild(AppManifest app, List<LibraryManifest> libraries, Li
         reasons = Map.copyOf(reasons);
     }
 
+    /** True when any manifest in the build has float = true or an upstream: no -mgeneral-regs-only anywhere. */
+    public boolean floatingPoint() {
+        return app.needsFloat() || libraries.stream().anyMatch(LibraryManifest::needsFloat);
+    }
+
     /** The generated config header: one define per option and one per library in the build. */
     public String configHeader() {
         StringBuilder b = new StringBuilder();
