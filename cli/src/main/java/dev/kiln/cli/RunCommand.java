@@ -177,7 +177,9 @@ final class RunCommand {
                     err.println("kiln: " + outcome.describe());
                 }
                 if (stats) {
-                    err.println("kiln: " + Stats.format(instance.stats()));
+                    long refused = instance.readOnlyWritesRefused();
+                    err.println("kiln: " + Stats.format(instance.stats())
+                            + (refused == 0 ? "" : ", writes to read-only block devices refused " + refused));
                 }
                 return outcome.exitStatus();
             }
