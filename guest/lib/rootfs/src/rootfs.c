@@ -121,38 +121,45 @@ static unsigned crc32_update(unsigned crc, const unsigned char *p, unsigned long
     return ~crc;
 }
 
-static void say(const char *s)
+/* The message of a refused image, built whole so that it reaches the console in one write. */
+struct line {
+    char text[320];
+    unsigned len;
+};
+
+static void put(struct line *l, const char *s)
 {
-    unsigned long n = 0;
-    while (s[n])
-        n++;
-    plat_console_write(s, n);
+    while (*s && l->len < sizeof l->text - 1)
+        l->text[l->len++] = *s++;
 }
 
-static void say_u(unsigned long long v)
+static void put_u(struct line *l, unsigned long long v)
 {
     char b[24];
     int i = sizeof b;
+    b[--i] = 0;
     do {
         b[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    plat_console_write(b + i, sizeof b - i);
+    put(l, b + i);
 }
 
 /* The one console line of a refused image: which device, which inode (or -1: the superblock), why. */
 static int refuse(const char *device, long long ino, const char *why)
 {
-    say("rootfs: ");
-    say(device);
-    say(": not a KFS1 image: ");
+    struct line l = {.len = 0};
+    put(&l, "rootfs: ");
+    put(&l, device);
+    put(&l, ": not a KFS1 image: ");
     if (ino >= 0) {
-        say("inode ");
-        say_u((unsigned long long)ino);
-        say(": ");
+        put(&l, "inode ");
+        put_u(&l, (unsigned long long)ino);
+        put(&l, ": ");
     }
-    say(why);
-    say("\n");
+    put(&l, why);
+    l.text[l.len++] = '\n';
+    plat_console_write(l.text, l.len);
     return -ROOTFS_EINVAL;
 }
 

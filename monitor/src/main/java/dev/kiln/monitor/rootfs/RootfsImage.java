@@ -102,7 +102,13 @@ public final class RootfsImage {
 
     private static byte[] name(Path child) throws RootfsException {
         String s = child.getFileName().toString();
-        if (s.indexOf('\uFFFD') >= 0) throw new RootfsException(child + ": the name is not valid UTF-8");
+        if (s.indexOf('\uFFFD') >= 0) {
+            // Java sees file names through the locale's charset (sun.jnu.encoding): under LANG=C
+            // even a valid UTF-8 name arrives mangled, and would be packed wrong
+            String charset = System.getProperty("sun.jnu.encoding", "?");
+            throw new RootfsException(child + ": the name is not valid UTF-8" + (charset.equalsIgnoreCase("UTF-8") ? ""
+                    : " or cannot be read in this locale (file names decode as " + charset + "; run with a UTF-8 locale, e.g. LC_ALL=C.UTF-8)"));
+        }
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         if (b.length > MAX_NAME) throw new RootfsException(child + ": the name is " + b.length + " bytes, longer than " + MAX_NAME);
         for (byte x : b) {
