@@ -46,7 +46,7 @@ final class RootfsOption implements AutoCloseable {
                 .anyMatch(d -> d.name().equals(DEVICE) && d.type() == DeviceType.BLOCK_BASIC);
         if (!declared) throw new IOException(imagePath + " declares no block device named 'rootfs'");
         if (Files.isDirectory(source)) {
-            Path tmp = Files.createTempFile(temporaryFolder(), "kiln-rootfs-", ".kfs");
+            Path tmp = Files.createTempFile(temporaryFolder(source), "kiln-rootfs-", ".kfs");
             try {
                 RootfsImage.pack(source, tmp);
             } catch (IOException | RuntimeException e) {
@@ -64,11 +64,20 @@ final class RootfsOption implements AutoCloseable {
         return new RootfsOption(DeviceAttachment.Block.readOnly(DEVICE, source), null);
     }
 
-    /** $XDG_RUNTIME_DIR when it is a folder (tmpfs, the user's own), else the JVM's temporary folder. */
-    private static Path temporaryFolder() {
+    /**
+     * $XDG_RUNTIME_DIR when it is a folder (tmpfs, the user's own), else the JVM's temporary folder;
+     * never one inside the folder being packed, where the image would pack itself.
+     */
+    private static Path temporaryFolder(Path source) throws IOException {
+        List<Path> candidates = new java.util.ArrayList<>();
         String xdg = System.getenv("XDG_RUNTIME_DIR");
-        if (xdg != null && !xdg.isEmpty() && Files.isDirectory(Path.of(xdg))) return Path.of(xdg);
-        return Path.of(System.getProperty("java.io.tmpdir"));
+        if (xdg != null && !xdg.isEmpty() && Files.isDirectory(Path.of(xdg))) candidates.add(Path.of(xdg));
+        candidates.add(Path.of(System.getProperty("java.io.tmpdir")));
+        for (Path c : candidates) {
+            if (!RootfsImage.isInside(c.resolve("kiln-rootfs.kfs"), source)) return c;
+        }
+        throw new RootfsException("--rootfs " + source + ": it holds the temporary folders " + candidates
+                + " the image would be packed into; pack it with kiln pack DIR -o IMAGE outside it and give --rootfs IMAGE");
     }
 
     DeviceAttachment.Block attachment() {

@@ -37,6 +37,16 @@ class PackCommandTest {
         assertEquals(new CliRun(1, "", "kiln pack: " + dir.resolve("up")
                 + ": a symbolic link (links are not packed; copy the target in instead)\n"), r);
         assertFalse(Files.exists(image));
+        Files.delete(dir.resolve("up"));
+        CliRun itself = CliRun.of("pack", dir.toString(), "-o", dir.resolve("d.kfs").toString());
+        assertEquals(new CliRun(1, "", "kiln pack: " + dir.resolve("d.kfs") + " is inside " + dir + ": the image would pack itself\n"), itself);
+        Files.createDirectories(dir.resolve("sub"));
+        CliRun roundabout = CliRun.of("pack", dir.resolve("sub").toString(), "-o", dir.resolve("sub/x/../d.kfs").toString());
+        assertEquals(1, roundabout.status(), "a parent that does not exist: the image cannot be written");
+        Files.createDirectories(dir.resolve("sub/x"));
+        assertTrue(CliRun.of("pack", dir.resolve("sub").toString(), "-o", dir.resolve("sub/x/../d.kfs").toString()).err()
+                .endsWith(" is inside " + dir.resolve("sub") + ": the image would pack itself\n"));
+        assertFalse(Files.exists(dir.resolve("d.kfs")) || Files.exists(dir.resolve("sub/d.kfs")));
         CliRun missing = CliRun.of("pack", tmp.resolve("none").toString(), "-o", image.toString());
         assertEquals(new CliRun(1, "", "kiln pack: " + tmp.resolve("none") + ": no such folder\n"), missing);
     }

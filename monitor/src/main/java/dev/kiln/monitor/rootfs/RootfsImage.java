@@ -59,6 +59,7 @@ public final class RootfsImage {
     static Summary pack(Path dir, Path out, Limits limits) throws IOException {
         if (!Files.exists(dir)) throw new RootfsException(dir + ": no such folder");
         if (!Files.isDirectory(dir)) throw new RootfsException(dir + ": not a folder");
+        if (isInside(out, dir)) throw new RootfsException(out + " is inside " + dir + ": the image would pack itself");
         List<Entry> entries = walk(dir, limits);
         try {
             return write(entries, out, limits);
@@ -66,6 +67,13 @@ public final class RootfsImage {
             Files.deleteIfExists(out);
             throw e;
         }
+    }
+
+    /** Whether {@code file} is (or would be created) somewhere under {@code dir}, links resolved. */
+    public static boolean isInside(Path file, Path dir) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent == null || !Files.isDirectory(parent)) return false;
+        return parent.toRealPath().startsWith(dir.toRealPath());
     }
 
     /** Validates the image at {@code image} fully (docs/kiln-abi.md 6.4); the message of a refusal names the first fault. */
@@ -193,8 +201,19 @@ public final class RootfsImage {
         crc.update(new Superblock(count, inodeOffset, namesOffset, namesSize, imageSize, 0).encode());
         crc.update(table.array());
         byte[] superblock = new Superblock(count, inodeOffset, namesOffset, namesSize, imageSize, (int) crc.getValue()).encode();
-        try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        FileChannel opened;
+        try {
+            opened = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        } catch (java.nio.file.NoSuchFileException e) {
+            Path parent = out.toAbsolutePath().getParent();
+            throw new RootfsException(out + ": cannot create the image: " + (parent != null && Files.isDirectory(parent)
+                    ? "the file system refuses a new file there (ENOENT)" : "no such folder " + parent), e);
+        } catch (IOException e) {
+            // the JDK's messages for these are often just the path; say what was being done and why
+            String why = e instanceof AccessDeniedException ? "permission denied" : e.getMessage();
+            throw new RootfsException(out + ": cannot create the image: " + why, e);
+        }
+        try (FileChannel ch = opened) {
             writeFully(ch, ByteBuffer.wrap(superblock), 0);
             writeFully(ch, table.flip(), inodeOffset);
             for (int i = 0; i < count; i++) {
