@@ -132,6 +132,10 @@ class RootfsRunTest {
         try (Stream<Path> left = Files.list(runtime)) {
             assertEquals(List.of(), left.toList(), "the packed image is removed");
         }
+        // a runtime folder inside the tree is not where the image goes (it would pack itself)
+        Path inside = Files.createDirectories(root.resolve("run"));
+        assertEquals(new Proc(0, expectedTree(root), ""), kiln(inside, "run", "--mem=8", "--rootfs", root.toString(), ROOTFSCHECK, "tree"));
+        Files.delete(inside);
         // the same through an image kiln pack made
         Path image = tmp.resolve("root.kfs");
         CliRun pack = CliRun.of("pack", root.toString(), "-o", image.toString());
