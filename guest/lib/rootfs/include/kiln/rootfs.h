@@ -7,7 +7,8 @@
  * Inode numbers are indexes into the image's inode table; 0 is the root directory.  Errors are
  * negative Linux errno values, spelt ROOTFS_E* here so that the library builds with or without
  * a libc.  Every call other than rootfs_mount() and rootfs_mounted() returns -ROOTFS_ENODEV while
- * nothing is mounted.  Not thread-safe by itself (Kiln threads are cooperative; a read yields
+ * nothing is mounted.  A mount keeps 48 bytes per inode, the names and one device block in memory
+ * (malloc); nothing else is cached, so every rootfs_read() goes to the device.  Not thread-safe by itself (Kiln threads are cooperative; a read yields
  * only inside the block hypercalls, which do not switch threads).
  */
 #ifndef KILN_ROOTFS_H
