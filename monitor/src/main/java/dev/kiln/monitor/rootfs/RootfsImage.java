@@ -108,7 +108,8 @@ public final class RootfsImage {
         return entries;
     }
 
-    private static byte[] name(Path child) throws RootfsException {
+    /** A child's name as KFS1 stores it (6.3): UTF-8, 1..255 bytes, no NUL. */
+    static byte[] name(Path child) throws RootfsException {
         String s = child.getFileName().toString();
         if (s.indexOf('\uFFFD') >= 0) {
             // Java sees file names through the locale's charset (sun.jnu.encoding): under LANG=C

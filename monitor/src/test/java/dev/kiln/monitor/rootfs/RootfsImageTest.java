@@ -162,6 +162,15 @@ class RootfsImageTest {
                 refusal(many, new RootfsImage.Limits(100, 2048)));
     }
 
+    /** Linux itself allows no longer name (NAME_MAX) and no NUL, so these are checked on the name alone. */
+    @Test
+    void namesOver255BytesAreRefused() throws Exception {
+        assertEquals(255, RootfsImage.name(tmp.resolve("é".repeat(127) + "x")).length);
+        Path tooLong = tmp.resolve("é".repeat(128));
+        assertEquals(tooLong + ": the name is 256 bytes, longer than 255",
+                assertThrows(RootfsException.class, () -> RootfsImage.name(tooLong)).getMessage());
+    }
+
     @Test
     void anUnreadableFileIsRefused() throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("secret"));
