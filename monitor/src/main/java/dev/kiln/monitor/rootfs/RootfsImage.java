@@ -60,13 +60,7 @@ public final class RootfsImage {
         if (!Files.exists(dir)) throw new RootfsException(dir + ": no such folder");
         if (!Files.isDirectory(dir)) throw new RootfsException(dir + ": not a folder");
         if (isInside(out, dir)) throw new RootfsException(out + " is inside " + dir + ": the image would pack itself");
-        List<Entry> entries = walk(dir, limits);
-        try {
-            return write(entries, out, limits);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(out);
-            throw e;
-        }
+        return write(walk(dir, limits), out, limits);
     }
 
     /** Whether {@code file} is (or would be created) somewhere under {@code dir}, links resolved. */
@@ -214,6 +208,7 @@ public final class RootfsImage {
             String why = e instanceof AccessDeniedException ? "permission denied" : e.getMessage();
             throw new RootfsException(out + ": cannot create the image: " + why, e);
         }
+        // from here on the file is ours: a failure removes it rather than leave half an image
         try (FileChannel ch = opened) {
             writeFully(ch, ByteBuffer.wrap(superblock), 0);
             writeFully(ch, table.flip(), inodeOffset);
@@ -222,6 +217,9 @@ public final class RootfsImage {
             }
             // the last sector's tail and any gap before it read as zeros
             if (ch.size() < imageSize) writeFully(ch, ByteBuffer.allocate(1), imageSize - 1);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(out);
+            throw e;
         }
         return new Summary(count, files, count - files, imageSize);
     }

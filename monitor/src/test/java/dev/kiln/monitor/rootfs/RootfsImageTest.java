@@ -172,6 +172,15 @@ class RootfsImageTest {
     }
 
     @Test
+    void anOutputThatCannotBeWrittenIsLeftAlone() throws Exception {
+        Path tree = sampleTree(tmp.resolve("tree"));
+        Path folder = Files.createDirectories(tmp.resolve("out-is-a-folder"));
+        RootfsException e = assertThrows(RootfsException.class, () -> RootfsImage.pack(tree, folder));
+        assertTrue(e.getMessage().startsWith(folder + ": cannot create the image: "), e.getMessage());
+        assertTrue(Files.isDirectory(folder), "an existing folder is never removed");
+    }
+
+    @Test
     void anUnreadableFileIsRefused() throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("secret"));
         Path f = Files.writeString(dir.resolve("key"), "x");
