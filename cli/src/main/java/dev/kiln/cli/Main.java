@@ -57,6 +57,7 @@ public final class Main {
             case "config" -> new ConfigCommand(out, err).execute(rest);
             case "menuconfig" -> new MenuconfigCommand(out, err).execute(rest);
             case "net" -> new NetCommand(out, err).execute(rest);
+            case "pack" -> new PackCommand(out, err).execute(rest);
             case "help", "-h", "--help" -> {
                 usage(out);
                 yield 0;
@@ -89,6 +90,7 @@ public final class Main {
         command(s, LibsCommand.SYNTAX, "list the guest libraries (-v: provides, depends, options with type and range)");
         command(s, MenuconfigCommand.SYNTAX, "browse libraries and options in a terminal UI; change values");
         command(s, ConfigCommand.SYNTAX, "read or change an app's library options");
+        command(s, PackCommand.SYNTAX, "pack a folder into a read-only root file system image for kiln run --rootfs");
         command(s, NetCommand.SYNTAX, "tap devices, bridges and namespaces for guests");
         for (String bench : BenchCommand.SYNTAXES) command(s, bench, null);
         s.println("      benchmarks, each beside a baseline from the same run");

@@ -28,7 +28,7 @@ import java.util.List;
  * with the guest's status. The flags follow solo5-hvt's, so Kiln can stand in for it.
  */
 final class RunCommand {
-    static final String SYNTAX = "kiln run [--mem=MiB] [--timeout=SECONDS] [--stats] [--emulate] [--gdb] [--gdb-port=PORT] [--block:NAME=FILE]"
+    static final String SYNTAX = "kiln run [--mem=MiB] [--timeout=SECONDS] [--stats] [--emulate] [--gdb] [--gdb-port=PORT] [--rootfs=DIR|IMAGE] [--block:NAME=FILE]"
             + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] [--no-net-ring] [--console-rate=KiB] [--no-seccomp] IMAGE [ARGS...]";
     static final String EXIT_STATUSES = "Exit status: the guest's HALT status (0 ok, 1 failure, 255 abort); 255 also"
             + " for a guest fault; 124 past --timeout; 130 SIGINT; 143 SIGTERM; 137 killed from gdb; 125 if the guest could not start;"
@@ -61,6 +61,8 @@ final class RunCommand {
                         + " bursts of four seconds' worth; the rest is dropped and counted (default 1024; 0: no limit)"))
                 .addOption(CommandLines.flag("no-seccomp", "do not put the process under the seccomp filter that refuses"
                         + " what a monitor never needs (exec, modules, mounts, namespaces, ptrace, reboot...)"))
+                .addOption(CommandLines.valued(null, "rootfs", "DIR|IMAGE", "attach a read-only root file system as the"
+                        + " block device 'rootfs' (docs/kiln-abi.md 6): a folder, packed for this run, or an image from kiln pack"))
                 .addOption(CommandLines.flag("help", "show this help"));
         // --block:, --block-sector-size:, --net: and --net-mac: are read by DeviceOptions first.
     }
@@ -78,6 +80,7 @@ final class RunCommand {
         ConsoleLimit consoleLimit;
         Integer gdbPort;
         List<DeviceAttachment> devices;
+        Path rootfs;
         try {
             DeviceOptions.Split split = DeviceOptions.split(args, options);
             devices = split.devices();
@@ -104,14 +107,24 @@ final class RunCommand {
             }
             image = Path.of(rest.getFirst());
             guestArgs = rest.subList(1, rest.size());
+            String rootfsValue = cl.getOptionValue("rootfs");
+            RootfsOption.checkExclusive(rootfsValue, devices);
+            if (rootfsValue != null && rootfsValue.isEmpty()) throw new UsageException("--rootfs: no folder or image given");
+            rootfs = rootfsValue == null ? null : Path.of(rootfsValue);
         } catch (UsageException e) {
             err.println("kiln run: " + e.getMessage());
             err.println("usage: " + SYNTAX);
             return Main.EXIT_USAGE;
         }
 
+        RootfsOption rootfsDevice = null;
         try (Monitor monitor = Monitor.open()) {
             HvtImage img = HvtImage.read(image);
+            if (rootfs != null) {
+                rootfsDevice = RootfsOption.prepare(rootfs, image, img);
+                devices = new java.util.ArrayList<>(devices);
+                devices.add(rootfsDevice.attachment());
+            }
             InstanceSpec spec = new InstanceSpec(img, memMiB << 20, guestArgs, new FileOutputStream(FileDescriptor.out),
                     timeout == null ? null : Duration.ofNanos((long) (timeout * 1e9)), devices).withNetRing(netRing)
                     .withConsoleLimit(consoleLimit);
@@ -120,6 +133,7 @@ final class RunCommand {
             if (emulate || gdbPort != null) spec = spec.withExecution(dev.kiln.monitor.ExecutionMode.EMULATED);
             try (Instance instance = monitor.create(spec);
                  GdbStub stub = gdbPort == null ? null : GdbStub.listen(gdbPort)) {
+                if (rootfsDevice != null) rootfsDevice.detach(); // the device holds the image open now
                 // Everything the guest needs from the host is open now (KVM, memory, block files,
                 // taps, the gdb socket): from here on the process never needs to run a program,
                 // load a module, mount, enter a namespace or trace (Monitor.confine).
@@ -163,13 +177,27 @@ final class RunCommand {
                     err.println("kiln: " + outcome.describe());
                 }
                 if (stats) {
-                    err.println("kiln: " + Stats.format(instance.stats()));
+                    long refused = instance.readOnlyWritesRefused();
+                    err.println("kiln: " + Stats.format(instance.stats())
+                            + (refused == 0 ? "" : ", writes to read-only block devices refused " + refused));
                 }
                 return outcome.exitStatus();
             }
         } catch (ImageException | KvmException | IllegalArgumentException | IOException e) {
             err.println("kiln: " + e.getMessage());
             return Main.EXIT_CANNOT_START;
+        } finally {
+            closeQuietly(rootfsDevice);
+        }
+    }
+
+    /** Removes a packed rootfs image that never reached a device (the run failed before it did). */
+    private void closeQuietly(RootfsOption rootfsDevice) {
+        if (rootfsDevice == null) return;
+        try {
+            rootfsDevice.close();
+        } catch (IOException e) {
+            err.println("kiln: cannot remove the packed rootfs image: " + e.getMessage());
         }
     }
 

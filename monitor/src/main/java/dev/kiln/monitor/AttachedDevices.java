@@ -48,7 +48,7 @@ final class AttachedDevices implements AutoCloseable {
                 int at = Manifest.HEADER_SIZE + d.handle() * Manifest.ENTRY_SIZE;
                 switch (a) {
                     case DeviceAttachment.Block b -> {
-                        BlockModule.Device dev = BlockModule.open(d.handle(), b.name(), b.file(), b.sectorSize(), b.volatileCache());
+                        BlockModule.Device dev = BlockModule.open(d.handle(), b.name(), b.file(), b.sectorSize(), b.volatileCache(), b.readOnly());
                         blocks.put(d.handle(), dev);
                         // solo5-hvt refuses a backing file that does not end on a block boundary: the
                         // tail would be neither readable nor writable by the guest, silently

@@ -15,9 +15,11 @@ public sealed interface DeviceAttachment {
      * A block device backed by a file; {@code sectorSize} is a power of two of at least 512.
      * {@code volatileCache}: writes stay in a simulated volatile cache until the guest flushes
      * (BLOCK_FLUSH) or ends in order, so that {@link Instance#powerCut} can drop them: for proving
-     * a guest's durability ordering, never for a disk that matters.
+     * a guest's durability ordering, never for a disk that matters. {@code readOnly}: the file is
+     * opened O_RDONLY under a shared lock, so several guests can share it, and every BLOCK_WRITE is
+     * refused with EINVAL (the root file system image of docs/kiln-abi.md 6).
      */
-    record Block(String name, Path file, int sectorSize, boolean volatileCache) implements DeviceAttachment {
+    record Block(String name, Path file, int sectorSize, boolean volatileCache, boolean readOnly) implements DeviceAttachment {
         public static final int DEFAULT_SECTOR_SIZE = 512;
         public static final int MAX_SECTOR_SIZE = 32768;
 
@@ -29,6 +31,17 @@ public sealed interface DeviceAttachment {
                 throw new IllegalArgumentException("block device '" + name + "': sector size " + sectorSize
                         + " must be a power of two in 512..32768 (the manifest's block_size is 16 bits)");
             }
+            if (volatileCache && readOnly) throw new IllegalArgumentException("block device '" + name + "': a read-only device has no write cache");
+        }
+
+        /** As above, writable. */
+        public Block(String name, Path file, int sectorSize, boolean volatileCache) {
+            this(name, file, sectorSize, volatileCache, false);
+        }
+
+        /** A read-only block device of 512-byte sectors. */
+        public static Block readOnly(String name, Path file) {
+            return new Block(name, file, DEFAULT_SECTOR_SIZE, false, true);
         }
 
         /** A block device whose writes go to its file at once. */

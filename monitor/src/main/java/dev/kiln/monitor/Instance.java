@@ -397,6 +397,11 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         return loop.up.getNow(0L);
     }
 
+    /** BLOCK_WRITEs the guest aimed at a read-only block device, each refused with EINVAL (docs/kiln-abi.md 6.5). */
+    public long readOnlyWritesRefused() {
+        return blocks == null ? 0 : blocks.readOnlyWritesRefused();
+    }
+
     public InstanceStats stats() {
         long first = console.firstOutputNanos();
         long runNanos = runStartNanos == 0 ? 0 : (runEndNanos == 0 ? System.nanoTime() : runEndNanos) - runStartNanos;

@@ -22,18 +22,21 @@ public final class BlockFileLock implements AutoCloseable {
     }
 
     /**
-     * Locks {@code file} without waiting (LOCK_EX | LOCK_NB, flock(2)); a file already locked by
-     * another monitor is an error naming the device and the file.
+     * Locks {@code file} without waiting (flock(2) with LOCK_NB): exclusively (LOCK_EX) for a
+     * device the guest may write, shared (LOCK_SH) for a read-only one, so that any number of
+     * guests read one image while none may write it meanwhile. A conflicting lock is an error
+     * naming the device and the file.
      */
-    static BlockFileLock acquire(String device, Path file) throws IOException {
+    static BlockFileLock acquire(String device, Path file, boolean shared) throws IOException {
         int fd = LibC.open(file.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
         if (fd < 0) throw new IOException("block device '" + device + "': cannot open " + file + " to lock it: " + LibC.describe(-fd));
-        int rc = LibC.flock(fd, LibC.LOCK_EX | LibC.LOCK_NB);
+        int rc = LibC.flock(fd, (shared ? LibC.LOCK_SH : LibC.LOCK_EX) | LibC.LOCK_NB);
         if (rc == 0) return new BlockFileLock(fd);
         LibC.close(fd);
         if (rc == -LibC.EAGAIN) {
-            throw new IOException("block device '" + device + "': " + file
-                    + " is in use by another monitor (it holds an exclusive lock on the file)");
+            throw new IOException("block device '" + device + "': " + file + (shared
+                    ? " is in use by another monitor that may write it (it holds an exclusive lock on the file)"
+                    : " is in use by another monitor (it holds a lock on the file)"));
         }
         throw new IOException("block device '" + device + "': cannot lock " + file + ": " + LibC.describe(-rc));
     }

@@ -38,13 +38,15 @@ public final class BlockModule implements AutoCloseable {
     /**
      * One open device: its file, the lock that keeps it to this monitor, its capacity in bytes and
      * its block size; {@code cache} is a simulated volatile write cache ({@link VolatileWriteCache}),
-     * or null: writes go to the file at once.
+     * or null: writes go to the file at once. {@code readOnly}: BLOCK_WRITE is refused (EINVAL).
      */
     public record Device(int handle, String name, FileChannel file, BlockFileLock lock, long capacity, int blockSize,
-                         VolatileWriteCache cache) {}
+                         VolatileWriteCache cache, boolean readOnly) {}
 
     private final GuestMemory memory;
     private final Map<Integer, Device> devices;
+    /** BLOCK_WRITEs refused because their device is read-only: a guest that tries is worth knowing about. */
+    private final java.util.concurrent.atomic.AtomicLong readOnlyWritesRefused = new java.util.concurrent.atomic.AtomicLong();
 
     public BlockModule(GuestMemory memory, Map<Integer, Device> devices) {
         this.memory = memory;
@@ -61,19 +63,30 @@ public final class BlockModule implements AutoCloseable {
 
     /** As above; {@code volatileCache}: the device keeps writes in a volatile cache until a flush (a power-cut test). */
     public static Device open(int handle, String name, Path file, int blockSize, boolean volatileCache) throws IOException {
+        return open(handle, name, file, blockSize, volatileCache, false);
+    }
+
+    /**
+     * As above; {@code readOnly}: the file is opened O_RDONLY under a shared lock (several
+     * instances may read it at once, none write it) and the guest's BLOCK_WRITEs are refused.
+     */
+    public static Device open(int handle, String name, Path file, int blockSize, boolean volatileCache, boolean readOnly)
+            throws IOException {
         FileChannel ch;
         try {
-            ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            ch = readOnly ? FileChannel.open(file, StandardOpenOption.READ)
+                    : FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (java.nio.file.NoSuchFileException e) {
             throw new IOException("block device '" + name + "': " + file + ": no such file", e);
         } catch (java.nio.file.AccessDeniedException e) {
-            throw new IOException("block device '" + name + "': " + file + ": permission denied (it must be readable and writable)", e);
+            throw new IOException("block device '" + name + "': " + file + ": permission denied (it must be readable"
+                    + (readOnly ? ")" : " and writable)"), e);
         } catch (IOException e) {
-            throw new IOException("block device '" + name + "': cannot open " + file + " read-write: " + e, e);
+            throw new IOException("block device '" + name + "': cannot open " + file + (readOnly ? " to read: " : " read-write: ") + e, e);
         }
         BlockFileLock lock;
         try {
-            lock = BlockFileLock.acquire(name, file);
+            lock = BlockFileLock.acquire(name, file, readOnly);
         } catch (IOException e) {
             ch.close();
             throw e;
@@ -93,7 +106,7 @@ public final class BlockModule implements AutoCloseable {
             throw new IOException("block device '" + name + "': " + file + " is " + size
                     + " bytes, smaller than one " + blockSize + "-byte block");
         }
-        return new Device(handle, name, ch, lock, capacity, blockSize, volatileCache ? new VolatileWriteCache() : null);
+        return new Device(handle, name, ch, lock, capacity, blockSize, volatileCache ? new VolatileWriteCache() : null, readOnly);
     }
 
     public void register(HypercallTable table) {
@@ -111,6 +124,13 @@ public final class BlockModule implements AutoCloseable {
         Device d = handle >= 0 && handle < Integer.MAX_VALUE ? devices.get((int) handle) : null;
         if (d == null || len != d.blockSize() || offset < 0 || offset % d.blockSize() != 0
                 || offset >= d.capacity() || len > d.capacity() - offset) {
+            arg.set(JAVA_INT_UNALIGNED, RET, Hypercall.EINVAL);
+            return;
+        }
+        if (write && d.readOnly()) {
+            // hvt's manifest cannot say read-only (hvt ABI section 2), so the refusal is the call's
+            // result, the one error a guest already handles (docs/kiln-abi.md 6.5)
+            readOnlyWritesRefused.incrementAndGet();
             arg.set(JAVA_INT_UNALIGNED, RET, Hypercall.EINVAL);
             return;
         }
@@ -142,6 +162,7 @@ public final class BlockModule implements AutoCloseable {
     public long flush(long handle) {
         Device d = handle >= 0 && handle <= Integer.MAX_VALUE ? devices.get((int) handle) : null;
         if (d == null) return -22;
+        if (d.readOnly()) return 0; // nothing was written: everything the guest wrote is durable
         try {
             if (d.cache() != null) d.cache().writeBack(d.file());
             d.file().force(false);
@@ -149,6 +170,11 @@ public final class BlockModule implements AutoCloseable {
         } catch (IOException e) {
             return -5;
         }
+    }
+
+    /** How many BLOCK_WRITEs this instance's guest aimed at a read-only device (each answered EINVAL). */
+    public long readOnlyWritesRefused() {
+        return readOnlyWritesRefused.get();
     }
 
     /**
@@ -171,7 +197,7 @@ public final class BlockModule implements AutoCloseable {
         for (Device d : devices) {
             try {
                 if (d.cache() != null) d.cache().writeBack(d.file()); // an orderly end; nothing after a power cut
-                d.file().force(true);
+                if (!d.readOnly()) d.file().force(true);
             } catch (IOException e) {
                 // The guest's own writes already reached the page cache; nothing more can be done here.
             }

@@ -121,7 +121,7 @@ public final class LibC {
     }
 
     /** flock(2) operations (include/uapi/asm-generic/fcntl.h). */
-    public static final int LOCK_EX = 2, LOCK_NB = 4;
+    public static final int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4;
 
     /** flock(fd, operation): 0, or -errno (-EAGAIN, which is EWOULDBLOCK, when LOCK_NB finds it held). */
     public static int flock(int fd, int operation) {

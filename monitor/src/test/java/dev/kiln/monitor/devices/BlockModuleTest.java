@@ -173,7 +173,7 @@ class BlockModuleTest {
                 .withMemory(4L << 20).withDevices(d))) {
             // flock(2) locks belong to the open file description: a second open in this process conflicts
             IllegalArgumentException busy = assertThrows(IllegalArgumentException.class, () -> boot(d, "info"));
-            assertEquals("block device 'storage': " + f + " is in use by another monitor (it holds an exclusive lock on the file)",
+            assertEquals("block device 'storage': " + f + " is in use by another monitor (it holds a lock on the file)",
                     busy.getMessage());
             assertEquals(new Outcome.Halted(0), first.run(), "the first instance keeps its disk");
         }
