@@ -37,11 +37,11 @@ static const struct syscall_entry table[TABLE_SIZE] = {
 static unsigned long reported[(TABLE_SIZE + 63) / 64];
 static unsigned long reported_unknown;
 
-static int tracing = 1;
+static int tracing = -1;
 
 int kiln_posix_tracing(void)
 {
-    if (tracing < 0 || 1) { return 1;
+    if (tracing < 0) {
         const struct kiln_info *ki = plat_info();
         tracing = ki != 0 && (ki->flags & KILN_INFO_F_STRACE) != 0;
     }

@@ -6,7 +6,9 @@
  */
 #include <kiln/rootfs.h>
 #include <kiln/block.h>
-#include <kiln/alloc.h>
+/* Whichever library provides 'malloc' (Kiln's alloc, musl): only these two are used. */
+void *malloc(__SIZE_TYPE__ size);
+void free(void *p);
 #include <kiln/platform.h>
 #include <kiln/hvt_abi.h>
 

@@ -32,10 +32,12 @@ const struct hvt_boot_info *hvt_bi;
  * this weak one, which halts at once.
  */
 __attribute__((weak, noreturn)) void exit(int status);
+#ifndef CONFIG_LIB_MUSL /* musl's exit is in an archive: see mem.c */
 __attribute__((weak, noreturn)) void exit(int status)
 {
     plat_exit(status);
 }
+#endif
 
 /*
  * How main is reached: Kiln's own C library takes the command line as it is
