@@ -113,6 +113,15 @@ static void trace_call(long n, const long *a, long ret)
 long __kiln_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6)
 {
     long ret;
+    if ((n == SYS_exit_group || n == SYS_exit) && tracing != 0 && kiln_posix_tracing()) {
+        /* it does not return: say so first, as strace prints "= ?" */
+        char line[64];
+        struct fmtbuf b = { line, sizeof line, 0 };
+        fmt_str(&b, n == SYS_exit ? "exit(" : "exit_group(");
+        fmt_dec(&b, a1);
+        fmt_str(&b, ") = ?\n");
+        plat_console_write(line, b.len);
+    }
     if (n >= 0 && n < TABLE_SIZE && table[n].fn) {
         ret = table[n].fn(a1, a2, a3, a4, a5, a6);
     } else {

@@ -80,7 +80,8 @@ final class HvtCommand {
         try (Monitor monitor = Monitor.open()) {
             HvtImage image = HvtImage.read(a.image());
             InstanceSpec spec = new InstanceSpec(image, a.memMiB() << 20, a.guestArgs(),
-                    new FileOutputStream(FileDescriptor.out), null, a.devices());
+                    new FileOutputStream(FileDescriptor.out), null, a.devices())
+                    .withArgumentJoin(InstanceSpec.ArgumentJoin.SPACES); // solo5-hvt joins them as they are
             if (a.gdbPort() != null) spec = spec.withExecution(ExecutionMode.EMULATED); // docs/kiln-abi.md 3.3
             try (Instance instance = monitor.create(spec);
                  GdbStub stub = a.gdbPort() == null ? null : GdbStub.listen(a.gdbPort())) {

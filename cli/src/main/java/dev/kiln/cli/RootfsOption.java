@@ -42,9 +42,7 @@ final class RootfsOption implements AutoCloseable {
      * {@code rootfs}; every refusal is an IOException whose message says what is wrong.
      */
     static RootfsOption prepare(Path source, Path imagePath, HvtImage image) throws IOException {
-        boolean declared = image.manifest().devices().stream()
-                .anyMatch(d -> d.name().equals(DEVICE) && d.type() == DeviceType.BLOCK_BASIC);
-        if (!declared) throw new IOException(imagePath + " declares no block device named 'rootfs'");
+        if (!declared(image)) throw new IOException(imagePath + " declares no block device named 'rootfs'");
         if (Files.isDirectory(source)) {
             Path tmp = Files.createTempFile(temporaryFolder(source), "kiln-rootfs-", ".kfs");
             try {
@@ -62,6 +60,24 @@ final class RootfsOption implements AutoCloseable {
             throw new RootfsException("--rootfs " + e.getMessage(), e);
         }
         return new RootfsOption(DeviceAttachment.Block.readOnly(DEVICE, source), null);
+    }
+
+    /** True when the image declares the block device 'rootfs'. */
+    static boolean declared(HvtImage image) {
+        return image.manifest().devices().stream()
+                .anyMatch(d -> d.name().equals(DEVICE) && d.type() == DeviceType.BLOCK_BASIC);
+    }
+
+    /** An empty root file system (an empty folder packed), for an image run without --rootfs. */
+    static RootfsOption empty() throws IOException {
+        Path dir = Files.createTempDirectory("kiln-empty-rootfs-");
+        try {
+            Path tmp = Files.createTempFile(temporaryFolder(dir), "kiln-rootfs-", ".kfs");
+            RootfsImage.pack(dir, tmp);
+            return new RootfsOption(DeviceAttachment.Block.readOnly(DEVICE, tmp), tmp);
+        } finally {
+            Files.deleteIfExists(dir);
+        }
     }
 
     /**

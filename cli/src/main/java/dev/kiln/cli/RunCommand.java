@@ -29,7 +29,7 @@ import java.util.List;
  */
 final class RunCommand {
     static final String SYNTAX = "kiln run [--mem=MiB] [--timeout=SECONDS] [--stats] [--emulate] [--gdb] [--gdb-port=PORT] [--rootfs=DIR|IMAGE] [--block:NAME=FILE]"
-            + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] [--no-net-ring] [--console-rate=KiB] [--no-seccomp] IMAGE [ARGS...]";
+            + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] [--no-net-ring] [--console-rate=KiB] [--no-seccomp] [--strace] IMAGE [ARGS...]";
     static final String EXIT_STATUSES = "Exit status: the guest's HALT status (0 ok, 1 failure, 255 abort); 255 also"
             + " for a guest fault; 124 past --timeout; 130 SIGINT; 143 SIGTERM; 137 killed from gdb; 125 if the guest could not start;"
             + " 2 for a bad command line.";
@@ -63,6 +63,8 @@ final class RunCommand {
                         + " what a monitor never needs (exec, modules, mounts, namespaces, ptrace, reboot...)"))
                 .addOption(CommandLines.valued(null, "rootfs", "DIR|IMAGE", "attach a read-only root file system as the"
                         + " block device 'rootfs' (docs/kiln-abi.md 6): a folder, packed for this run, or an image from kiln pack"))
+                .addOption(CommandLines.flag("strace", "the guest's POSIX layer lists every system call with its"
+                        + " arguments and result on the console (images built with musl; docs/kiln-abi.md 2)"))
                 .addOption(CommandLines.flag("help", "show this help"));
         // --block:, --block-sector-size:, --net: and --net-mac: are read by DeviceOptions first.
     }
@@ -77,6 +79,7 @@ final class RunCommand {
         boolean emulate;
         boolean netRing;
         boolean seccomp;
+        boolean strace;
         ConsoleLimit consoleLimit;
         Integer gdbPort;
         List<DeviceAttachment> devices;
@@ -96,6 +99,7 @@ final class RunCommand {
             emulate = cl.hasOption("emulate");
             netRing = !cl.hasOption("no-net-ring");
             seccomp = !cl.hasOption("no-seccomp");
+            strace = cl.hasOption("strace");
             long rateKiB = CommandLines.longValue(cl, "console-rate", ConsoleLimit.DEFAULT.bytesPerSecond() >> 10, 0, 1L << 30);
             consoleLimit = rateKiB == 0 ? ConsoleLimit.NONE : new ConsoleLimit(rateKiB << 10, 4 * (rateKiB << 10));
             if (cl.hasOption("gdb-port") && !cl.hasOption("gdb")) throw new UsageException("--gdb-port needs --gdb");
@@ -120,6 +124,13 @@ final class RunCommand {
         RootfsOption rootfsDevice = null;
         try (Monitor monitor = Monitor.open()) {
             HvtImage img = HvtImage.read(image);
+            if (rootfs == null && RootfsOption.declared(img) && devices.stream().noneMatch(d -> d.name().equals(RootfsOption.DEVICE))) {
+                // a program with a root file system runs without one given: an empty one, as a
+                // fresh container has (its /tmp is the guest's RAM file system either way)
+                rootfsDevice = RootfsOption.empty();
+                devices = new java.util.ArrayList<>(devices);
+                devices.add(rootfsDevice.attachment());
+            }
             if (rootfs != null) {
                 rootfsDevice = RootfsOption.prepare(rootfs, image, img);
                 devices = new java.util.ArrayList<>(devices);
@@ -127,7 +138,7 @@ final class RunCommand {
             }
             InstanceSpec spec = new InstanceSpec(img, memMiB << 20, guestArgs, new FileOutputStream(FileDescriptor.out),
                     timeout == null ? null : Duration.ofNanos((long) (timeout * 1e9)), devices).withNetRing(netRing)
-                    .withConsoleLimit(consoleLimit);
+                    .withConsoleLimit(consoleLimit).withTraceSyscalls(strace);
             // A debugger needs the emulated path: natively, single steps and breakpoints reach the guest,
             // not the monitor (pvm-native.md 3).
             if (emulate || gdbPort != null) spec = spec.withExecution(dev.kiln.monitor.ExecutionMode.EMULATED);

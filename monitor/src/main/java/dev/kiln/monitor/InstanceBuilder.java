@@ -80,7 +80,7 @@ final class InstanceBuilder implements AutoCloseable {
             long usable = b.ring == null ? b.memory.size() : b.ring.usableBytes(); // below the ring area (hvt ABI 4)
             BootInfo.write(ram, usable, spec.image().kernelEnd(), monitor.tscHz(b.vcpu), b.devices.manifest(),
                     spec.commandLine(), b.ring == null ? 0 : b.ring.gpa());
-            InfoPage.write(ram, new InfoPage.Identity(id, 0, 0, spec.commandLine()));
+            InfoPage.write(ram, new InfoPage.Identity(id, 0, 0, spec.commandLine(), spec.traceSyscalls() ? InfoPage.F_STRACE : 0));
             try (Arena arena = Arena.ofConfined()) {
                 if (warm == null) { // a pooled vCPU got the boot system registers ahead of time
                     MemorySegment sregs = arena.allocate(KvmApi.SREGS);
@@ -127,7 +127,7 @@ final class InstanceBuilder implements AutoCloseable {
             if (mft.mismatch(MemorySegment.ofArray(manifest)) != -1) { // unchanged: no copy-on-write fault
                 MemorySegment.copy(manifest, 0, ram, JAVA_BYTE, BootInfo.MFT_GPA, manifest.length);
             }
-            InfoPage.write(ram, new InfoPage.Identity(id, 0, InfoPage.generation(ram) + 1, spec.commandLine()));
+            InfoPage.write(ram, new InfoPage.Identity(id, 0, InfoPage.generation(ram) + 1, spec.commandLine(), spec.traceSyscalls() ? InfoPage.F_STRACE : 0));
             return b.build(0, spec);
         }
     }
@@ -149,7 +149,7 @@ final class InstanceBuilder implements AutoCloseable {
             state.apply(b.vcpu);
             MemorySegment ram = b.memory.segment();
             ram.set(JAVA_LONG_UNALIGNED, retGpa, 0L);
-            InfoPage.write(ram, new InfoPage.Identity(id, parent.id(), InfoPage.generation(ram) + 1, spec.commandLine()));
+            InfoPage.write(ram, new InfoPage.Identity(id, parent.id(), InfoPage.generation(ram) + 1, spec.commandLine(), spec.traceSyscalls() ? InfoPage.F_STRACE : 0));
             return b.build(parent.id(), spec);
         }
     }

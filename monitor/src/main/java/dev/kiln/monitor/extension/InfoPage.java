@@ -19,7 +19,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
  *     uint64_t parent;           // 24
  *     uint64_t generation;       // 32
  *     uint32_t args_len;         // 40
- *     uint32_t reserved;         // 44
+ *     uint32_t flags;            // 44  KILN_INFO_F_STRACE = 1
  *     uint64_t guest_entry_tsc;  // 48  guest-written
  *     uint64_t guest_main_tsc;   // 56  guest-written
  *     char     args[8192];       // 64
@@ -35,10 +35,17 @@ public final class InfoPage {
     public static final int ARGS_MAX = 8192;
     public static final int SIZE = 64 + ARGS_MAX;
 
+    /** Flag: the guest's POSIX layer lists every system call (kiln run --strace). */
+    public static final int F_STRACE = 1;
+
     static final long ID = 16, PARENT = 24, GENERATION = 32, ARGS_LEN = 40, ENTRY_TSC = 48, MAIN_TSC = 56, ARGS = 64;
 
     /** Identity of an instance as its guest sees it. */
-    public record Identity(long id, long parent, long generation, byte[] args) {
+    public record Identity(long id, long parent, long generation, byte[] args, int flags) {
+        public Identity(long id, long parent, long generation, byte[] args) {
+            this(id, parent, generation, args, 0);
+        }
+
         public Identity {
             if (args.length >= ARGS_MAX) throw new IllegalArgumentException("command line of " + args.length
                     + " bytes does not fit the info page (at most " + (ARGS_MAX - 1) + ")");
@@ -55,7 +62,7 @@ public final class InfoPage {
         ram.set(JAVA_LONG_UNALIGNED, GPA + PARENT, who.parent());
         ram.set(JAVA_LONG_UNALIGNED, GPA + GENERATION, who.generation());
         ram.set(JAVA_INT_UNALIGNED, GPA + ARGS_LEN, who.args().length);
-        ram.set(JAVA_INT_UNALIGNED, GPA + 44, 0);
+        ram.set(JAVA_INT_UNALIGNED, GPA + 44, who.flags());
         byte[] args = who.args();
         MemorySegment.copy(args, 0, ram, JAVA_BYTE, GPA + ARGS, args.length);
         ram.set(JAVA_BYTE, GPA + ARGS + args.length, (byte) 0);
