@@ -19,6 +19,7 @@
 #undef X
 
 struct syscall_entry {
+    unsigned short nr;
     const char *name;
     const char *fmt;
     kiln_sysfn fn;
@@ -27,11 +28,33 @@ struct syscall_entry {
 /* SYS_faccessat2 (439) is the highest number listed. */
 #define TABLE_SIZE 440
 
-static const struct syscall_entry table[TABLE_SIZE] = {
-#define X(name, f) [SYS_##name] = { #name, f, kiln_sys_##name },
+/* The listed calls in number order, and an index from number to entry + 1 (0: not listed): a
+ * byte per number instead of a 24-byte entry per number keeps ~10 KiB out of every image. */
+static const struct syscall_entry table[] = {
+#define X(name, f) { SYS_##name, #name, f, kiln_sys_##name },
 #include "syscalls.def"
 #undef X
 };
+
+enum {
+#define X(name, f) INDEX_##name,
+#include "syscalls.def"
+#undef X
+};
+
+static const unsigned char slot[TABLE_SIZE] = {
+#define X(name, f) [SYS_##name] = INDEX_##name + 1,
+#include "syscalls.def"
+#undef X
+};
+_Static_assert(sizeof table / sizeof table[0] < 255, "slot[] holds entry indexes in a byte");
+
+static const struct syscall_entry *entry_of(long n)
+{
+    if (n < 0 || n >= TABLE_SIZE || !slot[n])
+        return 0;
+    return &table[slot[n] - 1];
+}
 
 /* One bit per number: ENOSYS already reported. */
 static unsigned long reported[(TABLE_SIZE + 63) / 64];
@@ -69,8 +92,9 @@ static void report_enosys(long n)
             return;
     }
     fmt_str(&b, "kiln: posix: ");
-    if (n >= 0 && n < TABLE_SIZE && table[n].name) {
-        fmt_str(&b, table[n].name);
+    const struct syscall_entry *e = entry_of(n);
+    if (e) {
+        fmt_str(&b, e->name);
     } else {
         fmt_str(&b, "system call ");
         fmt_dec(&b, n);
@@ -84,9 +108,10 @@ static void trace_call(long n, const long *a, long ret)
     char line[512];
     struct fmtbuf b = { line, sizeof line - 1, 0 };
     const char *fmt = "xxxxxx";
-    if (n >= 0 && n < TABLE_SIZE && table[n].name) {
-        fmt_str(&b, table[n].name);
-        fmt = table[n].fmt;
+    const struct syscall_entry *e = entry_of(n);
+    if (e) {
+        fmt_str(&b, e->name);
+        fmt = e->fmt;
     } else {
         fmt_str(&b, "syscall_");
         fmt_dec(&b, n);
@@ -122,8 +147,9 @@ long __kiln_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
         fmt_str(&b, ") = ?\n");
         plat_console_write(line, b.len);
     }
-    if (n >= 0 && n < TABLE_SIZE && table[n].fn) {
-        ret = table[n].fn(a1, a2, a3, a4, a5, a6);
+    const struct syscall_entry *e = entry_of(n);
+    if (e && e->fn) {
+        ret = e->fn(a1, a2, a3, a4, a5, a6);
     } else {
         report_enosys(n);
         ret = -ENOSYS;

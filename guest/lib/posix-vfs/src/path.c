@@ -27,7 +27,8 @@ struct mount {
 static struct vnode root_node;
 static struct mount mounts[MOUNT_MAX];
 static int nmounts;
-static char cwd[PATH_MAX_KILN] = "/";
+/* zero-initialized (bss, not 4 KiB of image); set to "/" at start-up */
+static char cwd[PATH_MAX_KILN];
 static unsigned mask = 022;
 
 int same_node(struct vnode a, struct vnode b)
@@ -560,6 +561,7 @@ KILN_SYSCALL4(utimensat, int, dirfd, const char *, path, const struct timespec *
 void kiln_posix_vfs_start(void)
 {
     struct vnode tmp;
+    cwd[0] = '/';
     int have_rootfs = kiln_vfs_rootfs && kiln_vfs_rootfs(&root_node) == 0;
     if (!have_rootfs) {
         if (ramfs_new(&root_node)) {

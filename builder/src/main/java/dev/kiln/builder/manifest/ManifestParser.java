@@ -116,7 +116,10 @@ public final class ManifestParser {
             }
         }
         List<String> sources = doc.paths(app, "app.sources");
-        if (sources.isEmpty()) throw doc.error(app, "sources", "app.sources is empty: an app needs at least one source");
+        // a port's program may come entirely from its upstream sources (guest/ports/lua: no glue)
+        if (sources.isEmpty() && doc.table(doc.root, "upstream", false) == null) {
+            throw doc.error(app, "sources", "app.sources is empty: an app needs at least one source (or an [upstream] table)");
+        }
         return new AppManifest(file, dir, name, doc.string(app, "app.description", false), doc.strings(app, "app.libraries", NAME),
                 sources, doc.paths(app, "app.include"), memory, lto, providers, options, devices,
                 doc.strings(app, "app.cflags", null), app.contains("float") && doc.bool(app, "app.float"), upstream(doc));
