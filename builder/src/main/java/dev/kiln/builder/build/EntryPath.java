@@ -43,11 +43,13 @@ public final class EntryPath {
             }
         }
         boolean[] loops = {false};
-        int n = walk(functions, entry, 0, loops);
-        return n < 0 ? null : new Count(n, loops[0]);
+        boolean[] found = {false};
+        int n = walk(functions, entry, 0, loops, found);
+        return n < 0 || !found[0] ? null : new Count(n, loops[0]);
     }
 
-    private static int walk(Map<String, List<Insn>> functions, String name, int depth, boolean[] loops) {
+    /** main may be called from _start or from a function on its path (the platform's plat_run_main). */
+    private static int walk(Map<String, List<Insn>> functions, String name, int depth, boolean[] loops, boolean[] found) {
         List<Insn> body = functions.get(name);
         if (body == null || depth > 8) return -1;
         int n = 0;
@@ -55,9 +57,13 @@ public final class EntryPath {
             n++;
             Matcher t = TARGET.matcher(i.operands());
             if (i.mnemonic().startsWith("call") && t.find()) {
-                if (depth == 0 && t.group(2).equals("main")) return n;
-                int inner = walk(functions, t.group(2), depth + 1, loops);
+                if (t.group(2).equals("main")) {
+                    found[0] = true;
+                    return n;
+                }
+                int inner = walk(functions, t.group(2), depth + 1, loops, found);
                 if (inner > 0) n += inner;
+                if (found[0]) return n;
             } else if (i.mnemonic().startsWith("j") && t.find() && Long.parseLong(t.group(1), 16) <= i.address()) {
                 loops[0] = true;
             } else if (i.mnemonic().startsWith("ret") && depth > 0) {

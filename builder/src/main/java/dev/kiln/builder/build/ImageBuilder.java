@@ -92,8 +92,11 @@ public final class ImageBuilder {
         if (build.app().upstream() != null) {
             upstreams.add(UpstreamBuild.prepare(APP, name, build.app().upstream(), work, sources, toolchain, jobs));
         }
+        // A library's upstream build is the same for every app (musl is), so all apps built into OUT
+        // share one: OUT/libraries.build/upstream/NAME-HASH, built once.
+        Path shared = out.resolve("libraries.build");
         for (LibraryManifest l : build.libraries()) {
-            if (l.upstream() != null) upstreams.add(UpstreamBuild.prepare(l.name(), l.name(), l.upstream(), work, sources, toolchain, jobs));
+            if (l.upstream() != null) upstreams.add(UpstreamBuild.prepare(l.name(), l.name(), l.upstream(), shared, sources, toolchain, jobs));
         }
 
         boolean floatingPoint = build.floatingPoint();

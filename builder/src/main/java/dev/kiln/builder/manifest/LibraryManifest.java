@@ -13,6 +13,8 @@ import java.util.List;
  * name = "libc"
  * description = "one line"
  * provides = ["libc"]          # capabilities others may depend on
+ * default_for = ["libc"]       # of those, the ones it answers when several libraries provide one and
+ *                              # the app chose none (Kiln's own libc and alloc: musl is chosen by name)
  * depends = ["platform"]       # library names or capabilities
  * selects = ["LIBC_ASSERT"]    # bool options of other libraries this one forces on
  * conflicts = ["otherlib"]     # libraries that cannot be in the same image
@@ -59,8 +61,9 @@ public record LibraryManifest(Path file, Path dir, String name, String descripti
                               List<String> depends, List<String> selects, List<String> conflicts,
                               List<String> sources, List<String> include, String linkerScript,
                               List<OptionSpec> options, List<String> cflags, boolean floatingPoint,
-                              Upstream upstream) {
+                              Upstream upstream, List<String> defaultFor) {
     public LibraryManifest {
+        defaultFor = List.copyOf(defaultFor);
         provides = List.copyOf(provides);
         depends = List.copyOf(depends);
         selects = List.copyOf(selects);

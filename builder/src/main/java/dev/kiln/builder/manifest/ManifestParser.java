@@ -43,7 +43,7 @@ public final class ManifestParser {
         doc.onlyKeys(doc.root, "", Set.of("library", "options", "upstream"));
         TomlTable lib = doc.table(doc.root, "library", true);
         doc.onlyKeys(lib, "library", Set.of("name", "description", "provides", "depends", "selects", "conflicts",
-                "sources", "include", "linker_script", "cflags", "float"));
+                "sources", "include", "linker_script", "cflags", "float", "default_for"));
         String name = doc.name(lib, "library.name", NAME);
         List<OptionSpec> options = new ArrayList<>();
         TomlTable opts = doc.table(doc.root, "options", false);
@@ -57,7 +57,19 @@ public final class ManifestParser {
                 doc.strings(lib, "library.selects", OPTION), doc.strings(lib, "library.conflicts", NAME),
                 doc.paths(lib, "library.sources"), doc.paths(lib, "library.include"),
                 doc.pathOrNull(lib, "library.linker_script"), options, doc.strings(lib, "library.cflags", null),
-                lib.contains("float") && doc.bool(lib, "library.float"), upstream(doc));
+                lib.contains("float") && doc.bool(lib, "library.float"), upstream(doc), defaultFor(doc, lib));
+    }
+
+    /** default_for: capabilities the library itself provides. */
+    private static List<String> defaultFor(Doc doc, TomlTable lib) throws ManifestException {
+        List<String> provides = doc.strings(lib, "library.provides", NAME);
+        List<String> defaults = doc.strings(lib, "library.default_for", NAME);
+        for (String d : defaults) {
+            if (!provides.contains(d)) {
+                throw doc.error(lib, "default_for", "library.default_for names '" + d + "', which library.provides does not list");
+            }
+        }
+        return defaults;
     }
 
     public static AppManifest app(Path dir) throws ManifestException {

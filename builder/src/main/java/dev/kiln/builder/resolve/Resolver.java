@@ -53,6 +53,12 @@ public final class Resolver {
         List<String> needs = new ArrayList<>(app.libraries());
         if (!needs.contains(PLATFORM)) needs.add(PLATFORM);
         List<String> top = new ArrayList<>();
+        // Libraries named outright first: an app naming musl has it answer 'libc' for every library
+        // that needs one, wherever in the list it stands.
+        for (String need : needs) {
+            var named = catalog.byName(need);
+            if (named.isPresent()) visit(named.get(), path);
+        }
         for (String need : needs) {
             LibraryManifest lib = pick(need, path);
             top.add(lib.name());
@@ -110,6 +116,8 @@ public final class Resolver {
         if (providers.size() == 1) return providers.getFirst();
         List<LibraryManifest> already = providers.stream().filter(p -> chosen.containsKey(p.name())).toList();
         if (already.size() == 1) return already.getFirst();
+        List<LibraryManifest> defaults = providers.stream().filter(p -> p.defaultFor().contains(need)).toList();
+        if (defaults.size() == 1) return defaults.getFirst();
         throw new ResolveException("two providers: '" + need + "' is provided by "
                 + providers.stream().map(Resolver::step).collect(Collectors.joining(" and ")) + "\n  " + via
                 + "\n  choose one in " + app.file() + ": [providers] " + need + " = \"" + providers.getFirst().name() + "\"");

@@ -189,7 +189,7 @@ class UpstreamBuildTest {
         assertTrue(Files.isRegularFile(tmp.resolve("cache/sources/" + sha + "-upfoo-1.0.tar.gz")));
         String map = Files.readString(out.resolve("uptest.map"));
         assertTrue(map.contains("libbar.a(bar.o)"), "the archive was linked");
-        Path tree = out.resolve("uptest.build/upstream/upsrc-" + sha.substring(0, 12) + "/tree");
+        Path tree = out.resolve("libraries.build/upstream/upsrc-" + sha.substring(0, 12) + "/tree");
         assertTrue(Files.readString(tree.resolve("src/foo.c")).contains("return 42;"), "the patch was applied");
 
         BuildReport again = build(app, out, cache());
