@@ -41,13 +41,12 @@ public final class Daemon implements AutoCloseable {
             lockChannel.close();
             throw new IllegalStateException("another kiln daemon uses the state directory " + state);
         }
-        byte[] token = null;
-        if (config.listen() != null) token = readToken(config.tokenFile());
         socket = config.socket();
-        claimSocket(socket);
         StateDb opened = null;
         Monitor m = null;
         try {
+            byte[] token = config.listen() == null ? null : readToken(config.tokenFile());
+            claimSocket(socket);
             opened = new StateDb(state.resolve("kiln.db"));
             long physical = HostCapacity.physicalMemory();
             long budget = config.memoryBudgetMiB() > 0 ? config.memoryBudgetMiB() << 20 : physical;
