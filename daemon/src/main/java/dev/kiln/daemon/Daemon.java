@@ -139,6 +139,17 @@ public final class Daemon implements AutoCloseable {
 
     /** Runs a daemon in the foreground until SIGTERM or SIGINT; returns the exit status. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (java.util.Arrays.asList(args).contains("--help")) {
+            out.println("usage: " + DaemonConfig.SYNTAX);
+            out.println("Hosts instances through the monitor library, behind HTTP/1.1 + JSON (GET /v1/openapi.json).");
+            out.println("  --socket PATH        Unix socket (default " + DaemonConfig.defaultSocket() + ")");
+            out.println("  --state DIR          database, images, logs, snapshots (default " + DaemonConfig.defaultStateDir() + ")");
+            out.println("  --listen ADDR:PORT   serve TCP as well; needs --token-file (Authorization: Bearer TOKEN)");
+            out.println("  --token-file FILE    the bearer token, at least 16 characters");
+            out.println("  --memory-budget MiB  guest memory all live instances may reserve (default: the host's RAM)");
+            out.println("  --log-cap KiB        console log size before rotation; two files are kept (default 1024)");
+            return 0;
+        }
         DaemonConfig config;
         try {
             config = DaemonConfig.parse(args);
