@@ -272,7 +272,6 @@ class DaemonApiTest {
         refused(call("POST", "/v1/instances/nosuchid/stop", null), 404, "not_found", null);
         refused(call("GET", "/v1/nothing", null), 404, "no_route", null);
         refused(call("PUT", "/v1/instances", "{}"), 405, "method_not_allowed", null);
-        refused(call("GET", "/v1/instances/x/logs?follow=maybe", null), 404, "not_found", null);
         try (DaemonClient c = client()) {
             refused(c.sendRaw("POST", path, "image=x".getBytes(StandardCharsets.UTF_8), "application/x-www-form-urlencoded"),
                     415, "unsupported_media_type", null);
@@ -283,6 +282,7 @@ class DaemonApiTest {
         refused(call("POST", "/v1/instances/twin/clone", "{\"count\": 0}"), 400, "invalid_field", "count");
         refused(call("POST", "/v1/instances/twin/clone", "{\"count\": 1}"), 409, "conflict", null);
         refused(call("POST", "/v1/instances/twin/start", "{\"now\": true}"), 400, "unknown_field", "now");
+        refused(call("GET", "/v1/instances/twin/logs?follow=maybe", null), 400, "invalid_field", "follow");
         ok(200, call("DELETE", "/v1/instances/twin", null));
         // and the daemon still answers
         ok(200, call("GET", "/v1/host", null));
