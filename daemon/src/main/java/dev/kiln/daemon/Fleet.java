@@ -121,7 +121,15 @@ final class Fleet implements AutoCloseable {
         }
         byId.put(id, h);
         events.publish("created", id, h.name, h.state.label(), null);
-        if (req.start()) start(h);
+        if (req.start()) {
+            try {
+                start(h);
+            } catch (ApiException e) {
+                // create+start is one request: a start refused (no capacity) leaves no record behind
+                delete(h);
+                throw e;
+            }
+        }
         return h;
     }
 
@@ -198,9 +206,12 @@ final class Fleet implements AutoCloseable {
         Integer status;
         synchronized (h) {
             if (h.current != instance) return;
-            h.lastStats = instance.stats();
-            consoleBytesEnded.addAndGet(h.lastStats.consoleBytes());
-            instance.close();
+            try {
+                h.lastStats = instance.stats();
+                consoleBytesEnded.addAndGet(h.lastStats.consoleBytes());
+            } finally {
+                instance.close(); // whatever stats did: the VM and its memory go back
+            }
             status = o == null ? 255 : o.exitStatus();
             String kind = o instanceof Outcome.Halted ? "halted" : o instanceof Outcome.Stopped ? "stopped" : "faulted";
             exitsByKind.computeIfAbsent(kind, k -> new AtomicLong()).incrementAndGet();

@@ -40,11 +40,15 @@ final class HttpFront implements AutoCloseable {
         config.setSendDateHeader(false);
         UnixDomainServerConnector unix = new UnixDomainServerConnector(server, new HttpConnectionFactory(config));
         unix.setUnixDomainPath(socket);
+        // A follower of a quiet guest's console sees no byte for long stretches; local clients
+        // are trusted with an hour, TCP ones with the (keep-alive) events' heartbeat and more.
+        unix.setIdleTimeout(3_600_000);
         server.addConnector(unix);
         if (listen != null) {
             tcp = new ServerConnector(server, new HttpConnectionFactory(config));
             tcp.setHost(listen.getHostString());
             tcp.setPort(listen.getPort());
+            tcp.setIdleTimeout(300_000);
             server.addConnector(tcp);
         } else {
             tcp = null;

@@ -249,7 +249,7 @@ class DaemonApiTest {
         assertTrue(metrics.contains("kiln_console_bytes_total"), metrics);
         JsonNode host = ok(200, call("GET", "/v1/host", null));
         assertEquals(Runtime.getRuntime().availableProcessors(), host.path("cores").asInt());
-        assertEquals(4096L << 20, host.path("memory_budget_bytes").asLong());
+        assertEquals(1024L << 20, host.path("memory_budget_bytes").asLong());
 
         String path = "/v1/instances";
         refused(call("POST", path, "{\"image\": "), 400, "bad_json", null);
@@ -277,6 +277,8 @@ class DaemonApiTest {
                     415, "unsupported_media_type", null);
             refused(c.sendRaw("POST", path, new byte[(1 << 20) + 1], "application/json"), 413, "body_too_large", null);
         }
+        refused(call("POST", path, json("{'image': '" + hello + "', 'name': 'huge', 'memory_mib': 4096}")), 409, "no_capacity", null);
+        refused(call("GET", "/v1/instances/huge", null), 404, "not_found", null); // a refused start leaves no record
         ok(201, call("POST", path, json("{'image': '" + hello + "', 'name': 'twin', 'start': false}")));
         refused(call("POST", path, json("{'image': '" + hello + "', 'name': 'twin'}")), 409, "name_in_use", "name");
         refused(call("POST", "/v1/instances/twin/clone", "{\"count\": 0}"), 400, "invalid_field", "count");

@@ -29,7 +29,7 @@ final class TestDaemons {
     }
 
     static DaemonConfig config(Path dir) {
-        return new DaemonConfig(dir.resolve("kiln.sock"), dir.resolve("state"), null, null, 4096, 64 << 10);
+        return new DaemonConfig(dir.resolve("kiln.sock"), dir.resolve("state"), null, null, 1024, 64 << 10);
     }
 
     static Daemon start(Path dir) throws Exception {
