@@ -63,11 +63,15 @@ final class Exchange {
     private byte[] rawBody() throws IOException {
         long declared = request.getLength();
         if (declared > MAX_BODY) throw tooLarge();
+        byte[] bytes;
         try (InputStream in = Content.Source.asInputStream(request)) {
-            byte[] bytes = in.readNBytes(MAX_BODY + 1);
-            if (bytes.length > MAX_BODY) throw tooLarge();
-            return bytes;
+            bytes = in.readNBytes(MAX_BODY + 1);
+        } catch (IOException | RuntimeException e) {
+            // A body cut short or badly chunked is the client's fault, not the daemon's.
+            throw new ApiException(400, "bad_body", "request body could not be read: " + e.getMessage(), null);
         }
+        if (bytes.length > MAX_BODY) throw tooLarge();
+        return bytes;
     }
 
     private static ApiException tooLarge() {

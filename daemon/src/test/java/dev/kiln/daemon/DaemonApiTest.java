@@ -300,6 +300,34 @@ class DaemonApiTest {
         else assertEquals(field, e.path("field").asText(), r::text);
     }
 
+    /** Bytes that are not HTTP, or barely: each gets an answer or a closed connection, and the daemon goes on. */
+    @Test
+    void garbageOnTheSocketDoesNotHurtTheDaemon() throws Exception {
+        String[] junk = {
+            "GARBAGE\r\n\r\n",
+            "GET /v1/host HTTP/9.9\r\n\r\n",
+            "POST /v1/instances HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+            "POST /v1/instances HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\nZZ\r\n",
+            "GET /v1/instances/%00%ff HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /v1/" + "a".repeat(70_000) + " HTTP/1.1\r\nHost: x\r\n\r\n",
+            "\u0000\u0001\u0002\r\n\r\n",
+        };
+        for (String j : junk) {
+            try (var ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+                ch.connect(java.net.UnixDomainSocketAddress.of(daemon.socket()));
+                ch.write(java.nio.ByteBuffer.wrap(j.getBytes(StandardCharsets.ISO_8859_1)));
+                ch.shutdownOutput();
+                byte[] answer = java.nio.channels.Channels.newInputStream(ch).readAllBytes();
+                String text = new String(answer, StandardCharsets.ISO_8859_1);
+                assertTrue(text.isEmpty() || (text.matches("(?s)HTTP/1.1 (4\\d\\d|505) .*") && text.contains("Content-Type: application/json")
+                        && text.contains("{\"error\":{\"code\":")), j + " -> " + text);
+            } catch (IOException e) {
+                // the daemon may close on us mid-write: also a fine answer to garbage
+            }
+        }
+        ok(200, call("GET", "/v1/host", null));
+    }
+
     @Test
     void curlTalksToTheSocket() throws Exception {
         Path curl = Path.of("/usr/bin/curl");
