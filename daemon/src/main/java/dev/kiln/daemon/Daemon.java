@@ -148,8 +148,12 @@ public final class Daemon implements AutoCloseable {
             out.println("  --token-file FILE    the bearer token, at least 16 characters");
             out.println("  --memory-budget MiB  guest memory all live instances may reserve (default: the host's RAM)");
             out.println("  --log-cap KiB        console log size before rotation; two files are kept (default 1024)");
+            out.println("  --no-seccomp         do not put the process under the monitor's seccomp filter (exec, modules, mounts...)");
             return 0;
         }
+        // --no-seccomp is the process's business, not the daemon's: read here, where the process starts.
+        boolean seccomp = !java.util.Arrays.asList(args).contains("--no-seccomp");
+        args = java.util.Arrays.stream(args).filter(a -> !a.equals("--no-seccomp")).toArray(String[]::new);
         DaemonConfig config;
         try {
             config = DaemonConfig.parse(args);
@@ -167,6 +171,18 @@ public final class Daemon implements AutoCloseable {
         } catch (Exception e) {
             err.println("kiln daemon: cannot start: " + e.getMessage());
             return 1;
+        }
+        if (seccomp) {
+            // Everything the daemon opens ahead (KVM, the database and its native library, the
+            // sockets) is open: from here on, as for kiln run, a guest that broke into this process
+            // could not run a program, load a module, mount, enter a namespace or trace.
+            try {
+                Monitor.confine();
+            } catch (KvmException e) {
+                daemon.close();
+                err.println("kiln daemon: cannot confine the process: " + e.getMessage() + " (--no-seccomp runs without the filter)");
+                return 1;
+            }
         }
         for (String p : daemon.recoveryProblems) err.println("kiln daemon: " + p);
         out.println("kiln daemon: listening on " + daemon.socket() + (config.listen() == null ? ""

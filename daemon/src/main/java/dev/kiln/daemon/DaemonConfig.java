@@ -18,7 +18,7 @@ import java.util.List;
 public record DaemonConfig(Path socket, Path stateDir, InetSocketAddress listen, Path tokenFile, long memoryBudgetMiB,
                            long logCapBytes) {
     public static final String SYNTAX = "kiln daemon [--socket PATH] [--state DIR] [--listen ADDR:PORT --token-file FILE]"
-            + " [--memory-budget MiB] [--log-cap KiB]";
+            + " [--memory-budget MiB] [--log-cap KiB] [--no-seccomp]";
 
     /** A bad command line, with the message to print. */
     public static final class UsageException extends Exception {
