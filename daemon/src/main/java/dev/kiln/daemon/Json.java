@@ -14,7 +14,10 @@ public final class Json {
     /** Nesting and string limits well under Jackson's defaults: bodies are small and untrusted. */
     public static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20).build())
-            .build());
+            // {"start": false, "start": true} and {...} garbage mean something other than what was read: refused
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build())
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /**
      * An object from alternating names and values; null values are left out. The common types are

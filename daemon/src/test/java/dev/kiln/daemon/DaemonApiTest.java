@@ -254,6 +254,8 @@ class DaemonApiTest {
         String path = "/v1/instances";
         refused(call("POST", path, "{\"image\": "), 400, "bad_json", null);
         refused(call("POST", path, "[1, 2]"), 400, "bad_json", null);
+        refused(call("POST", path, json("{'image': 'a', 'image': 'b'}")), 400, "bad_json", null);
+        refused(call("POST", path, json("{'image': 'a'} {}")), 400, "bad_json", null);
         refused(call("POST", path, json("{'image': '" + hello + "', 'colour': 'red'}")), 400, "unknown_field", "colour");
         refused(call("POST", path, json("{'image': '" + hello + "', 'memory_mib': 'lots'}")), 400, "invalid_field", "memory_mib");
         refused(call("POST", path, json("{'image': '" + hello + "', 'memory_mib': -4}")), 400, "invalid_field", "memory_mib");
