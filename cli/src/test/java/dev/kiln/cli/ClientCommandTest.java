@@ -105,6 +105,30 @@ class ClientCommandTest {
     }
 
     @Test
+    void logsFollowEndsWithTheRun() throws Exception {
+        CliRun run = kiln("run", "-d", "--mem", "4", GUESTS.resolve("kshell.hvt").toString(), "echo", "first;", "sleep", "600000");
+        String id = run.out().strip();
+        var follow = java.util.concurrent.CompletableFuture.supplyAsync(() -> kiln("logs", "-f", id));
+        Thread.sleep(300);
+        assertTrue(!follow.isDone(), "following a live guest waits for more");
+        assertEquals(0, kiln("stop", id).status());
+        CliRun logs = follow.get(10, TimeUnit.SECONDS);
+        assertEquals(0, logs.status(), logs.err());
+        assertTrue(logs.out().contains("first\n"), logs.out());
+        assertEquals(0, kiln("rm", id).status());
+    }
+
+    @Test
+    void daemonCommandLineErrorsAreUsageErrors() {
+        CliRun tcp = CliRun.of("daemon", "--listen", "127.0.0.1:0");
+        assertEquals(Main.EXIT_USAGE, tcp.status());
+        assertTrue(tcp.err().contains("--listen needs --token-file"), tcp.err());
+        CliRun help = CliRun.of("daemon", "--help");
+        assertEquals(0, help.status());
+        assertTrue(help.out().contains("--token-file"), help.out());
+    }
+
+    @Test
     void usageListsTheDaemonCommands() {
         CliRun help = CliRun.of("help");
         for (String c : new String[] {"kiln daemon", "kiln run -d", "kiln ps", "kiln logs", "kiln images", "kiln snapshot", "unpause"}) {
