@@ -365,21 +365,23 @@ final class Fleet implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
-        List<Instance> live = new ArrayList<>();
+        Map<Hosted, Instance> live = new java.util.HashMap<>();
         for (Hosted h : byId.values()) {
             synchronized (h) {
                 if (h.state.live()) {
-                    live.add(h.current);
+                    live.put(h, h.current);
                     h.current.stop(StopCause.TERMINATE);
                 }
             }
         }
-        for (Instance i : live) {
+        // Each run's end closes its own instance (ended()); waiting for that keeps the monitor's
+        // close, next, from closing the same instance at the same time.
+        live.forEach((h, i) -> {
             try {
-                i.outcome().get(STOP_WAIT_SECONDS, TimeUnit.SECONDS);
-            } catch (Exception e) {
+                awaitEnd(h, i);
+            } catch (ApiException e) {
                 // shutting down: the monitor's close stops what is left
             }
-        }
+        });
     }
 }
