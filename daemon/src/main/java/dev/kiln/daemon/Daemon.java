@@ -52,6 +52,8 @@ public final class Daemon implements AutoCloseable {
             long budget = config.memoryBudgetMiB() > 0 ? config.memoryBudgetMiB() << 20 : physical;
             HostCapacity capacity = new HostCapacity(physical, budget);
             m = Monitor.open(budget);
+            // Made now, before any VM exists, while a thread costs microseconds (Monitor.reserveVcpuThreads).
+            m.reserveVcpuThreads(config.spareVcpuThreads());
             ImageStore images = new ImageStore(state.resolve("images"), opened);
             EventStream events = new EventStream();
             DaemonMetrics metrics = new DaemonMetrics();
@@ -148,6 +150,8 @@ public final class Daemon implements AutoCloseable {
             out.println("  --token-file FILE    the bearer token, at least 16 characters");
             out.println("  --memory-budget MiB  guest memory all live instances may reserve (default: the host's RAM)");
             out.println("  --log-cap KiB        console log size before rotation; two files are kept (default 1024)");
+            out.println("  --spare-threads N    vCPU threads made at start, before any VM: later starts take them (default "
+                    + DaemonConfig.DEFAULT_SPARE_THREADS + ")");
             out.println("  --no-seccomp         do not put the process under the monitor's seccomp filter (exec, modules, mounts...)");
             return 0;
         }

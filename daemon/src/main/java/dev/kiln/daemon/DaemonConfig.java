@@ -14,11 +14,21 @@ import java.util.List;
  * @param tokenFile     the bearer token every TCP request must carry (required with listen)
  * @param memoryBudgetMiB guest memory all live instances may reserve together (0: the host's physical memory)
  * @param logCapBytes   console log size before rotation (two files are kept)
+ * @param spareVcpuThreads vCPU threads made at start, before any VM exists, for starts to take
  */
 public record DaemonConfig(Path socket, Path stateDir, InetSocketAddress listen, Path tokenFile, long memoryBudgetMiB,
-                           long logCapBytes) {
+                           long logCapBytes, int spareVcpuThreads) {
     public static final String SYNTAX = "kiln daemon [--socket PATH] [--state DIR] [--listen ADDR:PORT --token-file FILE]"
-            + " [--memory-budget MiB] [--log-cap KiB] [--no-seccomp]";
+            + " [--memory-budget MiB] [--log-cap KiB] [--spare-threads N] [--no-seccomp]";
+    /**
+     * A thread made behind hundreds of VMs costs milliseconds, one made first microseconds; 256
+     * idle threads cost a few MiB of kernel memory.
+     */
+    public static final int DEFAULT_SPARE_THREADS = 256;
+
+    public DaemonConfig(Path socket, Path stateDir, InetSocketAddress listen, Path tokenFile, long memoryBudgetMiB, long logCapBytes) {
+        this(socket, stateDir, listen, tokenFile, memoryBudgetMiB, logCapBytes, DEFAULT_SPARE_THREADS);
+    }
 
     /** A bad command line, with the message to print. */
     public static final class UsageException extends Exception {
@@ -34,6 +44,7 @@ public record DaemonConfig(Path socket, Path stateDir, InetSocketAddress listen,
         Path token = null;
         long budget = 0;
         long logCap = 1 << 20;
+        int spare = DEFAULT_SPARE_THREADS;
         List<String> rest = new ArrayList<>(List.of(args));
         while (!rest.isEmpty()) {
             String a = rest.removeFirst();
@@ -49,6 +60,7 @@ public record DaemonConfig(Path socket, Path stateDir, InetSocketAddress listen,
                 case "--token-file" -> token = Path.of(value(a, value, rest)).toAbsolutePath();
                 case "--memory-budget" -> budget = number(a, value(a, value, rest), 2, 1L << 30);
                 case "--log-cap" -> logCap = number(a, value(a, value, rest), 1, 1L << 30) << 10;
+                case "--spare-threads" -> spare = (int) number(a, value(a, value, rest), 0, 100_000);
                 default -> throw new UsageException(a.startsWith("-") ? "unknown option " + a : "unexpected argument '" + a + "'");
             }
         }
@@ -57,7 +69,7 @@ public record DaemonConfig(Path socket, Path stateDir, InetSocketAddress listen,
         }
         if (token != null && listen == null) throw new UsageException("--token-file is only for --listen");
         if (socket.toString().length() > 107) throw new UsageException("--socket path is longer than a Unix socket path may be (107 bytes)");
-        return new DaemonConfig(socket, state, listen, token, budget, logCap);
+        return new DaemonConfig(socket, state, listen, token, budget, logCap, spare);
     }
 
     private static String value(String option, String inline, List<String> rest) throws UsageException {
