@@ -95,6 +95,14 @@ public final class Daemon implements AutoCloseable {
     }
 
     private static byte[] readToken(Path file) throws IOException {
+        try {
+            var perms = Files.getPosixFilePermissions(file);
+            if (perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+                throw new IllegalStateException("the token file " + file + " is readable by every user; chmod o-r it first");
+            }
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: nothing to check
+        }
         String t;
         try {
             t = Files.readString(file, StandardCharsets.UTF_8).trim();

@@ -33,6 +33,12 @@ class DaemonTcpTest {
         TestDaemons.requireKvm();
         String token = "s3cret-token-0123456789";
         Path tokenFile = Files.writeString(dir.resolve("token"), token + "\n");
+        DaemonConfig open = new DaemonConfig(dir.resolve("kiln0.sock"), dir.resolve("state0"),
+                new InetSocketAddress("127.0.0.1", 0), tokenFile, 1024, 1 << 20);
+        Files.setPosixFilePermissions(tokenFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        var e = assertThrows(IllegalStateException.class, () -> Daemon.start(open, 200).close());
+        assertTrue(e.getMessage().contains("readable by every user"), e.getMessage());
+        Files.setPosixFilePermissions(tokenFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         DaemonConfig config = new DaemonConfig(dir.resolve("kiln.sock"), dir.resolve("state"),
                 new InetSocketAddress("127.0.0.1", 0), tokenFile, 1024, 1 << 20);
         try (Daemon daemon = Daemon.start(config, 200); HttpClient http = HttpClient.newHttpClient()) {
