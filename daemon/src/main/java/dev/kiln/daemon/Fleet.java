@@ -181,6 +181,12 @@ final class Fleet implements AutoCloseable {
             } catch (RuntimeException e) {
                 throw new ApiException(500, "boot_failed", "instance " + h.id + " could not be created: " + e.getMessage(), null);
             }
+            try {
+                instance.start();
+            } catch (RuntimeException | OutOfMemoryError e) { // no thread to be had: nothing half-started is kept
+                instance.close();
+                throw new ApiException(500, "boot_failed", "instance " + h.id + " could not be started: " + e, null);
+            }
             h.current = instance;
             h.stopRequested = false;
             h.exitStatus = null;
@@ -190,13 +196,13 @@ final class Fleet implements AutoCloseable {
             h.boots++;
             h.startedMillis = System.currentTimeMillis();
             h.endedMillis = 0;
-            instance.start();
             boots.incrementAndGet();
             db.setStates(h.id, h.desired, h.state.label(), null);
+            // Under the instance's lock, as every transition's event: subscribers see them in order.
+            events.publish("started", h.id, h.name, HostedState.RUNNING.label(), null);
             instance.outcome().whenComplete((o, err) ->
                     Thread.ofVirtual().name("kiln-end-" + h.id).start(() -> ended(h, instance, o, err)));
         }
-        events.publish("started", h.id, h.name, HostedState.RUNNING.label(), null);
     }
 
     /** A run ended (by itself or stopped): record it, release the VM, tell followers and subscribers. */
@@ -225,9 +231,9 @@ final class Fleet implements AutoCloseable {
             if (!stopped) h.desired = "stopped";
             h.log.endRun();
             if (!closing && byId.containsKey(h.id)) db.setStates(h.id, h.desired, h.state.label(), status);
+            events.publish(type, h.id, h.name, state.label(), status);
             h.notifyAll();
         }
-        events.publish(type, h.id, h.name, state.label(), status);
     }
 
     /** Stops a live run and waits for it to end. */
@@ -271,8 +277,8 @@ final class Fleet implements AutoCloseable {
                 throw ApiException.conflict(e.getMessage());
             }
             h.state = HostedState.PAUSED;
+            events.publish("paused", h.id, h.name, HostedState.PAUSED.label(), null);
         }
-        events.publish("paused", h.id, h.name, HostedState.PAUSED.label(), null);
     }
 
     void resume(Hosted h) {
@@ -280,8 +286,8 @@ final class Fleet implements AutoCloseable {
             if (h.state != HostedState.PAUSED) throw ApiException.conflict("instance " + h.id + " is " + h.state.label() + ", not paused");
             h.current.resume();
             h.state = HostedState.RUNNING;
+            events.publish("resumed", h.id, h.name, HostedState.RUNNING.label(), null);
         }
-        events.publish("resumed", h.id, h.name, HostedState.RUNNING.label(), null);
     }
 
     /** Stops a live run first, then forgets the instance: record, logs and all. */

@@ -235,7 +235,8 @@ class DaemonApiTest {
         }
         sink.write(new byte[0], 0, 0);
         String text = exited.get(10, TimeUnit.SECONDS);
-        assertTrue(text.contains("event: created") && text.contains("event: started"), text);
+        int created = text.indexOf("event: created"), started = text.indexOf("event: started"), exited = text.indexOf("event: exited");
+        assertTrue(created >= 0 && created < started && started < exited, "in order: " + text);
         events.close();
         reader.join(5000);
     }
