@@ -235,8 +235,8 @@ class DaemonApiTest {
         }
         sink.write(new byte[0], 0, 0);
         String text = exited.get(10, TimeUnit.SECONDS);
-        int created = text.indexOf("event: created"), started = text.indexOf("event: started"), exited = text.indexOf("event: exited");
-        assertTrue(created >= 0 && created < started && started < exited, "in order: " + text);
+        int createdAt = text.indexOf("event: created"), startedAt = text.indexOf("event: started"), exitedAt = text.indexOf("event: exited");
+        assertTrue(createdAt >= 0 && createdAt < startedAt && startedAt < exitedAt, "in order: " + text);
         events.close();
         reader.join(5000);
     }
