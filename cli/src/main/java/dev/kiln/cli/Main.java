@@ -1,5 +1,7 @@
 package dev.kiln.cli;
 
+import dev.kiln.daemon.DaemonConfig;
+
 import java.io.PrintStream;
 import java.util.Arrays;
 
@@ -28,6 +30,8 @@ public final class Main {
             System.err.flush();
             Runtime.getRuntime().halt(status);
         }
+        // A daemon returns once its shutdown hook ran: the JVM is already ending.
+        if (args.length > 0 && args[0].equals("daemon") && status == 0) return;
         System.exit(status);
     }
 
@@ -48,7 +52,11 @@ public final class Main {
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         return switch (args[0]) {
-            case "run" -> new RunCommand(out, err, ownsProcess).execute(rest);
+            case "run" -> ClientCommand.detached(rest) ? new ClientCommand(out, err).runDetached(rest)
+                    : new RunCommand(out, err, ownsProcess).execute(rest);
+            case "daemon" -> dev.kiln.daemon.Daemon.run(rest, out, err);
+            case "ps", "logs", "start", "stop", "rm", "pause", "unpause", "images", "snapshot" ->
+                    new ClientCommand(out, err).execute(args[0], rest);
             case "hvt" -> new HvtCommand(out, err, ownsProcess).execute(rest);
             case "bench" -> new BenchCommand(out, err).execute(rest);
             case "build" -> new BuildCommand(out, err).execute(rest);
@@ -85,6 +93,10 @@ public final class Main {
         command(s, RunCommand.SYNTAX, "boot an hvt unikernel; exit with the guest's status (kiln run --help lists them)");
         command(s, HvtCommand.SYNTAX, "the same with solo5-hvt's contract (exit 1 for anything the tender decides);"
                 + " a link named solo5-hvt to the launcher runs this");
+        command(s, DaemonConfig.SYNTAX, "host instances as a service: HTTP/1.1 + JSON on a Unix socket"
+                + " (default " + DaemonConfig.defaultSocket() + "); TCP only with a bearer token");
+        for (String c : ClientCommand.SYNTAXES) command(s, c, null);
+        s.println("      drive a running daemon (--socket PATH or KILN_SOCKET to name its socket)");
         command(s, BuildCommand.SYNTAX, "build an app's image from its kiln.toml");
         command(s, CcCommand.SYNTAX, "gcc with the guest flags for upstream code (what [upstream.build] commands get as $KILN_CC)");
         command(s, LibsCommand.SYNTAX, "list the guest libraries (-v: provides, depends, options with type and range)");

@@ -131,9 +131,14 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         return vcpu;
     }
 
-    /** Runs the guest on a new platform thread (one per vCPU) and returns at once. */
+    /** Runs the guest on a new platform thread (one per vCPU; a spare one when the monitor reserved some) and returns at once. */
     public Thread start() {
         claimRun();
+        VcpuThread spare = monitor.takeSpareThread();
+        if (spare != null) {
+            spare.run("kiln-vcpu-" + id, this::runOnThisThread);
+            return spare.thread();
+        }
         // The run loop is shallow; a small stack keeps thousands of vCPU threads cheap.
         Thread t = Thread.ofPlatform().name("kiln-vcpu-" + id).stackSize(VCPU_STACK_BYTES).unstarted(this::runOnThisThread);
         t.start();

@@ -214,6 +214,27 @@ public final class Monitor implements AutoCloseable {
         if (size > 0) clonePool = new WarmPool(kvm, guestCpuid, snapshot, size, ExecutionMode.requestedDefault());
     }
 
+    private final java.util.concurrent.ConcurrentLinkedQueue<VcpuThread> spareThreads = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    /**
+     * Makes {@code count} vCPU threads now, for {@link Instance#start} to take instead of making
+     * one each: a thread made behind hundreds of live VMs costs milliseconds (its stack mapping
+     * calls every VM's MMU notifier, see {@link VcpuThread}), one made before them a few
+     * microseconds. For a host that will start instances one by one for a long time (a daemon).
+     */
+    public void reserveVcpuThreads(int count) {
+        for (int i = 0; i < count; i++) spareThreads.add(Instance.reserveThread());
+    }
+
+    /** vCPU threads made ahead and not yet taken. */
+    public int spareVcpuThreads() {
+        return spareThreads.size();
+    }
+
+    VcpuThread takeSpareThread() {
+        return spareThreads.poll();
+    }
+
     /** A pre-made VM for this memory size, or null. */
     WarmPool.Ready takeWarm(long memoryBytes, ExecutionMode mode) {
         WarmPool p = warmPool;
@@ -365,6 +386,7 @@ public final class Monitor implements AutoCloseable {
         for (Instance i : live) {
             i.close(); // stops and waits for a running guest first
         }
+        for (VcpuThread t; (t = spareThreads.poll()) != null; ) t.release();
         ScheduledExecutorService w = watchdog;
         if (w != null) w.shutdownNow();
         keepWarm(0, 0);

@@ -1,0 +1,154 @@
+package dev.kiln.cli;
+
+import dev.kiln.cli.CommandLines.UsageException;
+import dev.kiln.daemon.Daemon;
+import dev.kiln.daemon.DaemonClient;
+import dev.kiln.daemon.DaemonConfig;
+import dev.kiln.daemon.Json;
+import org.apache.commons.cli.Options;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * {@code kiln bench api}: the daemon's API under load, in this JVM (a daemon on a temporary socket
+ * and state dir). N instances of the idle test guest created and started through
+ * {@code POST /v1/instances} by several clients at once, then {@code GET /v1/instances/{id}} as
+ * fast as those clients go while all N live. Targets (issue 12): 1,000 create+start in 2 s, and
+ * 5,000 GET/s with 1,000 live instances.
+ */
+final class ApiBench {
+    static final String SYNTAX = "kiln bench api [-n N] [--clients N] [--seconds S] [--image PATH]";
+    static final double CREATE_TARGET_PER_SECOND = 500;
+    static final double GET_TARGET_PER_SECOND = 5000;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    ApiBench(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    int execute(String[] args) throws Exception {
+        Options options = new Options()
+                .addOption(CommandLines.valued("n", null, "N", "instances to create and start (default 1000)"))
+                .addOption(CommandLines.valued(null, "clients", "N", "concurrent API clients, one connection each (default 8)"))
+                .addOption(CommandLines.valued(null, "seconds", "S", "how long the GET phase lasts (default 2)"))
+                .addOption(CommandLines.valued(null, "image", "PATH", "the hvtcheck image (default guest/out/hvtcheck.hvt)"))
+                .addOption(CommandLines.flag("help", "show this help"));
+        int n;
+        int clients;
+        int seconds;
+        Path image;
+        try {
+            ParsedLine cl = CommandLines.parse(options, args, false);
+            if (cl.hasOption("help")) {
+                CommandLines.help(out, SYNTAX, "Create+start N idle guests through a daemon's API, then GET them.", options, "");
+                return 0;
+            }
+            n = (int) CommandLines.longValue(cl, "n", 1000, 1, 20_000);
+            clients = (int) CommandLines.longValue(cl, "clients", 8, 1, 256);
+            seconds = (int) CommandLines.longValue(cl, "seconds", 2, 1, 600);
+            image = (cl.hasOption("image") ? Path.of(cl.getOptionValue("image"))
+                    : Path.of(System.getProperty("kiln.home", ".")).resolve("guest/out/hvtcheck.hvt")).toAbsolutePath();
+            if (!cl.getArgList().isEmpty()) throw new UsageException("unexpected argument " + cl.getArgList().getFirst());
+        } catch (UsageException e) {
+            err.println("kiln bench api: " + e.getMessage());
+            err.println("usage: " + SYNTAX);
+            return Main.EXIT_USAGE;
+        }
+        Path dir = Files.createTempDirectory("kiln-bench-api");
+        DaemonConfig config = new DaemonConfig(dir.resolve("kiln.sock"), dir.resolve("state"), null, null,
+                (long) n * 2 + 1024, 64 << 10, n + 16);
+        try (Daemon daemon = Daemon.start(config); ExecutorService pool = Executors.newFixedThreadPool(clients)) {
+            String sha;
+            try (DaemonClient c = DaemonClient.connect(daemon.socket())) {
+                DaemonClient.Response r = c.post("/v1/images", Json.object("path", image.toString()));
+                if (r.status() != 201) {
+                    err.println("kiln bench api: " + r.errorMessage());
+                    return Main.EXIT_CANNOT_START;
+                }
+                sha = r.json().path("sha256").asText(); // registered once, named by hash from then on
+            }
+            out.printf(Locale.ROOT, "kiln bench api: %d idle %s instances (2 MiB each) through a daemon's API, %d clients%n",
+                    n, image.getFileName(), clients);
+
+            // Phase 1: create + start, each client on its own kept-alive connection.
+            List<String> ids = java.util.Collections.synchronizedList(new ArrayList<>());
+            AtomicInteger next = new AtomicInteger();
+            AtomicLong failures = new AtomicLong();
+            List<String> firstFailure = java.util.Collections.synchronizedList(new ArrayList<>());
+            long t0 = System.nanoTime();
+            List<Future<?>> jobs = new ArrayList<>();
+            for (int c = 0; c < clients; c++) {
+                jobs.add(pool.submit(() -> {
+                    try (DaemonClient client = DaemonClient.connect(daemon.socket())) {
+                        while (next.getAndIncrement() < n) {
+                            DaemonClient.Response r = client.post("/v1/instances",
+                                    Json.object("image", sha, "memory_mib", 2, "args", List.of("idle")));
+                            if (r.status() == 201) ids.add(r.json().path("id").asText());
+                            else if (failures.getAndIncrement() == 0) firstFailure.add(r.errorMessage());
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : jobs) f.get();
+            double createSeconds = (System.nanoTime() - t0) / 1e9;
+            double createRate = ids.size() / createSeconds;
+            out.printf(Locale.ROOT, "  create+start: %d in %.3f s = %.0f/s (%d refused%s)  target %d in 2 s: %s%n",
+                    ids.size(), createSeconds, createRate, failures.get(),
+                    firstFailure.isEmpty() ? "" : ": " + firstFailure.getFirst(), n, met(ids.size() == n && createSeconds <= n / CREATE_TARGET_PER_SECOND));
+
+            // Phase 2: GET one instance at random, as fast as the clients go, while all N live.
+            AtomicLong gets = new AtomicLong();
+            AtomicLong getFailures = new AtomicLong();
+            long end = System.nanoTime() + seconds * 1_000_000_000L;
+            List<String> targets = List.copyOf(ids);
+            long g0 = System.nanoTime();
+            jobs.clear();
+            for (int c = 0; c < clients && !targets.isEmpty(); c++) {
+                jobs.add(pool.submit(() -> {
+                    try (DaemonClient client = DaemonClient.connect(daemon.socket())) {
+                        while (System.nanoTime() < end) {
+                            String id = targets.get(ThreadLocalRandom.current().nextInt(targets.size()));
+                            if (client.get("/v1/instances/" + id).status() == 200) gets.incrementAndGet();
+                            else getFailures.incrementAndGet();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : jobs) f.get();
+            double getRate = gets.get() / ((System.nanoTime() - g0) / 1e9);
+            out.printf(Locale.ROOT, "  GET /v1/instances/{id}: %.0f/s over %d s with %d live (%d failed)  target >= %.0f/s with 1,000 live: %s%n",
+                    getRate, seconds, targets.size(), getFailures.get(), GET_TARGET_PER_SECOND,
+                    n < 1000 ? "not measured (fewer than 1,000 live)" : met(getRate >= GET_TARGET_PER_SECOND && getFailures.get() == 0));
+        } finally {
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException e) {
+                // a temp dir left behind is harmless
+            }
+        }
+        return 0;
+    }
+
+    private static String met(boolean met) {
+        return met ? "met" : "NOT met";
+    }
+}

@@ -1,0 +1,33 @@
+package dev.kiln.cli;
+
+import dev.kiln.monitor.kvm.Kvm;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** kiln bench api, small: it runs, counts what it did, and prints its targets with a verdict. */
+class ApiBenchTest {
+    private static final Path GUESTS = Path.of(System.getProperty("kiln.guest.dir", "../guest/out"));
+
+    @Test
+    void twentyInstancesThroughTheApi() {
+        String reason = Kvm.unavailableReason();
+        Assumptions.assumeTrue(reason == null, () -> "KVM TESTS SKIPPED: " + reason);
+        CliRun r = CliRun.of("bench", "api", "-n", "20", "--clients", "4", "--seconds", "1",
+                "--image", GUESTS.resolve("hvtcheck.hvt").toString());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().matches("(?s).*create\\+start: 20 in [0-9.]+ s = \\d+/s \\(0 refused\\)  target 20 in 2 s: (met|NOT met).*"), r.out());
+        assertTrue(r.out().matches("(?s).*GET /v1/instances/\\{id\\}: \\d+/s over 1 s with 20 live \\(0 failed\\).*"), r.out());
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() {
+        CliRun r = CliRun.of("bench", "api", "-n", "zero");
+        assertEquals(Main.EXIT_USAGE, r.status());
+        assertTrue(r.err().contains("usage: kiln bench api"), r.err());
+    }
+}

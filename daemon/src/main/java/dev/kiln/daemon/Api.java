@@ -1,0 +1,252 @@
+package dev.kiln.daemon;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.monitor.InstanceStats;
+import dev.kiln.monitor.hvt.Hypercall;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The HTTP API, version 1: each route's action, from a checked request to a JSON reply.
+ * {@code src/main/resources/dev/kiln/daemon/openapi.json} documents every route here; ApiDocumentTest
+ * holds the two to each other.
+ */
+final class Api {
+    /** Guest memory for an instance that does not say (MiB). */
+    static final int DEFAULT_MEMORY_MIB = 16;
+    static final long MAX_CLONES = 256;
+
+    private final Fleet fleet;
+    private final ImageStore images;
+    private final EventStream events;
+    private final DaemonMetrics metrics;
+    private final HostCapacity capacity;
+    /** Seconds between SSE keep-alive comments, which also find clients that went away. */
+    private final long heartbeatMillis;
+
+    Api(Fleet fleet, ImageStore images, EventStream events, DaemonMetrics metrics, HostCapacity capacity, long heartbeatMillis) {
+        this.fleet = fleet;
+        this.images = images;
+        this.events = events;
+        this.metrics = metrics;
+        this.capacity = capacity;
+        this.heartbeatMillis = heartbeatMillis;
+    }
+
+    Routes routes() {
+        return new Routes()
+                .add("GET", "/v1/openapi.json", x -> new Reply.Bytes(200, "application/json", openApi()))
+                .add("GET", "/v1/host", x -> Reply.ok(host()))
+                .add("POST", "/v1/images", this::registerImage)
+                .add("GET", "/v1/images", x -> Reply.ok(imageList()))
+                .add("POST", "/v1/instances", this::createInstance)
+                .add("GET", "/v1/instances", x -> Reply.ok(instanceList()))
+                .add("GET", "/v1/instances/{id}", x -> Reply.ok(view(fleet.get(x.param("id")))))
+                .add("DELETE", "/v1/instances/{id}", x -> {
+                    Hosted h = fleet.get(x.param("id"));
+                    fleet.delete(h);
+                    return Reply.ok(Json.object("id", h.id, "deleted", true));
+                })
+                .add("POST", "/v1/instances/{id}/start", x -> act(x, fleet::start))
+                .add("POST", "/v1/instances/{id}/stop", x -> act(x, fleet::stop))
+                .add("POST", "/v1/instances/{id}/pause", x -> act(x, fleet::pause))
+                .add("POST", "/v1/instances/{id}/resume", x -> act(x, fleet::resume))
+                .add("GET", "/v1/instances/{id}/logs", this::logs)
+                .add("GET", "/v1/instances/{id}/stats", x -> Reply.ok(stats(fleet.get(x.param("id")))))
+                .add("POST", "/v1/instances/{id}/snapshot", this::snapshot)
+                .add("POST", "/v1/instances/{id}/clone", this::cloneInstance)
+                .add("GET", "/v1/events", this::eventStream)
+                .add("GET", "/metrics", x -> new Reply.Bytes(200, DaemonMetrics.CONTENT_TYPE, metrics.scrape()));
+    }
+
+    private Reply act(Exchange x, java.util.function.Consumer<Hosted> action) throws IOException {
+        Hosted h = fleet.get(x.param("id"));
+        x.body(Set.of()); // no body expected: anything in it is an unknown field
+        action.accept(h);
+        return Reply.ok(view(h));
+    }
+
+    private static byte[] openApi() throws IOException {
+        try (InputStream in = Api.class.getResourceAsStream("openapi.json")) {
+            if (in == null) throw new IllegalStateException("openapi.json is missing from the daemon's jar");
+            return in.readAllBytes();
+        }
+    }
+
+    private ObjectNode host() {
+        ObjectNode byState = Json.object();
+        for (HostedState s : HostedState.values()) byState.put(s.label(), 0);
+        for (Hosted h : fleet.all()) {
+            synchronized (h) {
+                byState.put(h.state.label(), byState.get(h.state.label()).asInt() + 1);
+            }
+        }
+        return Json.object("cores", Runtime.getRuntime().availableProcessors(),
+                "memory_total_bytes", capacity.physicalBytes(),
+                "memory_budget_bytes", capacity.budgetBytes(),
+                "memory_reserved_bytes", fleet.memoryReserved(),
+                "memory_available_bytes", Math.max(0, capacity.budgetBytes() - fleet.memoryReserved()),
+                "instances", fleet.all().size(),
+                "instances_by_state", byState,
+                "images", images.all().size());
+    }
+
+    private Reply registerImage(Exchange x) throws IOException {
+        JsonBody b = x.body(Set.of("path"));
+        StateDb.ImageRow r = images.register(b.string("path"), "path");
+        return Reply.json(201, image(r));
+    }
+
+    private static ObjectNode image(StateDb.ImageRow r) {
+        return Json.object("sha256", r.sha256(), "name", r.name(), "size", r.size(), "created_ms", r.createdMillis());
+    }
+
+    private ArrayNode imageList() {
+        ArrayNode a = Json.MAPPER.createArrayNode();
+        for (StateDb.ImageRow r : images.all()) a.add(image(r));
+        return a;
+    }
+
+    private Reply createInstance(Exchange x) throws IOException {
+        JsonBody b = x.body(Set.of("image", "name", "memory_mib", "args", "start"));
+        Fleet.CreateRequest req = new Fleet.CreateRequest(b.string("image"), b.optionalString("name"),
+                (int) b.integer("memory_mib", DEFAULT_MEMORY_MIB, 2, 4096), b.strings("args"), b.bool("start", true));
+        Hosted h = fleet.create(req);
+        return Reply.json(201, view(h));
+    }
+
+    private ArrayNode instanceList() {
+        ArrayNode a = Json.MAPPER.createArrayNode();
+        for (Hosted h : fleet.all()) a.add(view(h));
+        return a;
+    }
+
+    ObjectNode view(Hosted h) {
+        StateDb.ImageRow image = images.row(h.imageSha256);
+        synchronized (h) {
+            return Json.object("id", h.id, "name", h.name,
+                    "image", Json.object("sha256", h.imageSha256, "name", image == null ? null : image.name()),
+                    "memory_mib", h.memoryMiB, "args", h.args, "state", h.state.label(), "desired", h.desired,
+                    "exit_status", h.exitStatus, "outcome", h.outcome, "boots", h.boots,
+                    "created_ms", h.createdMillis, "started_ms", h.startedMillis == 0 ? null : h.startedMillis,
+                    "ended_ms", h.endedMillis == 0 ? null : h.endedMillis);
+        }
+    }
+
+    private ObjectNode stats(Hosted h) {
+        InstanceStats s = h.stats();
+        if (s == null) return Json.object("id", h.id, "state", h.state.label(), "booted", false);
+        long[] hc = s.hypercalls();
+        ObjectNode hypercalls = Json.object();
+        long total = 0;
+        for (int nr = 0; nr < hc.length; nr++) {
+            total += hc[nr];
+            if (hc[nr] != 0) hypercalls.put(Hypercall.name(nr), hc[nr]);
+        }
+        ObjectNode o = Json.object("id", h.id, "state", h.state.label(), "booted", true, "mode", s.mode().label(),
+                "memory_bytes", (long) h.memoryMiB << 20,
+                "resident_bytes", s.residentBytes() < 0 ? null : s.residentBytes(),
+                "boot", Json.object("create_ns", s.createNanos(), "load_ns", s.loadNanos(),
+                        "entry_to_main_ns", s.entryToMainNanos() < 0 ? null : s.entryToMainNanos(),
+                        "first_output_ns", s.firstOutputNanos() < 0 ? null : s.firstOutputNanos()),
+                "run_ns", s.runNanos(), "cpu_ns", s.cpuNanos() < 0 ? null : s.cpuNanos(),
+                "exits", Json.object("io", s.exits().io(), "mmio", s.exits().mmio(), "interrupted", s.exits().interrupted(),
+                        "other", s.exits().other(), "total", s.exits().total()),
+                "hypercalls", hypercalls, "hypercalls_total", total,
+                "console_bytes", s.consoleBytes(), "console_bytes_dropped", s.consoleBytesDropped());
+        if (s.netRing() != null) {
+            var r = s.netRing();
+            o.set("net_ring", Json.object("frames_in", r.framesIn(), "frames_out", r.framesOut(), "kicks", r.kicks(),
+                    "wakeups", r.wakeups(), "invalid", r.invalid(), "dropped", r.dropped()));
+        }
+        return o;
+    }
+
+    /** The console; with follow=true, streamed until the run ends (or at once when none is live). */
+    private Reply logs(Exchange x) throws IOException, InterruptedException {
+        Hosted h = fleet.get(x.param("id"));
+        if (!x.flag("follow")) return new Reply.Bytes(200, "text/plain; charset=utf-8", h.log.read());
+        ConsoleLog.Follow follow;
+        boolean live;
+        synchronized (h) { // ended() ends the log under this lock: a live run's end is never missed
+            live = h.state.live();
+            follow = live ? h.log.follow() : new ConsoleLog.Follow(h.log.read(), null);
+        }
+        Throwable failure = null;
+        OutputStream out = x.stream("text/plain; charset=utf-8");
+        try {
+            out.write(follow.sofar());
+            out.flush();
+            if (live) {
+                while (true) {
+                    byte[] b = follow.later().poll(heartbeatMillis, TimeUnit.MILLISECONDS);
+                    if (b == ConsoleLog.END) break;
+                    if (b == null) {
+                        if (!fleet.contains(h)) break; // deleted while followed
+                        continue;
+                    }
+                    out.write(b);
+                    out.flush();
+                }
+            }
+            out.close();
+        } catch (IOException e) {
+            failure = e; // the client went away
+        } finally {
+            if (follow.later() != null) h.log.unfollow(follow.later());
+        }
+        x.streamEnded(failure);
+        return new Reply.Streamed();
+    }
+
+    private Reply snapshot(Exchange x) throws IOException {
+        Hosted h = fleet.get(x.param("id"));
+        x.body(Set.of());
+        Path file = fleet.snapshot(h);
+        return Reply.json(201, Json.object("id", h.id, "path", file.toString(), "size", Files.size(file)));
+    }
+
+    private Reply cloneInstance(Exchange x) throws IOException {
+        Hosted h = fleet.get(x.param("id"));
+        JsonBody b = x.body(Set.of("count"));
+        int count = (int) b.integer("count", 1, 1, MAX_CLONES);
+        List<Hosted> clones = fleet.cloneOf(h, count);
+        ArrayNode ids = Json.MAPPER.createArrayNode();
+        for (Hosted c : clones) ids.add(c.id);
+        return Reply.json(201, Json.object("source", h.id, "ids", ids));
+    }
+
+    /** Server-Sent Events: one {@code event:}/{@code data:} pair per lifecycle change, until the client leaves. */
+    private Reply eventStream(Exchange x) throws InterruptedException {
+        EventStream.Subscription s = events.subscribe();
+        Throwable failure = null;
+        OutputStream out = x.stream("text/event-stream");
+        try {
+            out.write(": kiln events\n\n".getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            while (!s.overflowed) {
+                EventStream.Event e = s.queue.poll(heartbeatMillis, TimeUnit.MILLISECONDS);
+                String text = e == null ? ": keep-alive\n\n"
+                        : "id: " + e.seq() + "\nevent: " + e.type() + "\ndata: " + new String(Json.bytes(e.json()), StandardCharsets.UTF_8) + "\n\n";
+                out.write(text.getBytes(StandardCharsets.UTF_8));
+                out.flush();
+            }
+            out.close();
+        } catch (IOException e) {
+            failure = e;
+        } finally {
+            events.unsubscribe(s);
+        }
+        x.streamEnded(failure);
+        return new Reply.Streamed();
+    }
+}

@@ -1,0 +1,393 @@
+package dev.kiln.daemon;
+
+import dev.kiln.monitor.AdmissionException;
+import dev.kiln.monitor.Instance;
+import dev.kiln.monitor.InstanceSpec;
+import dev.kiln.monitor.Monitor;
+import dev.kiln.monitor.Outcome;
+import dev.kiln.monitor.StopCause;
+import dev.kiln.monitor.image.HvtImage;
+import dev.kiln.monitor.image.ImageException;
+import dev.kiln.monitor.vstate.Snapshot;
+import dev.kiln.monitor.vstate.SnapshotException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+
+/**
+ * The instances one daemon hosts: their records (in {@link StateDb}), their runs (monitor
+ * instances), and every lifecycle transition, each recorded and published as an event. Each
+ * {@link Hosted}'s transitions happen under its own lock, so requests on different instances never
+ * wait for each other.
+ */
+final class Fleet implements AutoCloseable {
+    static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}");
+    /** How long a stop waits for the guest to end before answering (it ends within microseconds). */
+    private static final long STOP_WAIT_SECONDS = 10;
+
+    record CreateRequest(String image, String name, int memoryMiB, List<String> args, boolean start) {}
+
+    private final Monitor monitor;
+    private final StateDb db;
+    private final ImageStore images;
+    private final Path logDir;
+    private final Path snapshotDir;
+    private final long logCapBytes;
+    private final EventStream events;
+    private final Map<String, Hosted> byId = new ConcurrentHashMap<>();
+    private final Map<String, Hosted> byName = new ConcurrentHashMap<>();
+    private final SecureRandom random = new SecureRandom();
+    private volatile boolean closing;
+
+    final AtomicLong boots = new AtomicLong();
+    final Map<String, AtomicLong> exitsByKind = new ConcurrentHashMap<>();
+    /** Console bytes of runs that ended (live runs are read from their instances). */
+    final AtomicLong consoleBytesEnded = new AtomicLong();
+
+    Fleet(Monitor monitor, StateDb db, ImageStore images, Path stateDir, long logCapBytes, EventStream events) throws IOException {
+        this.monitor = monitor;
+        this.db = db;
+        this.images = images;
+        this.logDir = Files.createDirectories(stateDir.resolve("logs"));
+        this.snapshotDir = Files.createDirectories(stateDir.resolve("snapshots"));
+        this.logCapBytes = logCapBytes;
+        this.events = events;
+        for (String kind : List.of("halted", "faulted", "stopped")) exitsByKind.put(kind, new AtomicLong());
+    }
+
+    /**
+     * Loads every record and boots again (fresh) each one whose desired state is running: what a
+     * daemon killed in any way had running runs again, and nothing recorded is lost.
+     */
+    List<String> recover() throws IOException {
+        List<String> problems = new ArrayList<>();
+        for (StateDb.InstanceRow r : db.instances()) {
+            HostedState was = HostedState.parse(r.state());
+            // A run cut short by the daemon's end is not an exit of the guest's own.
+            HostedState now = was.live() ? HostedState.STOPPED : was;
+            Hosted h = new Hosted(r.id(), r.name(), r.imageSha256(), r.memoryMiB(), r.args(), r.createdMillis(),
+                    new ConsoleLog(logDir, r.id(), logCapBytes), now, r.desired(), r.exitStatus());
+            byId.put(h.id, h);
+            if (h.name != null) byName.put(h.name, h);
+        }
+        for (Hosted h : byId.values()) {
+            if ("running".equals(h.desired)) {
+                try {
+                    start(h);
+                } catch (ApiException e) {
+                    problems.add("instance " + h.id + " could not be started again: " + e.getMessage());
+                }
+            }
+        }
+        return problems;
+    }
+
+    Hosted create(CreateRequest req) throws IOException {
+        StateDb.ImageRow image = images.resolve(req.image(), "image");
+        if (req.name() != null && !NAME.matcher(req.name()).matches()) {
+            throw ApiException.invalid("name", "name must be 1 to 63 letters, digits, '_', '.' or '-', starting with a letter or digit");
+        }
+        HvtImage parsed = images.image(image.sha256());
+        try {
+            // Checked now, not at the first start: a spec the monitor would refuse is never recorded.
+            new InstanceSpec(parsed, (long) req.memoryMiB() << 20, req.args(), java.io.OutputStream.nullOutputStream(), null);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid("args", e.getMessage());
+        }
+        String id = newId();
+        Hosted h = new Hosted(id, req.name(), image.sha256(), req.memoryMiB(), req.args(), System.currentTimeMillis(),
+                new ConsoleLog(logDir, id, logCapBytes), HostedState.CREATED, req.start() ? "running" : "stopped", null);
+        if (h.name != null && byName.putIfAbsent(h.name, h) != null) {
+            throw new ApiException(409, "name_in_use", "an instance is already named '" + h.name + "'", "name");
+        }
+        try {
+            db.putInstance(new StateDb.InstanceRow(id, h.name, h.imageSha256, h.memoryMiB, h.args, h.desired,
+                    h.state.label(), null, h.createdMillis));
+        } catch (RuntimeException e) {
+            if (h.name != null) byName.remove(h.name, h);
+            throw e;
+        }
+        byId.put(id, h);
+        events.publish("created", id, h.name, h.state.label(), null);
+        if (req.start()) {
+            try {
+                start(h);
+            } catch (ApiException e) {
+                // create+start is one request: a start refused (no capacity) leaves no record behind
+                delete(h);
+                throw e;
+            }
+        }
+        return h;
+    }
+
+    private String newId() {
+        byte[] b = new byte[6];
+        String id;
+        do {
+            random.nextBytes(b);
+            id = HexFormat.of().formatHex(b);
+        } while (byId.containsKey(id));
+        return id;
+    }
+
+    /** The instance with this id or name. */
+    Hosted get(String idOrName) {
+        Hosted h = byId.get(idOrName);
+        if (h == null) h = byName.get(idOrName);
+        if (h == null) throw ApiException.notFound("instance", idOrName);
+        return h;
+    }
+
+    boolean contains(Hosted h) {
+        return byId.get(h.id) == h;
+    }
+
+    Collection<Hosted> all() {
+        return byId.values().stream().sorted(java.util.Comparator.comparingLong((Hosted x) -> x.createdMillis).thenComparing(x -> x.id)).toList();
+    }
+
+    /** Boots a fresh run of {@code h}; a live one is a conflict. */
+    void start(Hosted h) {
+        startWith(h, null);
+    }
+
+    /** Boots {@code h} fresh, or restored from {@code snapshot} (a clone). */
+    private void startWith(Hosted h, Snapshot snapshot) {
+        synchronized (h) {
+            if (h.state.live()) throw ApiException.conflict("instance " + h.id + " is already " + h.state.label());
+            if (!byId.containsKey(h.id) && snapshot == null) throw ApiException.notFound("instance", h.id);
+            HvtImage image = images.image(h.imageSha256);
+            InstanceSpec spec = new InstanceSpec(image, (long) h.memoryMiB << 20, h.args, h.log, null);
+            Instance instance;
+            try {
+                instance = snapshot == null ? monitor.create(spec) : monitor.restore(snapshot, spec);
+            } catch (AdmissionException e) {
+                throw new ApiException(409, "no_capacity", e.getMessage(), null);
+            } catch (ImageException | SnapshotException e) {
+                throw ApiException.unprocessable("image", "cannot_boot", e.getMessage());
+            } catch (RuntimeException e) {
+                throw new ApiException(500, "boot_failed", "instance " + h.id + " could not be created: " + e.getMessage(), null);
+            }
+            try {
+                instance.start();
+            } catch (RuntimeException | OutOfMemoryError e) { // no thread to be had: nothing half-started is kept
+                instance.close();
+                throw new ApiException(500, "boot_failed", "instance " + h.id + " could not be started: " + e, null);
+            }
+            h.current = instance;
+            h.stopRequested = false;
+            h.exitStatus = null;
+            h.outcome = null;
+            h.state = HostedState.RUNNING;
+            h.desired = "running";
+            h.boots++;
+            h.startedMillis = System.currentTimeMillis();
+            h.endedMillis = 0;
+            boots.incrementAndGet();
+            db.setStates(h.id, h.desired, h.state.label(), null);
+            // Under the instance's lock, as every transition's event: subscribers see them in order.
+            events.publish("started", h.id, h.name, HostedState.RUNNING.label(), null);
+            instance.outcome().whenComplete((o, err) ->
+                    Thread.ofVirtual().name("kiln-end-" + h.id).start(() -> ended(h, instance, o, err)));
+        }
+    }
+
+    /** A run ended (by itself or stopped): record it, release the VM, tell followers and subscribers. */
+    private void ended(Hosted h, Instance instance, Outcome o, Throwable err) {
+        String type;
+        HostedState state;
+        Integer status;
+        synchronized (h) {
+            if (h.current != instance) return;
+            try {
+                h.lastStats = instance.stats();
+                consoleBytesEnded.addAndGet(h.lastStats.consoleBytes());
+            } finally {
+                instance.close(); // whatever stats did: the VM and its memory go back
+            }
+            status = o == null ? 255 : o.exitStatus();
+            String kind = o instanceof Outcome.Halted ? "halted" : o instanceof Outcome.Stopped ? "stopped" : "faulted";
+            exitsByKind.computeIfAbsent(kind, k -> new AtomicLong()).incrementAndGet();
+            h.exitStatus = status;
+            h.outcome = o == null ? "monitor error: " + err : o.describe();
+            h.endedMillis = System.currentTimeMillis();
+            boolean stopped = h.stopRequested || closing;
+            h.state = state = stopped ? HostedState.STOPPED : HostedState.EXITED;
+            type = stopped ? "stopped" : "exited";
+            // A guest that ended by itself reached its end: it is not booted again by a restart.
+            if (!stopped) h.desired = "stopped";
+            h.log.endRun();
+            if (!closing && byId.containsKey(h.id)) db.setStates(h.id, h.desired, h.state.label(), status);
+            events.publish(type, h.id, h.name, state.label(), status);
+            h.notifyAll();
+        }
+    }
+
+    /** Stops a live run and waits for it to end. */
+    void stop(Hosted h) {
+        Instance i;
+        synchronized (h) {
+            if (!h.state.live()) throw ApiException.conflict("instance " + h.id + " is " + h.state.label() + ", not running");
+            h.stopRequested = true;
+            h.desired = "stopped";
+            i = h.current;
+            i.stop(StopCause.REQUESTED);
+        }
+        awaitEnd(h, i);
+    }
+
+    private void awaitEnd(Hosted h, Instance i) {
+        try {
+            i.outcome().get(STOP_WAIT_SECONDS, TimeUnit.SECONDS);
+            synchronized (h) {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_WAIT_SECONDS);
+                while (h.current == i && h.state.live() && System.nanoTime() < deadline) h.wait(100);
+            }
+        } catch (TimeoutException e) {
+            throw new ApiException(500, "stop_timeout", "instance " + h.id + " did not stop within " + STOP_WAIT_SECONDS + " s", null);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException e) {
+            // the run ended with a monitor error: ended() recorded it
+        }
+    }
+
+    void pause(Hosted h) {
+        synchronized (h) {
+            if (h.state != HostedState.RUNNING) throw ApiException.conflict("instance " + h.id + " is " + h.state.label() + ", not running");
+            try {
+                h.current.pause();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ApiException(500, "interrupted", "interrupted while pausing " + h.id, null);
+            } catch (IllegalStateException e) {
+                throw ApiException.conflict(e.getMessage());
+            }
+            h.state = HostedState.PAUSED;
+            events.publish("paused", h.id, h.name, HostedState.PAUSED.label(), null);
+        }
+    }
+
+    void resume(Hosted h) {
+        synchronized (h) {
+            if (h.state != HostedState.PAUSED) throw ApiException.conflict("instance " + h.id + " is " + h.state.label() + ", not paused");
+            h.current.resume();
+            h.state = HostedState.RUNNING;
+            events.publish("resumed", h.id, h.name, HostedState.RUNNING.label(), null);
+        }
+    }
+
+    /** Stops a live run first, then forgets the instance: record, logs and all. */
+    void delete(Hosted h) {
+        Instance live = null;
+        synchronized (h) {
+            if (!byId.remove(h.id, h)) throw ApiException.notFound("instance", h.id);
+            if (h.name != null) byName.remove(h.name, h);
+            db.deleteInstance(h.id);
+            if (h.state.live()) {
+                h.stopRequested = true;
+                live = h.current;
+                live.stop(StopCause.REQUESTED);
+            }
+        }
+        if (live != null) awaitEnd(h, live);
+        h.log.delete();
+        events.publish("deleted", h.id, h.name, null, null);
+    }
+
+    /** Writes a snapshot of a live run (paused for the time it takes) and returns its file. */
+    Path snapshot(Hosted h) {
+        Path file = snapshotDir.resolve(h.id + "-" + System.currentTimeMillis() + ".snap");
+        snapshotTo(h, file);
+        return file;
+    }
+
+    private void snapshotTo(Hosted h, Path file) {
+        synchronized (h) {
+            if (!h.state.live()) throw ApiException.conflict("instance " + h.id + " is " + h.state.label() + "; only a live instance has a state to snapshot");
+            boolean wasRunning = h.state == HostedState.RUNNING;
+            try {
+                if (wasRunning) h.current.pause();
+                h.current.snapshot(file);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ApiException(500, "interrupted", "interrupted while pausing " + h.id, null);
+            } catch (IllegalStateException e) {
+                throw ApiException.conflict(e.getMessage());
+            } catch (SnapshotException e) {
+                throw new ApiException(500, "snapshot_failed", e.getMessage(), null);
+            } finally {
+                if (wasRunning) h.current.resume();
+            }
+        }
+    }
+
+    /**
+     * {@code count} clones of a live instance: a snapshot of it, each clone restored from it (its
+     * pages shared copy-on-write) and running at once. Each clone is a record of its own, with the
+     * source's spec: after a daemon restart it boots fresh, as every instance does.
+     */
+    List<Hosted> cloneOf(Hosted source, int count) throws IOException {
+        Path file = snapshotDir.resolve(source.id + "-clone-" + System.nanoTime() + ".snap");
+        snapshotTo(source, file);
+        List<Hosted> clones = new ArrayList<>();
+        try (Snapshot snapshot = Snapshot.open(file)) {
+            for (int n = 0; n < count; n++) {
+                Hosted c = create(new CreateRequest(source.imageSha256, null, source.memoryMiB, source.args, false));
+                startWith(c, snapshot);
+                clones.add(c);
+            }
+        } catch (SnapshotException e) {
+            throw new ApiException(500, "snapshot_failed", e.getMessage(), null);
+        } finally {
+            // Each clone maps the file privately; the mappings keep what they need after it is gone.
+            Files.deleteIfExists(file);
+        }
+        return clones;
+    }
+
+    /** Memory reserved by live runs. */
+    long memoryReserved() {
+        return monitor.memoryReserved();
+    }
+
+    /**
+     * Ends every run for the daemon's shutdown, leaving records as they are: what was meant to run
+     * runs again at the next start.
+     */
+    @Override
+    public void close() {
+        closing = true;
+        Map<Hosted, Instance> live = new java.util.HashMap<>();
+        for (Hosted h : byId.values()) {
+            synchronized (h) {
+                if (h.state.live()) {
+                    live.put(h, h.current);
+                    h.current.stop(StopCause.TERMINATE);
+                }
+            }
+        }
+        // Each run's end closes its own instance (ended()); waiting for that keeps the monitor's
+        // close, next, from closing the same instance at the same time.
+        live.forEach((h, i) -> {
+            try {
+                awaitEnd(h, i);
+            } catch (ApiException e) {
+                // shutting down: the monitor's close stops what is left
+            }
+        });
+    }
+}

@@ -1,0 +1,55 @@
+package dev.kiln.daemon;
+
+import dev.kiln.monitor.Instance;
+import dev.kiln.monitor.InstanceStats;
+
+import java.util.List;
+
+/**
+ * One instance as the daemon hosts it: its record (what to boot) and its runtime (the monitor's
+ * {@link Instance} of the current run, if any). A record outlives runs: every start is a fresh
+ * boot with a new monitor instance. Fields past the record are guarded by this object's lock.
+ */
+final class Hosted {
+    final String id;
+    final String name;
+    final String imageSha256;
+    final int memoryMiB;
+    final List<String> args;
+    final long createdMillis;
+    final ConsoleLog log;
+
+    HostedState state;
+    /** What the user last asked for: "running" or "stopped"; a restarted daemon boots "running" ones. */
+    String desired;
+    Integer exitStatus;
+    String outcome;
+    /** The current or last run's monitor instance (closed once the run ended), or null. */
+    Instance current;
+    /** Stats of the last run, taken before its instance was closed. */
+    InstanceStats lastStats;
+    boolean stopRequested;
+    long boots;
+    long startedMillis;
+    long endedMillis;
+
+    Hosted(String id, String name, String imageSha256, int memoryMiB, List<String> args, long createdMillis,
+           ConsoleLog log, HostedState state, String desired, Integer exitStatus) {
+        this.id = id;
+        this.name = name;
+        this.imageSha256 = imageSha256;
+        this.memoryMiB = memoryMiB;
+        this.args = List.copyOf(args);
+        this.createdMillis = createdMillis;
+        this.log = log;
+        this.state = state;
+        this.desired = desired;
+        this.exitStatus = exitStatus;
+    }
+
+    /** Stats of the run in progress, else of the last one, else null. */
+    synchronized InstanceStats stats() {
+        if (current != null && state.live()) return current.stats();
+        return lastStats;
+    }
+}
