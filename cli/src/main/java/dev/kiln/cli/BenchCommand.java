@@ -43,22 +43,24 @@ final class BenchCommand {
             syntax("burst"),
             DensityBench.SYNTAX,
             ComputeBench.SYNTAX,
-            ApiBench.SYNTAX);
+            ApiBench.SYNTAX,
+            LuaBench.SYNTAX);
 
     int execute(String[] args) {
         if (args.length > 0 && List.of("--help", "-h", "help").contains(args[0])) {
             overview(out);
             return 0;
         }
-        if (args.length == 0 || !List.of("boot", "restore", "clone", "burst", "density", "compute", "api").contains(args[0])) {
-            err.println(args.length == 0 ? "kiln bench: choose a benchmark: boot, restore, clone, burst, density, compute, api"
-                    : "kiln bench: unknown benchmark '" + args[0] + "': choose boot, restore, clone, burst, density, compute or api");
+        if (args.length == 0 || !List.of("boot", "restore", "clone", "burst", "density", "compute", "api", "lua").contains(args[0])) {
+            err.println(args.length == 0 ? "kiln bench: choose a benchmark: boot, restore, clone, burst, density, compute, api, lua"
+                    : "kiln bench: unknown benchmark '" + args[0] + "': choose boot, restore, clone, burst, density, compute, api or lua");
             overview(err);
             return Main.EXIT_USAGE;
         }
         try {
             if (args[0].equals("burst")) return burst(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("density")) return new DensityBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
+            if (args[0].equals("lua")) return new LuaBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("compute")) return new ComputeBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("clone")) return new CloneBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("api")) return new ApiBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));

@@ -1,0 +1,17 @@
+-- errors: pcall, xpcall with traceback-free handlers, error objects, assert, levels
+print(pcall(error, "msg", 0))
+print(pcall(error, {code = 7}))
+print(select(2, pcall(error, setmetatable({}, {__tostring = function() return "custom" end)))) 
+print(xpcall(function() error("deep", 0) end, function(m) return "handled: " .. m end))
+print(pcall(function() local x = nil; return x.field end))
+print(pcall(function() return 1 + {} end))
+print(pcall(function() return #5 end))
+print(pcall(assert, false, "assertion text"))
+print(pcall(assert, 1 == 1, "fine"))
+print(pcall(string.rep))
+print(pcall(setmetatable, 1, {}))
+local ok, e = pcall(function() error("with position") end) print(ok, e)
+print(select("#", pcall(function() return 1, 2, 3 end)))
+local function f() error("from f", 2) end
+local ok2, e2 = pcall(function() f() end) print(ok2, e2)
+print(tostring(nil), tostring(false), type(print), type(nil), type({}), type("s"), type(2), type(io.stdout))

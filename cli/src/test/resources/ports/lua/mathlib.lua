@@ -1,0 +1,12 @@
+-- math library, integers and floats
+print(math.floor(3.7), math.ceil(3.2), math.abs(-4), math.max(1, 9, 3), math.min(4, -2))
+print(math.sqrt(2), math.sin(1), math.cos(1), math.tan(1), math.exp(1), math.log(10), math.log(8, 2), math.log(100, 10))
+print(math.fmod(7, 3), math.fmod(-7, 3), math.modf(3.25), math.modf(-3.25))
+print(math.huge, -math.huge, math.pi, math.maxinteger, math.mininteger, math.maxinteger + 1 == math.mininteger)
+print(math.tointeger(3.0), math.tointeger(3.5), math.ult(1, -1), math.atan(1, 2), math.asin(0.5), math.acos(0.5))
+math.randomseed(42)
+local r = {} for i = 1, 8 do r[i] = math.random(1, 100) end print(table.concat(r, " "))
+print(math.random(10) <= 10, math.random() < 1)
+local acc = 0.0 for i = 1, 1000 do acc = acc + 1 / i end print(string.format("%.12f", acc))
+print(3 == 3.0, 1 < 1.5, "10" + 5, "3.5" * 2, 10 .. 20)
+print(string.format("%.17g", 1 / 3), 2 ^ 0.5, 10 // 0.0, -10 // 0.0, pcall(function() return 1 // 0 end))
