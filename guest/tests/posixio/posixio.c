@@ -10,7 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/select.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -138,6 +143,285 @@ static void test_eventfd(void)
     close(e);
 }
 
+
+static void test_poll(void)
+{
+    int p[2];
+    pipe(p);
+    struct pollfd pf[3] = { { p[0], POLLIN, 0 }, { p[1], POLLOUT, 0 }, { -1, POLLIN, 0 } };
+    long long t0 = now_ms();
+    int n = poll(pf, 1, 150);
+    long long dt = now_ms() - t0;
+    CHECK("poll-timeout", n == 0 && pf[0].revents == 0 && dt >= 150 && dt < 1000, "n %d after %lld ms", n, dt);
+    n = poll(pf, 3, 0);
+    CHECK("poll-pollout", n == 1 && pf[1].revents == POLLOUT && pf[2].revents == 0, "n %d revents %x", n, pf[1].revents);
+    write(p[1], "x", 1);
+    n = poll(pf, 2, -1);
+    CHECK("poll-pollin", n == 2 && pf[0].revents == POLLIN, "n %d revents %x", n, pf[0].revents);
+    t0 = now_ms();
+    n = poll(0, 0, 60);
+    dt = now_ms() - t0;
+    CHECK("poll-sleep", n == 0 && dt >= 60 && dt < 1000, "n %d after %lld ms", n, dt);
+    struct pollfd bad = { 77, POLLIN, 0 };
+    CHECK("poll-pollnval", poll(&bad, 1, 0) == 1 && bad.revents == POLLNVAL, "revents %x", bad.revents);
+    CHECK("poll-too-many-einval", poll(pf, 5000, 0) == -1 && errno == EINVAL, "nfds 5000");
+    struct timespec ts = { 0, 40000000 };
+    char c;
+    read(p[0], &c, 1);
+    t0 = now_ms();
+    n = ppoll(pf, 1, &ts, 0);
+    dt = now_ms() - t0;
+    CHECK("ppoll-timeout", n == 0 && dt >= 40 && dt < 1000, "n %d after %lld ms", n, dt);
+    ts.tv_nsec = 2000000000;
+    CHECK("ppoll-bad-timespec", ppoll(pf, 1, &ts, 0) == -1 && errno == EINVAL, "tv_nsec 2e9");
+
+    fd_set r, w;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_SET(p[0], &r);
+    struct timeval tv = { 0, 70000 };
+    t0 = now_ms();
+    n = select(p[0] + 1, &r, 0, 0, &tv);
+    dt = now_ms() - t0;
+    CHECK("select-timeout", n == 0 && !FD_ISSET(p[0], &r) && dt >= 70 && dt < 1000, "n %d after %lld ms", n, dt);
+    write(p[1], "y", 1);
+    FD_SET(p[0], &r);
+    FD_SET(p[1], &w);
+    FD_SET(p[1], &r); /* the write end never becomes readable */
+    n = select(p[1] + 1, &r, &w, 0, 0);
+    CHECK("select-ready", n == 2 && FD_ISSET(p[0], &r) && !FD_ISSET(p[1], &r) && FD_ISSET(p[1], &w), "n %d", n);
+    FD_ZERO(&r);
+    FD_SET(90, &r);
+    CHECK("select-ebadf", select(91, &r, 0, 0, &tv) == -1 && errno == EBADF, "fd 90");
+    CHECK("select-einval", select(-1, 0, 0, 0, &tv) == -1 && errno == EINVAL, "nfds -1");
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    struct timespec pts = { 0, 0 };
+    CHECK("pselect-ready", pselect(p[0] + 1, &r, 0, 0, &pts, 0) == 1 && FD_ISSET(p[0], &r), "pselect");
+    read(p[0], &c, 1);
+
+    /* hang-up and error conditions */
+    int q[2];
+    pipe(q);
+    close(q[1]);
+    struct pollfd h = { q[0], POLLIN, 0 };
+    CHECK("poll-pollhup", poll(&h, 1, 0) == 1 && (h.revents & POLLHUP), "revents %x", h.revents);
+    close(q[0]);
+    pipe(q);
+    close(q[0]);
+    h.fd = q[1];
+    h.events = POLLOUT;
+    CHECK("poll-pollerr", poll(&h, 1, 0) == 1 && (h.revents & POLLERR), "revents %x", h.revents);
+    close(q[1]);
+
+    /* epoll */
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    CHECK("epoll-create1", ep >= 0, "epoll_create1");
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 42 }, out[4];
+    CHECK("epoll-ctl-add", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev) == 0, "add");
+    CHECK("epoll-ctl-eexist", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev) == -1 && errno == EEXIST, "add twice");
+    CHECK("epoll-ctl-enoent", epoll_ctl(ep, EPOLL_CTL_MOD, p[1], &ev) == -1 && errno == ENOENT, "mod absent");
+    CHECK("epoll-ctl-ebadf", epoll_ctl(ep, EPOLL_CTL_ADD, 99, &ev) == -1 && errno == EBADF, "fd 99");
+    CHECK("epoll-ctl-self-einval", epoll_ctl(ep, EPOLL_CTL_ADD, ep, &ev) == -1 && errno == EINVAL, "fd == epfd");
+    CHECK("epoll-ctl-not-epoll", epoll_ctl(p[0], EPOLL_CTL_ADD, p[1], &ev) == -1 && errno == EINVAL, "epfd a pipe");
+    int file = open("/tmp/epoll-file", O_CREAT | O_RDWR, 0600);
+    CHECK("epoll-ctl-file-eperm", epoll_ctl(ep, EPOLL_CTL_ADD, file, &ev) == -1 && errno == EPERM, "regular file");
+    close(file);
+    CHECK("epoll-wait-einval", epoll_wait(ep, out, 0, 0) == -1 && errno == EINVAL, "maxevents 0");
+    t0 = now_ms();
+    n = epoll_wait(ep, out, 4, 80);
+    dt = now_ms() - t0;
+    CHECK("epoll-wait-timeout", n == 0 && dt >= 80 && dt < 1000, "n %d after %lld ms", n, dt);
+    write(p[1], "z", 1);
+    n = epoll_wait(ep, out, 4, -1);
+    CHECK("epoll-wait-ready", n == 1 && out[0].events == EPOLLIN && out[0].data.u64 == 42, "n %d events %x", n, n > 0 ? out[0].events : 0);
+    /* level-triggered: still readable, reported again */
+    CHECK("epoll-level", epoll_wait(ep, out, 4, 0) == 1, "second wait");
+    /* edge-triggered: once per new readiness */
+    ev.events = EPOLLIN | EPOLLET;
+    epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev);
+    CHECK("epoll-edge", epoll_wait(ep, out, 4, 0) == 1 && epoll_wait(ep, out, 4, 0) == 0, "edge");
+    read(p[0], &c, 1);
+    write(p[1], "z", 1);
+    CHECK("epoll-edge-again", epoll_wait(ep, out, 4, 0) == 1, "edge after a new write");
+    /* one-shot: reported once, then disabled until MOD */
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev);
+    CHECK("epoll-oneshot", epoll_wait(ep, out, 4, 0) == 1 && epoll_wait(ep, out, 4, 0) == 0, "oneshot");
+    epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev);
+    CHECK("epoll-oneshot-rearmed", epoll_wait(ep, out, 4, 0) == 1, "after MOD");
+    /* an eventfd beside it, and the epoll fd itself pollable */
+    int e = eventfd(0, EFD_NONBLOCK);
+    struct epoll_event eev = { .events = EPOLLIN, .data.u64 = 7 };
+    epoll_ctl(ep, EPOLL_CTL_DEL, p[0], 0);
+    epoll_ctl(ep, EPOLL_CTL_ADD, e, &eev);
+    struct pollfd epf = { ep, POLLIN, 0 };
+    CHECK("epoll-fd-not-ready", poll(&epf, 1, 0) == 0, "revents %x", epf.revents);
+    uint64_t one = 1;
+    write(e, &one, 8);
+    CHECK("epoll-fd-pollable", poll(&epf, 1, 0) == 1 && epf.revents == POLLIN, "revents %x", epf.revents);
+    n = epoll_wait(ep, out, 4, 0);
+    CHECK("epoll-eventfd", n == 1 && out[0].data.u64 == 7, "n %d", n);
+    /* a closed descriptor leaves the interest list */
+    close(e);
+    CHECK("epoll-closed-fd-gone", epoll_wait(ep, out, 4, 0) == 0, "after close");
+    close(ep);
+    close(p[0]);
+    close(p[1]);
+}
+
+/* ---- threads ---- */
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static long counter;
+static int queue[16], qn;
+static pthread_key_t key; /* thread-specific data lives behind each thread's FS base */
+
+static pthread_t main_self;
+
+static void *add_many(void *arg)
+{
+    pthread_setspecific(key, arg);
+    for (int i = 0; i < 1000; i++) {
+        pthread_mutex_lock(&mu);
+        long v = counter;
+        if (i % 100 == 0)
+            sched_yield(); /* inside the lock: the others must wait on it */
+        counter = v + 1;
+        pthread_mutex_unlock(&mu);
+    }
+    return (void *)((long)pthread_getspecific(key) * 10 + (pthread_self() != main_self));
+}
+
+static void *producer(void *arg)
+{
+    (void)arg;
+    for (int i = 1; i <= 100; i++) {
+        pthread_mutex_lock(&mu);
+        while (qn == 16)
+            pthread_cond_wait(&cv, &mu);
+        queue[qn++] = i;
+        pthread_cond_broadcast(&cv);
+        pthread_mutex_unlock(&mu);
+    }
+    return 0;
+}
+
+static void *pipe_writer(void *arg)
+{
+    int fd = *(int *)arg;
+    usleep(50000);
+    write(fd, "from thread", 11);
+    return 0;
+}
+
+static int detached_ran;
+static void *detached(void *arg)
+{
+    (void)arg;
+    detached_ran = 1;
+    return 0;
+}
+
+static void *sleeper(void *arg)
+{
+    usleep(100000);
+    *(int *)arg = 1;
+    return 0;
+}
+
+static void test_threads(void)
+{
+    pthread_t t[4];
+    main_self = pthread_self();
+    pthread_key_create(&key, 0);
+    pthread_setspecific(key, (void *)99);
+    for (long i = 0; i < 4; i++)
+        CHECK("pthread-create", pthread_create(&t[i], 0, add_many, (void *)(i + 1)) == 0, "thread %ld", i);
+    long sum = 0;
+    for (int i = 0; i < 4; i++) {
+        void *r = 0;
+        CHECK("pthread-join", pthread_join(t[i], &r) == 0, "join %d", i);
+        sum += (long)r;
+    }
+    CHECK("mutex-counter", counter == 4000, "counter %ld", counter);
+    CHECK("tsd-per-thread", sum == 104 && pthread_getspecific(key) == (void *)99, "sum %ld main's %p", sum, pthread_getspecific(key));
+    CHECK("gettid-distinct", gettid() > 0, "tid");
+
+    /* condition variable: a bounded queue between two threads */
+    pthread_t pr;
+    pthread_create(&pr, 0, producer, 0);
+    long got = 0, expect = 0;
+    for (int i = 1; i <= 100; i++) {
+        pthread_mutex_lock(&mu);
+        while (qn == 0)
+            pthread_cond_wait(&cv, &mu);
+        got += queue[0];
+        memmove(queue, queue + 1, sizeof(int) * (unsigned)--qn);
+        pthread_cond_broadcast(&cv);
+        pthread_mutex_unlock(&mu);
+        expect += i;
+    }
+    pthread_join(pr, 0);
+    CHECK("condvar-queue", got == expect, "got %ld of %ld", got, expect);
+
+    /* a blocking read on a pipe, woken by another thread's write */
+    int p[2];
+    pipe(p);
+    pthread_t w;
+    long long t0 = now_ms();
+    pthread_create(&w, 0, pipe_writer, &p[1]);
+    char buf[32] = { 0 };
+    ssize_t n = read(p[0], buf, sizeof buf);
+    long long dt = now_ms() - t0;
+    CHECK("pipe-across-threads", n == 11 && strcmp(buf, "from thread") == 0 && dt >= 50, "n %zd after %lld ms", n, dt);
+    pthread_join(w, 0);
+
+    /* poll blocks this thread only; a sleeping thread lets others run */
+    int flag = 0;
+    pthread_t s;
+    pthread_create(&s, 0, sleeper, &flag);
+    struct pollfd pf = { p[0], POLLIN, 0 };
+    t0 = now_ms();
+    int pr2 = poll(&pf, 1, 300);
+    dt = now_ms() - t0;
+    CHECK("poll-while-thread-sleeps", pr2 == 0 && flag == 1 && dt >= 300, "poll %d flag %d after %lld ms", pr2, flag, dt);
+    pthread_join(s, 0);
+
+    /* timed condition wait */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 50000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&mu);
+    t0 = now_ms();
+    int rc = pthread_cond_timedwait(&cv, &mu, &until);
+    dt = now_ms() - t0;
+    pthread_mutex_unlock(&mu);
+    CHECK("cond-timedwait", rc == ETIMEDOUT && dt >= 40 && dt < 1000, "rc %d after %lld ms", rc, dt);
+
+    /* detached threads end on their own; many threads one after another reuse stacks */
+    pthread_t d;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    CHECK("pthread-detached", pthread_create(&d, &at, detached, 0) == 0, "create detached");
+    usleep(1000);
+    CHECK("pthread-detached-ran", detached_ran == 1, "ran %d", detached_ran);
+    int ok = 1;
+    for (int i = 0; i < 200 && ok; i++) {
+        pthread_t x;
+        ok = pthread_create(&x, 0, detached, 0) == 0 && pthread_join(x, 0) == 0;
+    }
+    CHECK("pthread-200-create-join", ok, "a create or join failed");
+    close(p[0]);
+    close(p[1]);
+}
+
 static void deadlock(void)
 {
     int p[2];
@@ -162,6 +446,14 @@ int main(int argc, char **argv)
         known = 1;
         test_eventfd();
     }
+    if (all || strcmp(mode, "poll") == 0) {
+        known = 1;
+        test_poll();
+    }
+    if (all || strcmp(mode, "threads") == 0) {
+        known = 1;
+        test_threads();
+    }
     if (strcmp(mode, "deadlock") == 0) {
         deadlock();
         return 1;
@@ -170,7 +462,6 @@ int main(int argc, char **argv)
         printf("posixio: unknown mode '%s' (pipe, eventfd, poll, threads, deadlock, tcp-echo, all)\n", mode);
         return 2;
     }
-    (void)now_ms;
     if (failures) {
         printf("posixio %s: FAIL (%d)\n", mode, failures);
         return 1;

@@ -261,8 +261,11 @@ int kiln_wake(struct kiln_waitq *q, int n)
     return woken;
 }
 
+unsigned long kiln_io_generation;
+
 void kiln_io_notify(void)
 {
+    kiln_io_generation++;
     kiln_wake(&kiln_io_waitq, -1);
 }
 

@@ -34,6 +34,8 @@ int kiln_wake(struct kiln_waitq *q, int n);
  */
 extern struct kiln_waitq kiln_io_waitq;
 void kiln_io_notify(void);
+/* Counts kiln_io_notify calls: epoll's edge-triggered entries fire again after a change. */
+extern unsigned long kiln_io_generation;
 
 /* Lets every other runnable thread run once. */
 void kiln_yield(void);

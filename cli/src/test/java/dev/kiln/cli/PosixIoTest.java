@@ -68,6 +68,21 @@ class PosixIoTest {
     }
 
     @Test
+    void pollSelectAndEpollWithTimeouts() {
+        passes("poll");
+    }
+
+    @Test
+    void pthreadsMutexesCondvarsAndBlockingAcrossThreads() {
+        passes("threads");
+    }
+
+    @Test
+    void everythingInOneRun() {
+        passes("all");
+    }
+
+    @Test
     void oneThreadReadingItsOwnEmptyPipeIsADeadlockNotAHang() {
         Proc r = run("--mem=32", "--timeout=30", POSIXIO, "deadlock");
         assertTrue(r.out().contains("kiln: posix: deadlock: every thread is blocked and nothing can wake them "
