@@ -1280,6 +1280,11 @@ void tcp_peer(const struct tcp_conn *c, uint32_t *ip, uint16_t *port)
         *port = c ? c->rport : 0;
 }
 
+uint16_t tcp_local_port(const struct tcp_conn *c)
+{
+    return c ? c->lport : 0;
+}
+
 const char *tcp_state_name(enum tcp_state s)
 {
     static const char *const names[] = {

@@ -197,3 +197,8 @@ KILN_SYSCALL4(wait4, int, pid, int *, wstatus, int, options, struct rusage *, ru
         memset(ru, 0, sizeof *ru);
     return r;
 }
+
+/* posix-thread replaces these when it is linked: exit ends one thread, yield switches. */
+#pragma weak kiln_sys_exit
+#pragma weak kiln_sys_gettid
+#pragma weak kiln_sys_sched_yield

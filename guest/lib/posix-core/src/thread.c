@@ -88,3 +88,10 @@ void __kiln_unmapself(void *base, unsigned long size)
     (void)size;
     kiln_posix_exit(0);
 }
+
+/* posix-thread replaces these with real threads when it is linked (its definitions are strong). */
+#pragma weak kiln_sys_arch_prctl
+#pragma weak kiln_sys_set_tid_address
+#pragma weak kiln_sys_futex
+#pragma weak __kiln_clone
+#pragma weak __kiln_unmapself

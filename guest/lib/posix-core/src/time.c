@@ -154,3 +154,6 @@ KILN_SYSCALL4(clock_nanosleep, clockid_t, id, int, flags, const struct timespec 
     }
     return 0;
 }
+
+/* posix-thread replaces it when it is linked: a sleeping thread lets the others run. */
+#pragma weak kiln_posix_sleep_until

@@ -89,6 +89,8 @@ static long do_read(struct file *f, void *buf, unsigned long len, unsigned long 
         return -EISDIR;
     if (len > 0x7ffff000ul)
         len = 0x7ffff000ul; /* Linux's cap per call */
+    if (f->node.fs->stream_read) /* pipes, sockets: they block or not by O_NONBLOCK */
+        return f->node.fs->stream_read(f->node, buf, len, f->flags);
     long r = f->node.fs->read(f->node, buf, len, positioned ? off : f->pos);
     if (r > 0 && !positioned && !f->node.fs->is_stream)
         f->pos += (unsigned long long)r;
@@ -99,6 +101,8 @@ static long do_write(struct file *f, const void *buf, unsigned long len, unsigne
 {
     if ((f->flags & O_ACCMODE) == O_RDONLY || (f->flags & O_PATH))
         return -EBADF;
+    if (f->node.fs->stream_write)
+        return f->node.fs->stream_write(f->node, buf, len > 0x7ffff000ul ? 0x7ffff000ul : len, f->flags);
     if (!f->node.fs->write)
         return -EROFS;
     if (len > 0x7ffff000ul)
@@ -359,6 +363,8 @@ KILN_SYSCALL3(ioctl, int, fd, unsigned long, req, long, arg)
             f->flags &= ~O_NONBLOCK;
         return 0;
     case FIONREAD: {
+        if (f->node.fs->ioctl)
+            return f->node.fs->ioctl(f->node, req, (void *)arg);
         struct stat st;
         f->node.fs->stat(f->node, &st);
         long left = S_ISREG(st.st_mode) && (unsigned long long)st.st_size > f->pos ? (long)(st.st_size - (long long)f->pos) : 0;
@@ -366,6 +372,8 @@ KILN_SYSCALL3(ioctl, int, fd, unsigned long, req, long, arg)
         return 0;
     }
     default:
+        if (f->node.fs->ioctl)
+            return f->node.fs->ioctl(f->node, req, (void *)arg);
         /* The console is not a terminal (no input, no size): stdio buffers it fully, as it
          * would a pipe, which is also what a differential test against the host sees. */
         return -ENOTTY;

@@ -139,6 +139,8 @@ enum tcp_state tcp_state(const struct tcp_conn *c);
 /* 0 or the negative errno that ended the connection. */
 int tcp_error(const struct tcp_conn *c);
 void tcp_peer(const struct tcp_conn *c, uint32_t *ip, uint16_t *port);
+/* The connection's local port (getsockname of a connected socket). */
+uint16_t tcp_local_port(const struct tcp_conn *c);
 const char *tcp_state_name(enum tcp_state s);
 /* Number of connection slots in use (listeners not counted). */
 int tcp_conns_in_use(void);

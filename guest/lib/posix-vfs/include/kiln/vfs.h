@@ -41,6 +41,21 @@ struct vfs_ops {
     void (*release)(struct vnode n);
     /* device files: reads and writes ignore the offset */
     int is_stream;
+
+    /*
+     * Non-file descriptors (pipes, eventfd, sockets: posix-pipe, posix-socket); all optional.
+     * poll answers which of events (POLLIN, POLLOUT, POLLPRI, POLLRDHUP) are ready now, plus
+     * POLLERR and POLLHUP whenever they hold (poll(2): those are reported unasked); without it a
+     * descriptor is always ready for reading and writing, as Linux says of regular files.
+     * stream_read/stream_write, when set, are used instead of read/write and get the open file's
+     * status flags (O_NONBLOCK): they block the calling thread themselves when they must wait
+     * (on posix-thread's scheduler), or answer -EAGAIN under O_NONBLOCK.  ioctl gets the requests
+     * the fd layer does not answer itself (FIONREAD on a pipe or socket); -ENOTTY for the rest.
+     */
+    int (*poll)(struct vnode n, int events);
+    long (*stream_read)(struct vnode n, void *buf, unsigned long len, int flags);
+    long (*stream_write)(struct vnode n, const void *buf, unsigned long len, int flags);
+    int (*ioctl)(struct vnode n, unsigned long req, void *arg);
 };
 
 /* Mounts fs_root at the absolute path (its last component need not exist in the parent). */
@@ -48,6 +63,15 @@ int vfs_mount(const char *path, struct vnode fs_root);
 
 /* Read-only root file system (posix-rootfs); absent, "/" is a RAM file system. */
 __attribute__((weak)) int kiln_vfs_rootfs(struct vnode *root);
+
+/*
+ * Descriptors for objects that are not files (posix-pipe, posix-socket; src/fdnode.c).
+ * vfs_fd_open installs a new open file on node with status flags (O_RDONLY/O_WRONLY/O_RDWR,
+ * O_NONBLOCK) and cloexec, taking a reference (hold); returns the fd or -EMFILE/-ENOMEM.
+ * vfs_fd_node gives an fd's vnode and status flags, or -EBADF.
+ */
+int vfs_fd_open(struct vnode node, int flags, int cloexec);
+int vfs_fd_node(int fd, struct vnode *node, int *flags);
 
 /* A fresh RAM file system's root. */
 int ramfs_new(struct vnode *root);
