@@ -129,8 +129,6 @@ class UpstreamManifestTest {
                 List.of("[upstream]\nurl = \"https://x.org/a.tgz\"\n", "missing upstream.sha256"),
                 List.of("[upstream]\nurl = \"https://x.org/a.tgz\"\nsha256 = \"abc\"\n", ":7: upstream.sha256 must be 64 hex digits"),
                 List.of("[upstream]\nurl = \"https://x.org/a.tgz\"\n" + sha + "strip = -1\n", "upstream.strip = -1 is outside 0..16"),
-                List.of("[upstream]\nurl = \"https://x.org/a.tgz\"\n" + sha + "[upstream.build]\nsources = [\"a.c\"]\ncommands = [\"make\"]\n",
-                        ":10: upstream.build has both sources and commands"),
                 List.of("[upstream]\nurl = \"https://x.org/a.tgz\"\n" + sha + "[upstream.build]\nsources = [\"a.c\"]\narchives = [\"a.a\"]\n",
                         "upstream.build.archives needs upstream.build.commands"),
                 List.of("[upstream]\nurl = \"https://x.org/a.tgz\"\n" + sha + "[upstream.build]\nsources = [\"../a.c\"]\n",
