@@ -32,6 +32,7 @@
 #define NAME_MAX_BF 32
 
 struct bfile {
+    int refused;         /* named but unusable: its name answers ENODEV, never a RAM file in its place */
     struct blk dev;
     char name[NAME_MAX_BF];
     unsigned name_len;
@@ -155,6 +156,8 @@ static int bf_lookup(struct vnode dir, const char *name, unsigned len, struct vn
     if (dir.id != 0)
         return -ENOTDIR;
     struct bfile *f = by_name(name, len);
+    if (f && f->refused)
+        return -ENODEV; /* why was said on the console at start-up */
     if (f) {
         *out = vn((unsigned long)(f - files) + 1);
         return 0;
@@ -195,6 +198,7 @@ static int bf_readdir(struct vnode dir, unsigned long index, struct vnode *child
     if (dir.id != 0)
         return -ENOTDIR;
     if (index < nfiles) {
+        /* a refused device is listed too; stat on it answers its zero length */
         *child = vn(index + 1);
         *name = files[index].name;
         *len = files[index].name_len;
@@ -318,9 +322,23 @@ static void say(const char *a, const char *b, const char *c)
 }
 
 /* Attaches device NAME (len bytes) as a file: 0, or -1 with the reason on the console. */
-static int attach(const char *name, unsigned len)
+static int attach_one(struct bfile *f, const char *name, unsigned len);
+
+static void attach(const char *name, unsigned len)
 {
     struct bfile *f = &files[nfiles];
+    if (attach_one(f, name, len) == 0) {
+        nfiles++;
+    } else if (f->name_len && !by_name(f->name, f->name_len)) {
+        f->refused = 1; /* keep the name: a program must not get a RAM file where it expects its data */
+        f->length = 0;
+        nfiles++;
+    }
+}
+
+static int attach_one(struct bfile *f, const char *name, unsigned len)
+{
+    f->name_len = 0;
     if (len == 0 || len >= NAME_MAX_BF) {
         kiln_posix_say("kiln: posix-blockfile: POSIX_BLOCKFILE_DEVICES names an empty or too long device name\n");
         return -1;
@@ -366,7 +384,6 @@ static int attach(const char *name, unsigned len)
         }
         f->length = length;
     }
-    nfiles++;
     return 0;
 }
 

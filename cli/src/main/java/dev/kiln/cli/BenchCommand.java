@@ -42,16 +42,17 @@ final class BenchCommand {
             CloneBench.SYNTAX,
             syntax("burst"),
             DensityBench.SYNTAX,
-            ComputeBench.SYNTAX);
+            ComputeBench.SYNTAX,
+            SqliteBench.SYNTAX);
 
     int execute(String[] args) {
         if (args.length > 0 && List.of("--help", "-h", "help").contains(args[0])) {
             overview(out);
             return 0;
         }
-        if (args.length == 0 || !List.of("boot", "restore", "clone", "burst", "density", "compute").contains(args[0])) {
-            err.println(args.length == 0 ? "kiln bench: choose a benchmark: boot, restore, clone, burst, density, compute"
-                    : "kiln bench: unknown benchmark '" + args[0] + "': choose boot, restore, clone, burst, density or compute");
+        if (args.length == 0 || !List.of("boot", "restore", "clone", "burst", "density", "compute", "sqlite").contains(args[0])) {
+            err.println(args.length == 0 ? "kiln bench: choose a benchmark: boot, restore, clone, burst, density, compute, sqlite"
+                    : "kiln bench: unknown benchmark '" + args[0] + "': choose boot, restore, clone, burst, density, compute or sqlite");
             overview(err);
             return Main.EXIT_USAGE;
         }
@@ -59,6 +60,7 @@ final class BenchCommand {
             if (args[0].equals("burst")) return burst(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("density")) return new DensityBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("compute")) return new ComputeBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
+            if (args[0].equals("sqlite")) return new SqliteBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("clone")) return new CloneBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("restore")) return new Restore(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             return new Boot(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
