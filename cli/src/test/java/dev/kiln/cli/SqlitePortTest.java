@@ -1,6 +1,6 @@
 package dev.kiln.cli;
 
-import dev.kiln.monitor.Kvm;
+import dev.kiln.monitor.kvm.Kvm;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

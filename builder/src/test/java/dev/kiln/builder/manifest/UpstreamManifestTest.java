@@ -141,4 +141,26 @@ class UpstreamManifestTest {
                     () -> c.get(0) + " gave: " + e.getMessage());
         }
     }
+
+    /** Commands that generate sources (SQLite's amalgamation), then those sources compiled; an app of upstream code only. */
+    @Test
+    void commandsMayGenerateTheSourcesAndAnAppMayBeAllUpstream() throws Exception {
+        String up = """
+                [upstream]
+                url = "https://x.org/a.tgz"
+                sha256 = "%s"
+
+                [upstream.build]
+                commands = ["make sqlite3.c shell.c"]
+                sources = ["sqlite3.c", "shell.c"]
+                """.formatted(SHA);
+        Upstream u = library(up).upstream();
+        assertEquals(List.of("make sqlite3.c shell.c"), u.build().commands());
+        assertEquals(List.of("sqlite3.c", "shell.c"), u.build().sources());
+        AppManifest a = ManifestParser.app(dir, "[app]\nname = \"shell\"\nlibraries = []\nsources = []\n\n" + up);
+        assertEquals(List.of(), a.sources());
+        ManifestException e = assertThrows(ManifestException.class,
+                () -> ManifestParser.app(dir, "[app]\nname = \"shell\"\nlibraries = []\nsources = []\n"));
+        assertTrue(e.getMessage().contains("app.sources is empty: an app needs at least one source"), e.getMessage());
+    }
 }
