@@ -105,6 +105,8 @@ static int start_main(int argc, char **argv, char **envp)
 {
     if (kiln_posix_vfs_start)
         kiln_posix_vfs_start();
+    if (kiln_posix_mount_more)
+        kiln_posix_mount_more();
     return main(argc, argv, envp);
 }
 

@@ -75,6 +75,9 @@ void kiln_posix_say(const char *msg);
  */
 __attribute__((weak)) void kiln_posix_vfs_start(void);
 __attribute__((weak)) void kiln_posix_vfs_exit(void);
+/* Libraries that add file systems to posix-vfs's name space (posix-blockfile) mount them here:
+ * it runs after kiln_posix_vfs_start, before main.  One library may define it. */
+__attribute__((weak)) void kiln_posix_mount_more(void);
 
 /* Ends the program: runs kiln_posix_vfs_exit, then ends the instance with status & 0xff. */
 __attribute__((noreturn)) void kiln_posix_exit(int status);

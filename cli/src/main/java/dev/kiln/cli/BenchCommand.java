@@ -44,16 +44,17 @@ final class BenchCommand {
             DensityBench.SYNTAX,
             ComputeBench.SYNTAX,
             ApiBench.SYNTAX,
-            LuaBench.SYNTAX);
+            LuaBench.SYNTAX,
+            SqliteBench.SYNTAX);
 
     int execute(String[] args) {
         if (args.length > 0 && List.of("--help", "-h", "help").contains(args[0])) {
             overview(out);
             return 0;
         }
-        if (args.length == 0 || !List.of("boot", "restore", "clone", "burst", "density", "compute", "api", "lua").contains(args[0])) {
-            err.println(args.length == 0 ? "kiln bench: choose a benchmark: boot, restore, clone, burst, density, compute, api, lua"
-                    : "kiln bench: unknown benchmark '" + args[0] + "': choose boot, restore, clone, burst, density, compute, api or lua");
+        if (args.length == 0 || !List.of("boot", "restore", "clone", "burst", "density", "compute", "api", "lua", "sqlite").contains(args[0])) {
+            err.println(args.length == 0 ? "kiln bench: choose a benchmark: boot, restore, clone, burst, density, compute, api, lua, sqlite"
+                    : "kiln bench: unknown benchmark '" + args[0] + "': choose boot, restore, clone, burst, density, compute, api, lua or sqlite");
             overview(err);
             return Main.EXIT_USAGE;
         }
@@ -62,6 +63,7 @@ final class BenchCommand {
             if (args[0].equals("density")) return new DensityBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("lua")) return new LuaBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("compute")) return new ComputeBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
+            if (args[0].equals("sqlite")) return new SqliteBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("clone")) return new CloneBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("api")) return new ApiBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("restore")) return new Restore(out, err).execute(Arrays.copyOfRange(args, 1, args.length));

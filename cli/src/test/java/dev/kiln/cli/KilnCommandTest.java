@@ -112,7 +112,7 @@ class KilnCommandTest {
                 "delete-netns NS", "kiln version")) {
             if (!help.out().contains(device)) missing.add(device);
         }
-        for (String bench : List.of("boot", "restore", "clone", "burst", "density", "compute")) {
+        for (String bench : List.of("boot", "restore", "clone", "burst", "density", "compute", "sqlite")) {
             if (!help.out().contains("kiln bench " + bench + " [")) missing.add("bench " + bench);
         }
         assertTrue(missing.isEmpty(), "kiln help does not list " + missing + ":\n" + help.out());
@@ -125,7 +125,7 @@ class KilnCommandTest {
             assertEquals(0, r.status(), r.err());
             for (String syntax : BenchCommand.SYNTAXES) assertTrue(r.out().contains(syntax), r.out());
         }
-        for (String bench : List.of("boot", "restore", "clone", "burst", "density", "compute")) {
+        for (String bench : List.of("boot", "restore", "clone", "burst", "density", "compute", "sqlite")) {
             CliRun r = CliRun.of("bench", bench, "--help");
             assertEquals(0, r.status(), bench + ": " + r.err());
             assertTrue(r.out().contains("usage: kiln bench " + bench), r.out());

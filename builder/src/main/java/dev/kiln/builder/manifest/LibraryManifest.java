@@ -42,9 +42,9 @@ import java.util.List;
  * patches = ["patches/0001-foo.patch"]  # relative to this folder; applied in order with patch -p1
  *
  * [upstream.build]             # paths relative to the unpacked tree
- * sources = ["src/lapi.c"]     # EITHER compile these like the library's own sources...
+ * sources = ["src/lapi.c"]     # compile these like the library's own sources...
  * cflags = ["-DLUA_COMPAT_5_3"] #   ...with these extra flags (upstream sources only)
- * commands = ["make -j$KILN_JOBS lib/libc.a"]  # OR run these with /bin/sh -c in the tree
+ * commands = ["make -j$KILN_JOBS lib/libc.a"]  # and/or first run these with /bin/sh -c in the tree (they may generate sources)
  *                              #   ($KILN_CC = $CC: gcc with the upstream guest flags; $KILN_AR, $KILN_JOBS)
  * archives = ["lib/libc.a"]    #   ...and link what they built (commands only), after all objects
  * include = ["src"]            # upstream header folders, on the include path of the whole image

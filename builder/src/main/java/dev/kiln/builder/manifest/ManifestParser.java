@@ -128,13 +128,15 @@ public final class ManifestParser {
             }
         }
         List<String> sources = doc.paths(app, "app.sources");
-        // a port's program may come entirely from its upstream sources (guest/ports/lua: no glue)
-        if (sources.isEmpty() && doc.table(doc.root, "upstream", false) == null) {
-            throw doc.error(app, "sources", "app.sources is empty: an app needs at least one source (or an [upstream] table)");
+        Upstream upstream = upstream(doc);
+        // A port's program may be all upstream code (SQLite's shell.c): then it needs no glue of its own.
+        boolean upstreamCode = upstream != null && (!upstream.build().sources().isEmpty() || !upstream.build().archives().isEmpty());
+        if (sources.isEmpty() && !upstreamCode) {
+            throw doc.error(app, "sources", "app.sources is empty: an app needs at least one source (its own or [upstream.build] sources)");
         }
         return new AppManifest(file, dir, name, doc.string(app, "app.description", false), doc.strings(app, "app.libraries", NAME),
                 sources, doc.paths(app, "app.include"), memory, lto, providers, options, devices,
-                doc.strings(app, "app.cflags", null), app.contains("float") && doc.bool(app, "app.float"), upstream(doc));
+                doc.strings(app, "app.cflags", null), app.contains("float") && doc.bool(app, "app.float"), upstream);
     }
 
     private static final Pattern SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
@@ -211,10 +213,8 @@ public final class ManifestParser {
         List<String> sources = doc.paths(b, "upstream.build.sources", tree);
         List<String> commands = doc.strings(b, "upstream.build.commands", null);
         List<String> archives = doc.paths(b, "upstream.build.archives", tree);
-        if (!sources.isEmpty() && !commands.isEmpty()) {
-            throw doc.error(b, "commands", "upstream.build has both sources and commands: either compile sources like the"
-                    + " library's own or drive the upstream build system, not both");
-        }
+        // Both together is allowed: the commands run first and may generate the sources (SQLite's
+        // build makes its amalgamation sqlite3.c with tclsh), which are then compiled like the library's own.
         if (!archives.isEmpty() && commands.isEmpty()) {
             throw doc.error(b, "archives", "upstream.build.archives needs upstream.build.commands that build them");
         }

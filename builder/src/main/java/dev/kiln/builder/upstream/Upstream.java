@@ -21,8 +21,9 @@ public record Upstream(Path manifest, UpstreamOrigin origin, String sha256, int 
     }
 
     /**
-     * {@code [upstream.build]}: either {@code sources} compiled like the manifest's own, or
-     * {@code commands} run in the tree producing {@code archives}. Paths are relative to the tree.
+     * {@code [upstream.build]}: {@code sources} compiled like the manifest's own and/or
+     * {@code commands} run in the tree first, producing {@code archives} or generating sources.
+     * Paths are relative to the tree.
      */
     public record Build(List<String> sources, List<String> include, List<String> cflags,
                         List<String> commands, List<String> archives) {

@@ -129,8 +129,6 @@ class UpstreamManifestTest {
                 List.of("[upstream]\nurl = \"https://x.org/a.tgz\"\n", "missing upstream.sha256"),
                 List.of("[upstream]\nurl = \"https://x.org/a.tgz\"\nsha256 = \"abc\"\n", ":7: upstream.sha256 must be 64 hex digits"),
                 List.of("[upstream]\nurl = \"https://x.org/a.tgz\"\n" + sha + "strip = -1\n", "upstream.strip = -1 is outside 0..16"),
-                List.of("[upstream]\nurl = \"https://x.org/a.tgz\"\n" + sha + "[upstream.build]\nsources = [\"a.c\"]\ncommands = [\"make\"]\n",
-                        ":10: upstream.build has both sources and commands"),
                 List.of("[upstream]\nurl = \"https://x.org/a.tgz\"\n" + sha + "[upstream.build]\nsources = [\"a.c\"]\narchives = [\"a.a\"]\n",
                         "upstream.build.archives needs upstream.build.commands"),
                 List.of("[upstream]\nurl = \"https://x.org/a.tgz\"\n" + sha + "[upstream.build]\nsources = [\"../a.c\"]\n",
@@ -142,5 +140,27 @@ class UpstreamManifestTest {
             assertTrue(e.getMessage().contains(c.get(1)) && e.getMessage().startsWith(dir.resolve("kiln.toml").toString()),
                     () -> c.get(0) + " gave: " + e.getMessage());
         }
+    }
+
+    /** Commands that generate sources (SQLite's amalgamation), then those sources compiled; an app of upstream code only. */
+    @Test
+    void commandsMayGenerateTheSourcesAndAnAppMayBeAllUpstream() throws Exception {
+        String up = """
+                [upstream]
+                url = "https://x.org/a.tgz"
+                sha256 = "%s"
+
+                [upstream.build]
+                commands = ["make sqlite3.c shell.c"]
+                sources = ["sqlite3.c", "shell.c"]
+                """.formatted(SHA);
+        Upstream u = library(up).upstream();
+        assertEquals(List.of("make sqlite3.c shell.c"), u.build().commands());
+        assertEquals(List.of("sqlite3.c", "shell.c"), u.build().sources());
+        AppManifest a = ManifestParser.app(dir, "[app]\nname = \"shell\"\nlibraries = []\nsources = []\n\n" + up);
+        assertEquals(List.of(), a.sources());
+        ManifestException e = assertThrows(ManifestException.class,
+                () -> ManifestParser.app(dir, "[app]\nname = \"shell\"\nlibraries = []\nsources = []\n"));
+        assertTrue(e.getMessage().contains("app.sources is empty: an app needs at least one source"), e.getMessage());
     }
 }
