@@ -73,7 +73,7 @@ final class ApiBench {
         }
         Path dir = Files.createTempDirectory("kiln-bench-api");
         DaemonConfig config = new DaemonConfig(dir.resolve("kiln.sock"), dir.resolve("state"), null, null,
-                (long) n * 2 + 1024, 64 << 10, n + 16);
+                (long) n * 2 + 1024, 64 << 10, n + 16, null, DaemonConfig.DEFAULT_SUBNET);
         try (Daemon daemon = Daemon.start(config); ExecutorService pool = Executors.newFixedThreadPool(clients)) {
             String sha;
             try (DaemonClient c = DaemonClient.connect(daemon.socket())) {

@@ -117,9 +117,13 @@ final class Api {
     }
 
     private Reply createInstance(Exchange x) throws IOException {
-        JsonBody b = x.body(Set.of("image", "name", "memory_mib", "args", "start"));
+        JsonBody b = x.body(Set.of("image", "name", "memory_mib", "args", "start", "net", "ports", "scale_to_zero_ms"));
+        List<String> portTexts = b.strings("ports");
+        List<PortMapping> ports = new java.util.ArrayList<>();
+        for (int i = 0; i < portTexts.size(); i++) ports.add(PortMapping.parse(portTexts.get(i), "ports[" + i + "]"));
         Fleet.CreateRequest req = new Fleet.CreateRequest(b.string("image"), b.optionalString("name"),
-                (int) b.integer("memory_mib", DEFAULT_MEMORY_MIB, 2, 4096), b.strings("args"), b.bool("start", true));
+                (int) b.integer("memory_mib", DEFAULT_MEMORY_MIB, 2, 4096), b.strings("args"), b.bool("start", true),
+                b.bool("net", !ports.isEmpty()), ports, b.integer("scale_to_zero_ms", 0, 0, 86_400_000));
         Hosted h = fleet.create(req);
         return Reply.json(201, view(h));
     }
@@ -138,7 +142,10 @@ final class Api {
                     "memory_mib", h.memoryMiB, "args", h.args, "state", h.state.label(), "desired", h.desired,
                     "exit_status", h.exitStatus, "outcome", h.outcome, "boots", h.boots,
                     "created_ms", h.createdMillis, "started_ms", h.startedMillis == 0 ? null : h.startedMillis,
-                    "ended_ms", h.endedMillis == 0 ? null : h.endedMillis);
+                    "ended_ms", h.endedMillis == 0 ? null : h.endedMillis,
+                    "net", h.net == null ? null : Json.object("address", Subnet.format(h.net.address()),
+                            "tap", HostNetwork.tapName(h.id), "ports", h.net.portTexts()),
+                    "scale_to_zero_ms", h.scaleToZeroMillis == 0 ? null : h.scaleToZeroMillis);
         }
     }
 

@@ -32,6 +32,9 @@ public final class Daemon implements AutoCloseable {
     private final HttpFront front;
     private final Path socket;
     private final List<String> recoveryProblems;
+    /** Null without a network. */
+    private final HostShell shell;
+    private final HostNetwork network;
 
     private Daemon(DaemonConfig config, long heartbeatMillis) throws Exception {
         Path state = Files.createDirectories(config.stateDir());
@@ -44,7 +47,15 @@ public final class Daemon implements AutoCloseable {
         socket = config.socket();
         StateDb opened = null;
         Monitor m = null;
+        HostShell sh = null;
+        HostNetwork net = null;
         try {
+            if (config.bridge() != null) {
+                // Made now, before Monitor.confine forbids starting programs (HostShell)
+                sh = new HostShell();
+                net = new HostNetwork(sh, config.bridge(), Subnet.parse(config.subnet()));
+                net.open();
+            }
             byte[] token = config.listen() == null ? null : readToken(config.tokenFile());
             claimSocket(socket);
             opened = new StateDb(state.resolve("kiln.db"));
@@ -57,7 +68,7 @@ public final class Daemon implements AutoCloseable {
             ImageStore images = new ImageStore(state.resolve("images"), opened);
             EventStream events = new EventStream();
             DaemonMetrics metrics = new DaemonMetrics();
-            Fleet f = new Fleet(m, opened, images, state, config.logCapBytes(), events);
+            Fleet f = new Fleet(m, opened, images, state, config.logCapBytes(), events, net);
             metrics.watch(f, images, capacity);
             Api api = new Api(f, images, events, metrics, capacity, heartbeatMillis);
             front = new HttpFront(socket, config.listen(), token, api.routes(), metrics);
@@ -66,6 +77,8 @@ public final class Daemon implements AutoCloseable {
             fleet = f;
             recoveryProblems = f.recover();
         } catch (Exception e) {
+            if (net != null) net.close();
+            if (sh != null) sh.close();
             if (m != null) m.close();
             if (opened != null) opened.close();
             lockChannel.close();
@@ -73,6 +86,8 @@ public final class Daemon implements AutoCloseable {
         }
         db = opened;
         monitor = m;
+        shell = sh;
+        network = net;
     }
 
     /** Starts a daemon; it serves until {@link #close}. */
@@ -137,6 +152,8 @@ public final class Daemon implements AutoCloseable {
     public void close() {
         front.close();
         fleet.close();
+        if (network != null) network.close();
+        if (shell != null) shell.close();
         monitor.close();
         db.close();
         try {
@@ -160,6 +177,10 @@ public final class Daemon implements AutoCloseable {
             out.println("  --log-cap KiB        console log size before rotation; two files are kept (default 1024)");
             out.println("  --spare-threads N    vCPU threads made at start, before any VM: later starts take them (default "
                     + DaemonConfig.DEFAULT_SPARE_THREADS + ")");
+            out.println("  --bridge NAME        bridge for instances created with \"net\": true (default " + DaemonConfig.DEFAULT_BRIDGE
+                    + " when run as root); removed at shutdown");
+            out.println("  --subnet ADDR/PREFIX the bridge's address; guests get the others (default " + DaemonConfig.DEFAULT_SUBNET + ")");
+            out.println("  --no-net             manage no bridge, taps or NAT");
             out.println("  --no-seccomp         do not put the process under the monitor's seccomp filter (exec, modules, mounts...)");
             return 0;
         }

@@ -18,6 +18,10 @@ final class Hosted {
     final List<String> args;
     final long createdMillis;
     final ConsoleLog log;
+    /** Its place on the bridge, or null for an instance without a network. */
+    final GuestNet net;
+    /** Idle time after which it is snapshotted and stopped until the next connection (0: never). */
+    final long scaleToZeroMillis;
 
     HostedState state;
     /** What the user last asked for: "running" or "stopped"; a restarted daemon boots "running" ones. */
@@ -34,7 +38,7 @@ final class Hosted {
     long endedMillis;
 
     Hosted(String id, String name, String imageSha256, int memoryMiB, List<String> args, long createdMillis,
-           ConsoleLog log, HostedState state, String desired, Integer exitStatus) {
+           ConsoleLog log, HostedState state, String desired, Integer exitStatus, GuestNet net, long scaleToZeroMillis) {
         this.id = id;
         this.name = name;
         this.imageSha256 = imageSha256;
@@ -45,6 +49,8 @@ final class Hosted {
         this.state = state;
         this.desired = desired;
         this.exitStatus = exitStatus;
+        this.net = net;
+        this.scaleToZeroMillis = scaleToZeroMillis;
     }
 
     /** Stats of the run in progress, else of the last one, else null. */
