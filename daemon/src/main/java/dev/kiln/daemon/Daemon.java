@@ -29,6 +29,7 @@ public final class Daemon implements AutoCloseable {
     private final StateDb db;
     private final Monitor monitor;
     private final Fleet fleet;
+    private ScaleToZero sleeper;
     private final HttpFront front;
     private final Path socket;
     private final List<String> recoveryProblems;
@@ -70,6 +71,8 @@ public final class Daemon implements AutoCloseable {
             DaemonMetrics metrics = new DaemonMetrics();
             Fleet f = new Fleet(m, opened, images, state, config.logCapBytes(), events, net);
             metrics.watch(f, images, capacity);
+            sleeper = new ScaleToZero(f);
+            f.scaleToZero(sleeper);
             Api api = new Api(f, images, events, metrics, capacity, heartbeatMillis);
             front = new HttpFront(socket, config.listen(), token, api.routes(), metrics);
             // Owner and group: the socket's mode is who may drive the daemon.
@@ -77,6 +80,7 @@ public final class Daemon implements AutoCloseable {
             fleet = f;
             recoveryProblems = f.recover();
         } catch (Exception e) {
+            if (sleeper != null) sleeper.close();
             if (net != null) net.close();
             if (sh != null) sh.close();
             if (m != null) m.close();
@@ -151,6 +155,7 @@ public final class Daemon implements AutoCloseable {
     @Override
     public void close() {
         front.close();
+        sleeper.close();
         fleet.close();
         if (network != null) network.close();
         if (shell != null) shell.close();

@@ -13,6 +13,7 @@ import dev.kiln.monitor.vstate.Snapshot;
 import dev.kiln.monitor.vstate.SnapshotException;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -58,6 +59,8 @@ final class Fleet implements AutoCloseable {
     private final EventStream events;
     /** The bridge and its NAT table, or null when this daemon has no network (not root, --no-net). */
     private final HostNetwork network;
+    /** Holds the ports of scale-to-zero instances; set once, after construction (it calls back). */
+    private ScaleToZero scaleToZero;
     private final Map<String, Hosted> byId = new ConcurrentHashMap<>();
     private final Map<String, Hosted> byName = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
@@ -81,6 +84,10 @@ final class Fleet implements AutoCloseable {
         for (String kind : List.of("halted", "faulted", "stopped")) exitsByKind.put(kind, new AtomicLong());
     }
 
+    void scaleToZero(ScaleToZero s) {
+        this.scaleToZero = s;
+    }
+
     /**
      * Loads every record and boots again (fresh) each one whose desired state is running: what a
      * daemon killed in any way had running runs again, and nothing recorded is lost.
@@ -99,6 +106,13 @@ final class Fleet implements AutoCloseable {
             if (h.name != null) byName.put(h.name, h);
         }
         for (Hosted h : byId.values()) {
+            if (h.scaleToZeroMillis > 0) {
+                try {
+                    scaleToZero.watch(h);
+                } catch (IOException e) {
+                    problems.add("instance " + h.id + ": cannot hold its ports: " + e.getMessage());
+                }
+            }
             if ("running".equals(h.desired)) {
                 try {
                     start(h);
@@ -145,6 +159,14 @@ final class Fleet implements AutoCloseable {
             byId.put(id, h);
         }
         events.publish("created", id, h.name, h.state.label(), null);
+        if (h.scaleToZeroMillis > 0) {
+            try {
+                scaleToZero.watch(h);
+            } catch (IOException e) {
+                delete(h);
+                throw new ApiException(409, "port_in_use", "cannot listen on a published port: " + e.getMessage(), "ports");
+            }
+        }
         if (req.start()) {
             try {
                 start(h);
@@ -244,6 +266,12 @@ final class Fleet implements AutoCloseable {
             Instance instance;
             try {
                 instance = snapshot == null ? monitor.create(spec) : monitor.restore(snapshot, spec);
+                if (h.sleepFile != null) {
+                    Files.deleteIfExists(h.sleepFile); // restored from it, or booted fresh instead: done with
+                    h.sleepFile = null;
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             } catch (ImageException | SnapshotException | RuntimeException e) {
                 if (h.net != null) network.removeTap(h.id);
                 throw failedBoot(h, e);
@@ -263,6 +291,7 @@ final class Fleet implements AutoCloseable {
             }
             h.current = instance;
             h.stopRequested = false;
+            h.sleepRequested = false;
             h.exitStatus = null;
             h.outcome = null;
             h.state = HostedState.RUNNING;
@@ -292,7 +321,9 @@ final class Fleet implements AutoCloseable {
     private InstanceSpec attachNetwork(Hosted h, InstanceSpec spec, HvtImage image) {
         String tap;
         try {
-            tap = network.addTap(h.id);
+            // a tap kept through a sleep is reused: a wake does not wait for ip(8)
+            tap = h.tapKept ? HostNetwork.tapName(h.id) : network.addTap(h.id);
+            h.tapKept = false;
         } catch (IOException e) {
             throw new ApiException(500, "network_failed", "instance " + h.id + ": cannot make its tap: " + e.getMessage(), "net");
         }
@@ -306,7 +337,8 @@ final class Fleet implements AutoCloseable {
     private void detachNetwork(Hosted h) {
         if (h.net == null) return;
         if (h.scaleToZeroMillis == 0) for (PortMapping p : h.net.ports()) network.unpublish(p);
-        network.removeTap(h.id);
+        if (h.sleepRequested && !closing) h.tapKept = true;
+        else network.removeTap(h.id);
     }
 
     /** A run ended (by itself or stopped): record it, release the VM, tell followers and subscribers. */
@@ -330,14 +362,72 @@ final class Fleet implements AutoCloseable {
             h.outcome = o == null ? "monitor error: " + err : o.describe();
             h.endedMillis = System.currentTimeMillis();
             boolean stopped = h.stopRequested || closing;
-            h.state = state = stopped ? HostedState.STOPPED : HostedState.EXITED;
-            type = stopped ? "stopped" : "exited";
+            boolean slept = h.sleepRequested && !closing;
+            h.state = state = slept ? HostedState.SLEEPING : stopped ? HostedState.STOPPED : HostedState.EXITED;
+            type = slept ? "slept" : stopped ? "stopped" : "exited";
             // A guest that ended by itself reached its end: it is not booted again by a restart.
-            if (!stopped) h.desired = "stopped";
+            if (!stopped && !slept) h.desired = "stopped";
             h.log.endRun();
             if (!closing && byId.containsKey(h.id)) db.setStates(h.id, h.desired, h.state.label(), status);
             events.publish(type, h.id, h.name, state.label(), status);
             h.notifyAll();
+        }
+    }
+
+    /**
+     * Scale to zero: snapshots an idle running instance and stops it; it is SLEEPING, still meant
+     * to run, with its tap kept. False when it was not running (stopped meanwhile: nothing to do).
+     */
+    boolean sleep(Hosted h) {
+        Instance i;
+        synchronized (h) {
+            if (h.state != HostedState.RUNNING || !byId.containsKey(h.id)) return false;
+            Path file = snapshotDir.resolve(h.id + "-sleep.snap");
+            try {
+                h.current.pause();
+                h.current.snapshot(file);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                h.current.resume();
+                return false;
+            } catch (SnapshotException | RuntimeException e) {
+                h.current.resume(); // could not sleep: it stays awake
+                System.err.println("kiln daemon: instance " + h.id + " cannot sleep: " + e.getMessage());
+                return false;
+            }
+            h.sleepFile = file;
+            h.sleepRequested = true;
+            i = h.current;
+            i.stop(StopCause.REQUESTED);
+        }
+        awaitEnd(h, i);
+        return true;
+    }
+
+    /**
+     * Makes a scale-to-zero instance run for a connection: restored from its sleep snapshot (or
+     * booted fresh when it has none), waiting out a sleep in progress. True when it was woken.
+     */
+    boolean wake(Hosted h) {
+        synchronized (h) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_WAIT_SECONDS);
+            try {
+                while (h.sleepRequested && h.state.live() && System.nanoTime() < deadline) h.wait(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            if (h.state.live() || !byId.containsKey(h.id)) return false;
+            if (h.state != HostedState.SLEEPING || h.sleepFile == null) {
+                start(h);
+                return true;
+            }
+            try (Snapshot snapshot = Snapshot.open(h.sleepFile)) {
+                startWith(h, snapshot);
+            } catch (SnapshotException e) {
+                throw new ApiException(500, "wake_failed", "instance " + h.id + " cannot wake: " + e.getMessage(), null);
+            }
+            return true;
         }
     }
 
@@ -409,6 +499,18 @@ final class Fleet implements AutoCloseable {
             }
         }
         if (live != null) awaitEnd(h, live);
+        if (scaleToZero != null) scaleToZero.forget(h);
+        synchronized (h) {
+            if (h.tapKept) network.removeTap(h.id);
+            h.tapKept = false;
+            if (h.sleepFile != null) {
+                try {
+                    Files.deleteIfExists(h.sleepFile);
+                } catch (IOException e) {
+                    // a stale snapshot file in the state dir harms nothing
+                }
+            }
+        }
         h.log.delete();
         events.publish("deleted", h.id, h.name, null, null);
     }

@@ -33,6 +33,12 @@ final class Hosted {
     /** Stats of the last run, taken before its instance was closed. */
     InstanceStats lastStats;
     boolean stopRequested;
+    /** The run is being stopped to sleep (scale to zero): its end is SLEEPING, not STOPPED. */
+    boolean sleepRequested;
+    /** The snapshot a sleeping instance wakes from, or null. */
+    java.nio.file.Path sleepFile;
+    /** Its tap was kept through a sleep, so a wake does not pay for making one again. */
+    boolean tapKept;
     long boots;
     long startedMillis;
     long endedMillis;

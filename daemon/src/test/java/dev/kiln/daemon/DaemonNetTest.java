@@ -35,7 +35,7 @@ class DaemonNetTest {
     Path dir;
 
     @BeforeAll
-    static void requireRootAndTools() throws Exception {
+    public static void requireRootAndTools() throws Exception {
         TestDaemons.requireKvm();
         boolean root = "root".equals(System.getProperty("user.name"));
         if (!root) System.err.println("!!! NETWORK TESTS SKIPPED: the daemon's bridge and NAT need root");
