@@ -33,7 +33,15 @@ final class Api {
     /** Seconds between SSE keep-alive comments, which also find clients that went away. */
     private final long heartbeatMillis;
 
+    private final Dashboard dashboard;
+
     Api(Fleet fleet, ImageStore images, EventStream events, DaemonMetrics metrics, HostCapacity capacity, long heartbeatMillis) {
+        this(fleet, images, events, metrics, capacity, heartbeatMillis, new Dashboard());
+    }
+
+    Api(Fleet fleet, ImageStore images, EventStream events, DaemonMetrics metrics, HostCapacity capacity, long heartbeatMillis,
+        Dashboard dashboard) {
+        this.dashboard = dashboard;
         this.fleet = fleet;
         this.images = images;
         this.events = events;
@@ -65,7 +73,20 @@ final class Api {
                 .add("POST", "/v1/instances/{id}/snapshot", this::snapshot)
                 .add("POST", "/v1/instances/{id}/clone", this::cloneInstance)
                 .add("GET", "/v1/events", this::eventStream)
-                .add("GET", "/metrics", x -> new Reply.Bytes(200, DaemonMetrics.CONTENT_TYPE, metrics.scrape()));
+                .add("GET", "/metrics", x -> new Reply.Bytes(200, DaemonMetrics.CONTENT_TYPE, metrics.scrape()))
+                .add("GET", "/", x -> new Reply.Redirect("/ui/", null))
+                .add("GET", "/ui/", x -> new Reply.Bytes(200, "text/html; charset=utf-8", Dashboard.page("index.html")))
+                .add("GET", "/ui/app.js", x -> new Reply.Bytes(200, "text/javascript; charset=utf-8", Dashboard.page("app.js")))
+                .add("GET", "/ui/login", this::login);
+    }
+
+    /** The one-time login URL: a session cookie, then the dashboard; a spent or wrong code is a 401. */
+    private Reply login(Exchange x) {
+        String session = dashboard.login(x.query("code"));
+        if (session == null) {
+            throw new ApiException(401, "unauthorized", "this login code is wrong or was already used (the daemon prints a new one at start)", "code");
+        }
+        return new Reply.Redirect("/ui/", Dashboard.COOKIE + "=" + session + "; Path=/; HttpOnly; SameSite=Strict");
     }
 
     private Reply act(Exchange x, java.util.function.Consumer<Hosted> action) throws IOException {

@@ -30,8 +30,10 @@ public final class Daemon implements AutoCloseable {
     private final Monitor monitor;
     private final Fleet fleet;
     private ScaleToZero sleeper;
+    private final Dashboard dashboard;
     private final HttpFront front;
     private final Path socket;
+    private final String listenHost;
     private final List<String> recoveryProblems;
     /** Null without a network. */
     private final HostShell shell;
@@ -46,6 +48,7 @@ public final class Daemon implements AutoCloseable {
             throw new IllegalStateException("another kiln daemon uses the state directory " + state);
         }
         socket = config.socket();
+        listenHost = config.listen() == null ? null : config.listen().getHostString();
         StateDb opened = null;
         Monitor m = null;
         HostShell sh = null;
@@ -73,8 +76,9 @@ public final class Daemon implements AutoCloseable {
             metrics.watch(f, images, capacity);
             sleeper = new ScaleToZero(f);
             f.scaleToZero(sleeper);
-            Api api = new Api(f, images, events, metrics, capacity, heartbeatMillis);
-            front = new HttpFront(socket, config.listen(), token, api.routes(), metrics);
+            dashboard = new Dashboard();
+            Api api = new Api(f, images, events, metrics, capacity, heartbeatMillis, dashboard);
+            front = new HttpFront(socket, config.listen(), token, api.routes(), metrics, dashboard);
             // Owner and group: the socket's mode is who may drive the daemon.
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
             fleet = f;
@@ -106,6 +110,12 @@ public final class Daemon implements AutoCloseable {
 
     public Path socket() {
         return socket;
+    }
+
+    /** The dashboard's one-time login URL (TCP only), or null without --listen. */
+    public String dashboardLoginUrl() {
+        if (front.tcpPort() < 0) return null;
+        return "http://" + listenHost + ":" + front.tcpPort() + dashboard.loginPath();
     }
 
     /** The TCP port bound with --listen, or -1. */
@@ -225,6 +235,7 @@ public final class Daemon implements AutoCloseable {
         for (String p : daemon.recoveryProblems) err.println("kiln daemon: " + p);
         out.println("kiln daemon: listening on " + daemon.socket() + (config.listen() == null ? ""
                 : " and " + config.listen().getHostString() + ":" + daemon.tcpPort() + " (bearer token)") + "; state in " + config.stateDir());
+        if (config.listen() != null) out.println("kiln daemon: dashboard (one-time login): " + daemon.dashboardLoginUrl());
         out.flush();
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
