@@ -6,7 +6,7 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.WebElement;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -76,23 +76,33 @@ class DashboardBrowserTest {
             WebDriver browser = new ChromeDriver(service, options);
             try {
                 browser.get(login);
+                // the table is drawn again at every poll: an element found may be replaced at once
                 WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(15));
+                wait.ignoring(StaleElementReferenceException.class);
                 wait.until(b -> b.getCurrentUrl().endsWith("/ui/"));
                 wait.until(b -> !b.findElements(By.id("row-" + first)).isEmpty() && !b.findElements(By.id("row-" + second)).isEmpty());
-                WebElement row = browser.findElement(By.id("row-" + first));
-                assertTrue(row.getText().contains("web-a") && row.getText().contains("running"), row.getText());
+                wait.until(b -> {
+                    String row = b.findElement(By.id("row-" + first)).getText();
+                    return row.contains("web-a") && row.contains("running");
+                });
                 // charts: several polls drawn, the live count is 2
                 wait.until(b -> Integer.parseInt(b.findElement(By.id("chart-live")).getDomAttribute("data-points") == null ? "0"
                         : b.findElement(By.id("chart-live")).getDomAttribute("data-points")) >= 3);
                 wait.until(b -> "2".equals(b.findElement(By.id("chart-live")).getDomAttribute("data-latest")));
                 wait.until(b -> Integer.parseInt(String.valueOf(b.findElement(By.id("chart-boot")).getDomAttribute("data-points"))) >= 2);
 
-                browser.findElement(By.cssSelector("#row-" + first + " button[data-action=stop]")).click();
+                wait.until(b -> {
+                    b.findElement(By.cssSelector("#row-" + first + " button[data-action=stop]")).click();
+                    return true;
+                });
                 wait.until(b -> b.findElement(By.id("row-" + first)).getText().contains("stopped"));
                 assertEquals("stopped", DaemonNetTest.call(d, "GET", "/v1/instances/" + first, null).path("state").asText());
                 wait.until(b -> "1".equals(b.findElement(By.id("chart-live")).getDomAttribute("data-latest")));
 
-                browser.findElement(By.cssSelector("#row-" + second + " button[data-action=logs]")).click();
+                wait.until(b -> {
+                    b.findElement(By.cssSelector("#row-" + second + " button[data-action=logs]")).click();
+                    return true;
+                });
                 wait.until(b -> b.findElement(By.id("logs")).getText().contains("up"));
 
                 File shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
