@@ -360,6 +360,10 @@ final class Fleet implements AutoCloseable {
             exitsByKind.computeIfAbsent(kind, k -> new AtomicLong()).incrementAndGet();
             h.exitStatus = status;
             h.outcome = o == null ? "monitor error: " + err : o.describe();
+            if (h.sleepRequested && !closing) {
+                h.exitStatus = status = null; // asleep, not ended: the stop's status says nothing of the guest
+                h.outcome = "asleep (scale to zero)";
+            }
             h.endedMillis = System.currentTimeMillis();
             boolean stopped = h.stopRequested || closing;
             boolean slept = h.sleepRequested && !closing;
