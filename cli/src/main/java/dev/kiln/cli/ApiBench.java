@@ -31,7 +31,7 @@ import java.util.stream.Stream;
  * 5,000 GET/s with 1,000 live instances.
  */
 final class ApiBench {
-    static final String SYNTAX = "kiln bench api [-n N] [--clients N] [--seconds S] [--image PATH]";
+    static final String SYNTAX = "kiln bench api [-n N] [--clients N] [--seconds S] [--image PATH] [--wake-rounds N]";
     static final double CREATE_TARGET_PER_SECOND = 500;
     static final double GET_TARGET_PER_SECOND = 5000;
 
@@ -49,7 +49,9 @@ final class ApiBench {
                 .addOption(CommandLines.valued(null, "clients", "N", "concurrent API clients, one connection each (default 8)"))
                 .addOption(CommandLines.valued(null, "seconds", "S", "how long the GET phase lasts (default 2)"))
                 .addOption(CommandLines.valued(null, "image", "PATH", "the hvtcheck image (default guest/out/hvtcheck.hvt)"))
+                .addOption(CommandLines.valued(null, "wake-rounds", "N", "scale-to-zero wakes to time (httpreply; root; default 20, 0: none)"))
                 .addOption(CommandLines.flag("help", "show this help"));
+        int wakeRounds;
         int n;
         int clients;
         int seconds;
@@ -63,6 +65,7 @@ final class ApiBench {
             n = (int) CommandLines.longValue(cl, "n", 1000, 1, 20_000);
             clients = (int) CommandLines.longValue(cl, "clients", 8, 1, 256);
             seconds = (int) CommandLines.longValue(cl, "seconds", 2, 1, 600);
+            wakeRounds = (int) CommandLines.longValue(cl, "wake-rounds", 20, 0, 10_000);
             image = (cl.hasOption("image") ? Path.of(cl.getOptionValue("image"))
                     : Path.of(System.getProperty("kiln.home", ".")).resolve("guest/out/hvtcheck.hvt")).toAbsolutePath();
             if (!cl.getArgList().isEmpty()) throw new UsageException("unexpected argument " + cl.getArgList().getFirst());
@@ -73,7 +76,7 @@ final class ApiBench {
         }
         Path dir = Files.createTempDirectory("kiln-bench-api");
         DaemonConfig config = new DaemonConfig(dir.resolve("kiln.sock"), dir.resolve("state"), null, null,
-                (long) n * 2 + 1024, 64 << 10, n + 16);
+                (long) n * 2 + 1024, 64 << 10, n + 16, null, DaemonConfig.DEFAULT_SUBNET);
         try (Daemon daemon = Daemon.start(config); ExecutorService pool = Executors.newFixedThreadPool(clients)) {
             String sha;
             try (DaemonClient c = DaemonClient.connect(daemon.socket())) {
@@ -139,13 +142,23 @@ final class ApiBench {
                     getRate, seconds, targets.size(), getFailures.get(), GET_TARGET_PER_SECOND,
                     n < 1000 ? "not measured (fewer than 1,000 live)" : met(getRate >= GET_TARGET_PER_SECOND && getFailures.get() == 0));
         } finally {
+            deleteTree(dir);
+        }
+        // A daemon of its own: the wake of a sleeping guest, measured apart from the load above.
+        if (wakeRounds > 0) {
+            new WakeBench(out).run(Path.of(System.getProperty("kiln.home", ".")).resolve("guest/out/httpreply.hvt").toAbsolutePath(), wakeRounds);
+        }
+        return 0;
+    }
+
+    private static void deleteTree(Path dir) {
+        {
             try (Stream<Path> files = Files.walk(dir)) {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             } catch (IOException e) {
                 // a temp dir left behind is harmless
             }
         }
-        return 0;
     }
 
     private static String met(boolean met) {

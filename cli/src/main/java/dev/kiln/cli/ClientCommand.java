@@ -24,7 +24,7 @@ import java.util.Locale;
  */
 final class ClientCommand {
     static final List<String> SYNTAXES = List.of(
-            "kiln run -d [--name NAME] [--mem MiB] [--socket PATH] IMAGE [ARGS...]",
+            "kiln run -d [--name NAME] [--mem MiB] [--net] [-p HOST_PORT:GUEST_PORT]... [--scale-to-zero IDLE_MS] [--socket PATH] IMAGE [ARGS...]",
             "kiln ps [--socket PATH]",
             "kiln logs [-f] [--socket PATH] ID",
             "kiln start|stop|rm|pause|unpause [--socket PATH] ID...",
@@ -45,14 +45,21 @@ final class ClientCommand {
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("-d") || a.equals("--detach")) return true;
-            if (a.equals("--name") || a.equals("--socket") || a.equals("--mem")) i++;
+            if (VALUED.contains(a)) i++;
             else if (!a.startsWith("-")) return false;
         }
         return false;
     }
 
-    /** A command's words after its options: the options it takes are read into {@code seen}. */
-    private record Parsed(List<String> words, Path socket, String name, Long memMiB, boolean follow) {}
+    private static final List<String> VALUED = List.of("--name", "--socket", "--mem", "-p", "--publish", "--scale-to-zero");
+
+    /** A command's words after its options, and the options. */
+    private record Parsed(List<String> words, Path socket, String name, Long memMiB, boolean follow,
+                          boolean net, List<String> ports, Long scaleToZeroMillis) {
+        boolean runOnly() {
+            return name != null || memMiB != null || net || !ports.isEmpty() || scaleToZeroMillis != null;
+        }
+    }
 
     private static Parsed parse(String command, String[] args, boolean stopAtWord) throws CommandLines.UsageException {
         List<String> words = new ArrayList<>();
@@ -60,6 +67,9 @@ final class ClientCommand {
         String name = null;
         Long mem = null;
         boolean follow = false;
+        boolean net = false;
+        List<String> ports = new ArrayList<>();
+        Long scaleToZero = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (!words.isEmpty() && stopAtWord) {
@@ -74,7 +84,8 @@ final class ClientCommand {
             switch (a) {
                 case "-d", "--detach" -> { }
                 case "-f", "--follow" -> follow = true;
-                case "--socket", "--name", "--mem" -> {
+                case "--net" -> net = true;
+                case "--socket", "--name", "--mem", "-p", "--publish", "--scale-to-zero" -> {
                     if (value == null) {
                         if (++i >= args.length) throw new CommandLines.UsageException(a + " needs a value");
                         value = args[i];
@@ -82,13 +93,9 @@ final class ClientCommand {
                     switch (a) {
                         case "--socket" -> socket = value;
                         case "--name" -> name = value;
-                        default -> {
-                            try {
-                                mem = Long.parseLong(value);
-                            } catch (NumberFormatException e) {
-                                throw new CommandLines.UsageException("--mem must be a number of MiB, got '" + value + "'");
-                            }
-                        }
+                        case "-p", "--publish" -> ports.add(value); // the daemon checks HOST:GUEST, naming the field
+                        case "--scale-to-zero" -> scaleToZero = number(a, value, "a number of milliseconds");
+                        default -> mem = number(a, value, "a number of MiB");
                     }
                 }
                 default -> {
@@ -99,7 +106,15 @@ final class ClientCommand {
         }
         Path sock = socket != null ? Path.of(socket)
                 : System.getenv("KILN_SOCKET") != null ? Path.of(System.getenv("KILN_SOCKET")) : DaemonConfig.defaultSocket();
-        return new Parsed(words, sock, name, mem, follow);
+        return new Parsed(words, sock, name, mem, follow, net, ports, scaleToZero);
+    }
+
+    private static long number(String option, String value, String what) throws CommandLines.UsageException {
+        try {
+            return Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            throw new CommandLines.UsageException(option + " must be " + what + ", got '" + value + "'");
+        }
     }
 
     /** {@code kiln run -d ...}: creates and starts an instance in the daemon; prints its id. */
@@ -116,7 +131,7 @@ final class ClientCommand {
         try {
             p = parse(command, args, run);
             if (run && p.words().isEmpty()) throw new CommandLines.UsageException("missing IMAGE");
-            if (!run && (p.name() != null || p.memMiB() != null)) throw new CommandLines.UsageException("--name and --mem are for run -d");
+            if (!run && p.runOnly()) throw new CommandLines.UsageException("--name, --mem, --net, -p and --scale-to-zero are for run -d");
             if (p.follow() && !command.equals("logs")) throw new CommandLines.UsageException("-f is for logs");
             switch (command) {
                 case "ps", "images" -> {
@@ -181,7 +196,10 @@ final class ClientCommand {
         Path file = Path.of(image);
         if (Files.isRegularFile(file)) image = file.toAbsolutePath().normalize().toString();
         var body = Json.object("image", image, "name", p.name(), "memory_mib", p.memMiB(),
-                "args", p.words().subList(1, p.words().size()), "start", true);
+                "args", p.words().subList(1, p.words().size()), "start", true,
+                // -p implies --net (the daemon's default when ports are given)
+                "net", p.net() ? Boolean.TRUE : null, "ports", p.ports().isEmpty() ? null : p.ports(),
+                "scale_to_zero_ms", p.scaleToZeroMillis());
         out.println(call(client.post("/v1/instances", body)).path("id").asText());
         return 0;
     }
@@ -206,13 +224,15 @@ final class ClientCommand {
 
     private int ps(DaemonClient client) throws IOException {
         JsonNode list = call(client.get("/v1/instances"));
-        String format = "%-12s  %-16s  %-16s  %-8s  %-6s  %6s  %s%n";
-        out.printf(Locale.ROOT, format, "ID", "NAME", "IMAGE", "STATE", "STATUS", "MEM", "ARGS");
+        String format = "%-12s  %-16s  %-16s  %-8s  %-6s  %6s  %-15s  %-12s  %s%n";
+        out.printf(Locale.ROOT, format, "ID", "NAME", "IMAGE", "STATE", "STATUS", "MEM", "ADDRESS", "PORTS", "ARGS");
         for (JsonNode i : list) {
             out.printf(Locale.ROOT, format, i.path("id").asText(), i.path("name").asText("-"),
                     i.path("image").path("name").asText(i.path("image").path("sha256").asText().substring(0, 12)),
                     i.path("state").asText(), i.path("exit_status").isNumber() ? i.path("exit_status").asText() : "-",
-                    i.path("memory_mib").asText() + "M", String.join(" ", Json.MAPPER.convertValue(i.path("args"), String[].class)));
+                    i.path("memory_mib").asText() + "M", i.path("net").path("address").asText("-"),
+                    i.path("net").path("ports").isEmpty() ? "-" : String.join(",", Json.MAPPER.convertValue(i.path("net").path("ports"), String[].class)),
+                    String.join(" ", Json.MAPPER.convertValue(i.path("args"), String[].class)));
         }
         return 0;
     }

@@ -33,7 +33,15 @@ final class Api {
     /** Seconds between SSE keep-alive comments, which also find clients that went away. */
     private final long heartbeatMillis;
 
+    private final Dashboard dashboard;
+
     Api(Fleet fleet, ImageStore images, EventStream events, DaemonMetrics metrics, HostCapacity capacity, long heartbeatMillis) {
+        this(fleet, images, events, metrics, capacity, heartbeatMillis, new Dashboard());
+    }
+
+    Api(Fleet fleet, ImageStore images, EventStream events, DaemonMetrics metrics, HostCapacity capacity, long heartbeatMillis,
+        Dashboard dashboard) {
+        this.dashboard = dashboard;
         this.fleet = fleet;
         this.images = images;
         this.events = events;
@@ -65,7 +73,20 @@ final class Api {
                 .add("POST", "/v1/instances/{id}/snapshot", this::snapshot)
                 .add("POST", "/v1/instances/{id}/clone", this::cloneInstance)
                 .add("GET", "/v1/events", this::eventStream)
-                .add("GET", "/metrics", x -> new Reply.Bytes(200, DaemonMetrics.CONTENT_TYPE, metrics.scrape()));
+                .add("GET", "/metrics", x -> new Reply.Bytes(200, DaemonMetrics.CONTENT_TYPE, metrics.scrape()))
+                .add("GET", "/", x -> new Reply.Redirect("/ui/", null))
+                .add("GET", "/ui/", x -> new Reply.Bytes(200, "text/html; charset=utf-8", Dashboard.page("index.html")))
+                .add("GET", "/ui/app.js", x -> new Reply.Bytes(200, "text/javascript; charset=utf-8", Dashboard.page("app.js")))
+                .add("GET", "/ui/login", this::login);
+    }
+
+    /** The one-time login URL: a session cookie, then the dashboard; a spent or wrong code is a 401. */
+    private Reply login(Exchange x) {
+        String session = dashboard.login(x.query("code"));
+        if (session == null) {
+            throw new ApiException(401, "unauthorized", "this login code is wrong or was already used (the daemon prints a new one at start)", "code");
+        }
+        return new Reply.Redirect("/ui/", Dashboard.COOKIE + "=" + session + "; Path=/; HttpOnly; SameSite=Strict");
     }
 
     private Reply act(Exchange x, java.util.function.Consumer<Hosted> action) throws IOException {
@@ -117,9 +138,13 @@ final class Api {
     }
 
     private Reply createInstance(Exchange x) throws IOException {
-        JsonBody b = x.body(Set.of("image", "name", "memory_mib", "args", "start"));
+        JsonBody b = x.body(Set.of("image", "name", "memory_mib", "args", "start", "net", "ports", "scale_to_zero_ms"));
+        List<String> portTexts = b.strings("ports");
+        List<PortMapping> ports = new java.util.ArrayList<>();
+        for (int i = 0; i < portTexts.size(); i++) ports.add(PortMapping.parse(portTexts.get(i), "ports[" + i + "]"));
         Fleet.CreateRequest req = new Fleet.CreateRequest(b.string("image"), b.optionalString("name"),
-                (int) b.integer("memory_mib", DEFAULT_MEMORY_MIB, 2, 4096), b.strings("args"), b.bool("start", true));
+                (int) b.integer("memory_mib", DEFAULT_MEMORY_MIB, 2, 4096), b.strings("args"), b.bool("start", true),
+                b.bool("net", !ports.isEmpty()), ports, b.integer("scale_to_zero_ms", 0, 0, 86_400_000));
         Hosted h = fleet.create(req);
         return Reply.json(201, view(h));
     }
@@ -138,7 +163,10 @@ final class Api {
                     "memory_mib", h.memoryMiB, "args", h.args, "state", h.state.label(), "desired", h.desired,
                     "exit_status", h.exitStatus, "outcome", h.outcome, "boots", h.boots,
                     "created_ms", h.createdMillis, "started_ms", h.startedMillis == 0 ? null : h.startedMillis,
-                    "ended_ms", h.endedMillis == 0 ? null : h.endedMillis);
+                    "ended_ms", h.endedMillis == 0 ? null : h.endedMillis,
+                    "net", h.net == null ? null : Json.object("address", Subnet.format(h.net.address()),
+                            "tap", HostNetwork.tapName(h.id), "ports", h.net.portTexts()),
+                    "scale_to_zero_ms", h.scaleToZeroMillis == 0 ? null : h.scaleToZeroMillis);
         }
     }
 

@@ -29,9 +29,15 @@ public final class Daemon implements AutoCloseable {
     private final StateDb db;
     private final Monitor monitor;
     private final Fleet fleet;
+    private ScaleToZero sleeper;
+    private final Dashboard dashboard;
     private final HttpFront front;
     private final Path socket;
+    private final String listenHost;
     private final List<String> recoveryProblems;
+    /** Null without a network. */
+    private final HostShell shell;
+    private final HostNetwork network;
 
     private Daemon(DaemonConfig config, long heartbeatMillis) throws Exception {
         Path state = Files.createDirectories(config.stateDir());
@@ -42,9 +48,18 @@ public final class Daemon implements AutoCloseable {
             throw new IllegalStateException("another kiln daemon uses the state directory " + state);
         }
         socket = config.socket();
+        listenHost = config.listen() == null ? null : config.listen().getHostString();
         StateDb opened = null;
         Monitor m = null;
+        HostShell sh = null;
+        HostNetwork net = null;
         try {
+            if (config.bridge() != null) {
+                // Made now, before Monitor.confine forbids starting programs (HostShell)
+                sh = new HostShell();
+                net = new HostNetwork(sh, config.bridge(), Subnet.parse(config.subnet()));
+                net.open();
+            }
             byte[] token = config.listen() == null ? null : readToken(config.tokenFile());
             claimSocket(socket);
             opened = new StateDb(state.resolve("kiln.db"));
@@ -57,15 +72,21 @@ public final class Daemon implements AutoCloseable {
             ImageStore images = new ImageStore(state.resolve("images"), opened);
             EventStream events = new EventStream();
             DaemonMetrics metrics = new DaemonMetrics();
-            Fleet f = new Fleet(m, opened, images, state, config.logCapBytes(), events);
+            Fleet f = new Fleet(m, opened, images, state, config.logCapBytes(), events, net);
             metrics.watch(f, images, capacity);
-            Api api = new Api(f, images, events, metrics, capacity, heartbeatMillis);
-            front = new HttpFront(socket, config.listen(), token, api.routes(), metrics);
+            sleeper = new ScaleToZero(f);
+            f.scaleToZero(sleeper);
+            dashboard = new Dashboard();
+            Api api = new Api(f, images, events, metrics, capacity, heartbeatMillis, dashboard);
+            front = new HttpFront(socket, config.listen(), token, api.routes(), metrics, dashboard);
             // Owner and group: the socket's mode is who may drive the daemon.
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
             fleet = f;
             recoveryProblems = f.recover();
         } catch (Exception e) {
+            if (sleeper != null) sleeper.close();
+            if (net != null) net.close();
+            if (sh != null) sh.close();
             if (m != null) m.close();
             if (opened != null) opened.close();
             lockChannel.close();
@@ -73,6 +94,8 @@ public final class Daemon implements AutoCloseable {
         }
         db = opened;
         monitor = m;
+        shell = sh;
+        network = net;
     }
 
     /** Starts a daemon; it serves until {@link #close}. */
@@ -87,6 +110,12 @@ public final class Daemon implements AutoCloseable {
 
     public Path socket() {
         return socket;
+    }
+
+    /** The dashboard's one-time login URL (TCP only), or null without --listen. */
+    public String dashboardLoginUrl() {
+        if (front.tcpPort() < 0) return null;
+        return "http://" + listenHost + ":" + front.tcpPort() + dashboard.loginPath();
     }
 
     /** The TCP port bound with --listen, or -1. */
@@ -136,7 +165,10 @@ public final class Daemon implements AutoCloseable {
     @Override
     public void close() {
         front.close();
+        sleeper.close();
         fleet.close();
+        if (network != null) network.close();
+        if (shell != null) shell.close();
         monitor.close();
         db.close();
         try {
@@ -160,6 +192,10 @@ public final class Daemon implements AutoCloseable {
             out.println("  --log-cap KiB        console log size before rotation; two files are kept (default 1024)");
             out.println("  --spare-threads N    vCPU threads made at start, before any VM: later starts take them (default "
                     + DaemonConfig.DEFAULT_SPARE_THREADS + ")");
+            out.println("  --bridge NAME        bridge for instances created with \"net\": true (default " + DaemonConfig.DEFAULT_BRIDGE
+                    + " when run as root); removed at shutdown");
+            out.println("  --subnet ADDR/PREFIX the bridge's address; guests get the others (default " + DaemonConfig.DEFAULT_SUBNET + ")");
+            out.println("  --no-net             manage no bridge, taps or NAT");
             out.println("  --no-seccomp         do not put the process under the monitor's seccomp filter (exec, modules, mounts...)");
             return 0;
         }
@@ -199,6 +235,7 @@ public final class Daemon implements AutoCloseable {
         for (String p : daemon.recoveryProblems) err.println("kiln daemon: " + p);
         out.println("kiln daemon: listening on " + daemon.socket() + (config.listen() == null ? ""
                 : " and " + config.listen().getHostString() + ":" + daemon.tcpPort() + " (bearer token)") + "; state in " + config.stateDir());
+        if (config.listen() != null) out.println("kiln daemon: dashboard (one-time login): " + daemon.dashboardLoginUrl());
         out.flush();
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -15,11 +15,16 @@ import java.util.List;
  * @param memoryBudgetMiB guest memory all live instances may reserve together (0: the host's physical memory)
  * @param logCapBytes   console log size before rotation (two files are kept)
  * @param spareVcpuThreads vCPU threads made at start, before any VM exists, for starts to take
+ * @param bridge        the Linux bridge networked instances' taps join, or null for no network
+ * @param subnet        the bridge's address and prefix (its network is the guests'), e.g. 10.88.0.1/16
  */
 public record DaemonConfig(Path socket, Path stateDir, InetSocketAddress listen, Path tokenFile, long memoryBudgetMiB,
-                           long logCapBytes, int spareVcpuThreads) {
+                           long logCapBytes, int spareVcpuThreads, String bridge, String subnet) {
     public static final String SYNTAX = "kiln daemon [--socket PATH] [--state DIR] [--listen ADDR:PORT --token-file FILE]"
-            + " [--memory-budget MiB] [--log-cap KiB] [--spare-threads N] [--no-seccomp]";
+            + " [--memory-budget MiB] [--log-cap KiB] [--spare-threads N] [--bridge NAME --subnet ADDR/PREFIX | --no-net]"
+            + " [--no-seccomp]";
+    public static final String DEFAULT_BRIDGE = "kiln0";
+    public static final String DEFAULT_SUBNET = "10.88.0.1/16";
     /**
      * A thread made behind hundreds of VMs costs milliseconds, one made first microseconds; 256
      * idle threads cost a few MiB of kernel memory.
@@ -27,7 +32,12 @@ public record DaemonConfig(Path socket, Path stateDir, InetSocketAddress listen,
     public static final int DEFAULT_SPARE_THREADS = 256;
 
     public DaemonConfig(Path socket, Path stateDir, InetSocketAddress listen, Path tokenFile, long memoryBudgetMiB, long logCapBytes) {
-        this(socket, stateDir, listen, tokenFile, memoryBudgetMiB, logCapBytes, DEFAULT_SPARE_THREADS);
+        this(socket, stateDir, listen, tokenFile, memoryBudgetMiB, logCapBytes, DEFAULT_SPARE_THREADS, null, DEFAULT_SUBNET);
+    }
+
+    /** This configuration with a network on {@code bridge} (null: none) and {@code subnet}. */
+    public DaemonConfig withNetwork(String bridge, String subnet) {
+        return new DaemonConfig(socket, stateDir, listen, tokenFile, memoryBudgetMiB, logCapBytes, spareVcpuThreads, bridge, subnet);
     }
 
     /** A bad command line, with the message to print. */
@@ -45,6 +55,10 @@ public record DaemonConfig(Path socket, Path stateDir, InetSocketAddress listen,
         long budget = 0;
         long logCap = 1 << 20;
         int spare = DEFAULT_SPARE_THREADS;
+        // A bridge and NAT need CAP_NET_ADMIN: root has a network unless told not to.
+        String bridge = root() ? DEFAULT_BRIDGE : null;
+        String subnet = DEFAULT_SUBNET;
+        boolean noNet = false;
         List<String> rest = new ArrayList<>(List.of(args));
         while (!rest.isEmpty()) {
             String a = rest.removeFirst();
@@ -61,6 +75,9 @@ public record DaemonConfig(Path socket, Path stateDir, InetSocketAddress listen,
                 case "--memory-budget" -> budget = number(a, value(a, value, rest), 2, 1L << 30);
                 case "--log-cap" -> logCap = number(a, value(a, value, rest), 1, 1L << 30) << 10;
                 case "--spare-threads" -> spare = (int) number(a, value(a, value, rest), 0, 100_000);
+                case "--bridge" -> bridge = value(a, value, rest);
+                case "--subnet" -> subnet = value(a, value, rest);
+                case "--no-net" -> noNet = true;
                 default -> throw new UsageException(a.startsWith("-") ? "unknown option " + a : "unexpected argument '" + a + "'");
             }
         }
@@ -69,7 +86,16 @@ public record DaemonConfig(Path socket, Path stateDir, InetSocketAddress listen,
         }
         if (token != null && listen == null) throw new UsageException("--token-file is only for --listen");
         if (socket.toString().length() > 107) throw new UsageException("--socket path is longer than a Unix socket path may be (107 bytes)");
-        return new DaemonConfig(socket, state, listen, token, budget, logCap, spare);
+        if (noNet) bridge = null;
+        if (bridge != null && !bridge.matches("[A-Za-z0-9_.-]{1,15}")) {
+            throw new UsageException("--bridge must be an interface name (1..15 of A-Z a-z 0-9 _ . -), got '" + bridge + "'");
+        }
+        try {
+            Subnet.parse(subnet);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--subnet: " + e.getMessage());
+        }
+        return new DaemonConfig(socket, state, listen, token, budget, logCap, spare, bridge, subnet);
     }
 
     private static String value(String option, String inline, List<String> rest) throws UsageException {

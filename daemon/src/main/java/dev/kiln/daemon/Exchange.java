@@ -35,6 +35,12 @@ final class Exchange {
         return params.get(name);
     }
 
+    /** A query parameter, or null. */
+    String query(String name) {
+        if (query == null) query = Request.extractQueryParameters(request);
+        return query.getValue(name);
+    }
+
     /** A query parameter as a boolean (absent: false); anything but true/false is a 400 naming it. */
     boolean flag(String name) {
         if (query == null) query = Request.extractQueryParameters(request);

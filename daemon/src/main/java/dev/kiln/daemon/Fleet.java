@@ -1,6 +1,7 @@
 package dev.kiln.daemon;
 
 import dev.kiln.monitor.AdmissionException;
+import dev.kiln.monitor.DeviceAttachment;
 import dev.kiln.monitor.Instance;
 import dev.kiln.monitor.InstanceSpec;
 import dev.kiln.monitor.Monitor;
@@ -12,6 +13,7 @@ import dev.kiln.monitor.vstate.Snapshot;
 import dev.kiln.monitor.vstate.SnapshotException;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -37,7 +39,16 @@ final class Fleet implements AutoCloseable {
     /** How long a stop waits for the guest to end before answering (it ends within microseconds). */
     private static final long STOP_WAIT_SECONDS = 10;
 
-    record CreateRequest(String image, String name, int memoryMiB, List<String> args, boolean start) {}
+    /**
+     * {@code net}: a tap on the daemon's bridge and an address; {@code ports} need it;
+     * {@code scaleToZeroMillis}: idle time before the instance sleeps (0: never; needs ports).
+     */
+    record CreateRequest(String image, String name, int memoryMiB, List<String> args, boolean start,
+                         boolean net, List<PortMapping> ports, long scaleToZeroMillis) {
+        CreateRequest(String image, String name, int memoryMiB, List<String> args, boolean start) {
+            this(image, name, memoryMiB, args, start, false, List.of(), 0);
+        }
+    }
 
     private final Monitor monitor;
     private final StateDb db;
@@ -46,6 +57,10 @@ final class Fleet implements AutoCloseable {
     private final Path snapshotDir;
     private final long logCapBytes;
     private final EventStream events;
+    /** The bridge and its NAT table, or null when this daemon has no network (not root, --no-net). */
+    private final HostNetwork network;
+    /** Holds the ports of scale-to-zero instances; set once, after construction (it calls back). */
+    private ScaleToZero scaleToZero;
     private final Map<String, Hosted> byId = new ConcurrentHashMap<>();
     private final Map<String, Hosted> byName = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
@@ -56,7 +71,9 @@ final class Fleet implements AutoCloseable {
     /** Console bytes of runs that ended (live runs are read from their instances). */
     final AtomicLong consoleBytesEnded = new AtomicLong();
 
-    Fleet(Monitor monitor, StateDb db, ImageStore images, Path stateDir, long logCapBytes, EventStream events) throws IOException {
+    Fleet(Monitor monitor, StateDb db, ImageStore images, Path stateDir, long logCapBytes, EventStream events,
+          HostNetwork network) throws IOException {
+        this.network = network;
         this.monitor = monitor;
         this.db = db;
         this.images = images;
@@ -65,6 +82,10 @@ final class Fleet implements AutoCloseable {
         this.logCapBytes = logCapBytes;
         this.events = events;
         for (String kind : List.of("halted", "faulted", "stopped")) exitsByKind.put(kind, new AtomicLong());
+    }
+
+    void scaleToZero(ScaleToZero s) {
+        this.scaleToZero = s;
     }
 
     /**
@@ -77,12 +98,21 @@ final class Fleet implements AutoCloseable {
             HostedState was = HostedState.parse(r.state());
             // A run cut short by the daemon's end is not an exit of the guest's own.
             HostedState now = was.live() ? HostedState.STOPPED : was;
+            GuestNet net = r.netAddress() == null ? null : new GuestNet(Subnet.address(r.netAddress()),
+                    r.ports().stream().map(p -> PortMapping.parse(p, "ports")).toList());
             Hosted h = new Hosted(r.id(), r.name(), r.imageSha256(), r.memoryMiB(), r.args(), r.createdMillis(),
-                    new ConsoleLog(logDir, r.id(), logCapBytes), now, r.desired(), r.exitStatus());
+                    new ConsoleLog(logDir, r.id(), logCapBytes), now, r.desired(), r.exitStatus(), net, r.scaleToZeroMillis());
             byId.put(h.id, h);
             if (h.name != null) byName.put(h.name, h);
         }
         for (Hosted h : byId.values()) {
+            if (h.scaleToZeroMillis > 0) {
+                try {
+                    scaleToZero.watch(h);
+                } catch (IOException e) {
+                    problems.add("instance " + h.id + ": cannot hold its ports: " + e.getMessage());
+                }
+            }
             if ("running".equals(h.desired)) {
                 try {
                     start(h);
@@ -106,21 +136,37 @@ final class Fleet implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw ApiException.invalid("args", e.getMessage());
         }
+        checkNetwork(req, parsed);
         String id = newId();
-        Hosted h = new Hosted(id, req.name(), image.sha256(), req.memoryMiB(), req.args(), System.currentTimeMillis(),
-                new ConsoleLog(logDir, id, logCapBytes), HostedState.CREATED, req.start() ? "running" : "stopped", null);
-        if (h.name != null && byName.putIfAbsent(h.name, h) != null) {
-            throw new ApiException(409, "name_in_use", "an instance is already named '" + h.name + "'", "name");
+        // Addresses and host ports are chosen and recorded under one lock: two creates never get the same.
+        Hosted h;
+        synchronized (addressLock) {
+            GuestNet net = req.net() ? new GuestNet(network.subnet().allocate(takenAddresses()), req.ports()) : null;
+            h = new Hosted(id, req.name(), image.sha256(), req.memoryMiB(), req.args(), System.currentTimeMillis(),
+                    new ConsoleLog(logDir, id, logCapBytes), HostedState.CREATED, req.start() ? "running" : "stopped", null,
+                    net, req.scaleToZeroMillis());
+            if (h.name != null && byName.putIfAbsent(h.name, h) != null) {
+                throw new ApiException(409, "name_in_use", "an instance is already named '" + h.name + "'", "name");
+            }
+            try {
+                db.putInstance(new StateDb.InstanceRow(id, h.name, h.imageSha256, h.memoryMiB, h.args, h.desired,
+                        h.state.label(), null, h.createdMillis, net == null ? null : Subnet.format(net.address()),
+                        net == null ? List.of() : net.portTexts(), h.scaleToZeroMillis));
+            } catch (RuntimeException e) {
+                if (h.name != null) byName.remove(h.name, h);
+                throw e;
+            }
+            byId.put(id, h);
         }
-        try {
-            db.putInstance(new StateDb.InstanceRow(id, h.name, h.imageSha256, h.memoryMiB, h.args, h.desired,
-                    h.state.label(), null, h.createdMillis));
-        } catch (RuntimeException e) {
-            if (h.name != null) byName.remove(h.name, h);
-            throw e;
-        }
-        byId.put(id, h);
         events.publish("created", id, h.name, h.state.label(), null);
+        if (h.scaleToZeroMillis > 0) {
+            try {
+                scaleToZero.watch(h);
+            } catch (IOException e) {
+                delete(h);
+                throw new ApiException(409, "port_in_use", "cannot listen on a published port: " + e.getMessage(), "ports");
+            }
+        }
         if (req.start()) {
             try {
                 start(h);
@@ -131,6 +177,51 @@ final class Fleet implements AutoCloseable {
             }
         }
         return h;
+    }
+
+    private final Object addressLock = new Object();
+
+    /** The network, ports and scale-to-zero asked for are possible, and the image has a net device iff asked. */
+    private void checkNetwork(CreateRequest req, HvtImage image) {
+        List<String> netDevices = netDevices(image);
+        if (!req.ports().isEmpty() && !req.net()) throw ApiException.invalid("ports", "published ports need \"net\": true");
+        if (req.net() && network == null) {
+            throw ApiException.unprocessable("net", "no_network", "this daemon manages no network (it runs as root without --no-net to have one)");
+        }
+        if (req.net() && netDevices.size() != 1) {
+            throw ApiException.unprocessable("net", "no_net_device", "image " + image.name() + " declares "
+                    + (netDevices.isEmpty() ? "no net device" : netDevices.size() + " net devices " + netDevices)
+                    + "; \"net\": true needs exactly one");
+        }
+        if (!req.net() && !netDevices.isEmpty()) {
+            throw ApiException.unprocessable("net", "net_required", "image " + image.name() + " declares the net device '"
+                    + netDevices.getFirst() + "': create the instance with \"net\": true");
+        }
+        if (req.scaleToZeroMillis() > 0 && req.ports().isEmpty()) {
+            throw ApiException.invalid("scale_to_zero_ms", "scale-to-zero wakes an instance on a connection to a published port: it needs \"ports\"");
+        }
+        java.util.Set<Integer> mine = new java.util.HashSet<>();
+        for (PortMapping p : req.ports()) {
+            if (!mine.add(p.hostPort())) throw ApiException.invalid("ports", "host port " + p.hostPort() + " is published twice");
+        }
+        for (Hosted other : byId.values()) {
+            if (other.net == null) continue;
+            for (PortMapping p : other.net.ports()) {
+                if (mine.contains(p.hostPort())) {
+                    throw new ApiException(409, "port_in_use", "host port " + p.hostPort() + " is published by instance " + other.id, "ports");
+                }
+            }
+        }
+    }
+
+    private static List<String> netDevices(HvtImage image) {
+        return image.manifest().devices().stream().filter(d -> d.type().label().equals("net")).map(d -> d.name()).toList();
+    }
+
+    private java.util.Set<Integer> takenAddresses() {
+        java.util.Set<Integer> taken = new java.util.HashSet<>();
+        for (Hosted h : byId.values()) if (h.net != null) taken.add(h.net.address());
+        return taken;
     }
 
     private String newId() {
@@ -171,24 +262,36 @@ final class Fleet implements AutoCloseable {
             if (!byId.containsKey(h.id) && snapshot == null) throw ApiException.notFound("instance", h.id);
             HvtImage image = images.image(h.imageSha256);
             InstanceSpec spec = new InstanceSpec(image, (long) h.memoryMiB << 20, h.args, h.log, null);
+            if (h.net != null) spec = attachNetwork(h, spec, image);
             Instance instance;
             try {
                 instance = snapshot == null ? monitor.create(spec) : monitor.restore(snapshot, spec);
-            } catch (AdmissionException e) {
-                throw new ApiException(409, "no_capacity", e.getMessage(), null);
-            } catch (ImageException | SnapshotException e) {
-                throw ApiException.unprocessable("image", "cannot_boot", e.getMessage());
-            } catch (RuntimeException e) {
-                throw new ApiException(500, "boot_failed", "instance " + h.id + " could not be created: " + e.getMessage(), null);
+                if (h.sleepFile != null) {
+                    Files.deleteIfExists(h.sleepFile); // restored from it, or booted fresh instead: done with
+                    h.sleepFile = null;
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (ImageException | SnapshotException | RuntimeException e) {
+                if (h.net != null) network.removeTap(h.id);
+                throw failedBoot(h, e);
             }
             try {
                 instance.start();
+                if (h.net != null && h.scaleToZeroMillis == 0) for (PortMapping p : h.net.ports()) network.publish(h.net.address(), p);
+            } catch (IOException e) {
+                instance.stop(StopCause.REQUESTED);
+                instance.close();
+                detachNetwork(h);
+                throw new ApiException(500, "network_failed", "instance " + h.id + ": cannot publish its ports: " + e.getMessage(), "ports");
             } catch (RuntimeException | OutOfMemoryError e) { // no thread to be had: nothing half-started is kept
                 instance.close();
+                if (h.net != null) network.removeTap(h.id);
                 throw new ApiException(500, "boot_failed", "instance " + h.id + " could not be started: " + e, null);
             }
             h.current = instance;
             h.stopRequested = false;
+            h.sleepRequested = false;
             h.exitStatus = null;
             h.outcome = null;
             h.state = HostedState.RUNNING;
@@ -205,6 +308,39 @@ final class Fleet implements AutoCloseable {
         }
     }
 
+    private static ApiException failedBoot(Hosted h, Exception e) {
+        return switch (e) {
+            case AdmissionException a -> new ApiException(409, "no_capacity", a.getMessage(), null);
+            case ImageException i -> ApiException.unprocessable("image", "cannot_boot", i.getMessage());
+            case SnapshotException s -> ApiException.unprocessable("image", "cannot_boot", s.getMessage());
+            default -> new ApiException(500, "boot_failed", "instance " + h.id + " could not be created: " + e.getMessage(), null);
+        };
+    }
+
+    /** The instance's tap, made now, as its image's net device, and its address in its arguments. */
+    private InstanceSpec attachNetwork(Hosted h, InstanceSpec spec, HvtImage image) {
+        String tap;
+        try {
+            // a tap kept through a sleep is reused: a wake does not wait for ip(8)
+            tap = h.tapKept ? HostNetwork.tapName(h.id) : network.addTap(h.id);
+            h.tapKept = false;
+        } catch (IOException e) {
+            throw new ApiException(500, "network_failed", "instance " + h.id + ": cannot make its tap: " + e.getMessage(), "net");
+        }
+        List<String> args = new ArrayList<>(h.args);
+        args.addAll(h.net.guestArgs(network.subnet()));
+        return new InstanceSpec(image, spec.memoryBytes(), args, spec.console(), null)
+                .withDevices(List.of(new DeviceAttachment.Net(netDevices(image).getFirst(), tap, GuestNet.mac(h.id))));
+    }
+
+    /** Unpublishes the ports and removes the tap of a run that ended. */
+    private void detachNetwork(Hosted h) {
+        if (h.net == null) return;
+        if (h.scaleToZeroMillis == 0) for (PortMapping p : h.net.ports()) network.unpublish(p);
+        if (h.sleepRequested && !closing) h.tapKept = true;
+        else network.removeTap(h.id);
+    }
+
     /** A run ended (by itself or stopped): record it, release the VM, tell followers and subscribers. */
     private void ended(Hosted h, Instance instance, Outcome o, Throwable err) {
         String type;
@@ -217,22 +353,85 @@ final class Fleet implements AutoCloseable {
                 consoleBytesEnded.addAndGet(h.lastStats.consoleBytes());
             } finally {
                 instance.close(); // whatever stats did: the VM and its memory go back
+                detachNetwork(h);
             }
             status = o == null ? 255 : o.exitStatus();
             String kind = o instanceof Outcome.Halted ? "halted" : o instanceof Outcome.Stopped ? "stopped" : "faulted";
             exitsByKind.computeIfAbsent(kind, k -> new AtomicLong()).incrementAndGet();
             h.exitStatus = status;
             h.outcome = o == null ? "monitor error: " + err : o.describe();
+            if (h.sleepRequested && !closing) {
+                h.exitStatus = status = null; // asleep, not ended: the stop's status says nothing of the guest
+                h.outcome = "asleep (scale to zero)";
+            }
             h.endedMillis = System.currentTimeMillis();
             boolean stopped = h.stopRequested || closing;
-            h.state = state = stopped ? HostedState.STOPPED : HostedState.EXITED;
-            type = stopped ? "stopped" : "exited";
+            boolean slept = h.sleepRequested && !closing;
+            h.state = state = slept ? HostedState.SLEEPING : stopped ? HostedState.STOPPED : HostedState.EXITED;
+            type = slept ? "slept" : stopped ? "stopped" : "exited";
             // A guest that ended by itself reached its end: it is not booted again by a restart.
-            if (!stopped) h.desired = "stopped";
+            if (!stopped && !slept) h.desired = "stopped";
             h.log.endRun();
             if (!closing && byId.containsKey(h.id)) db.setStates(h.id, h.desired, h.state.label(), status);
             events.publish(type, h.id, h.name, state.label(), status);
             h.notifyAll();
+        }
+    }
+
+    /**
+     * Scale to zero: snapshots an idle running instance and stops it; it is SLEEPING, still meant
+     * to run, with its tap kept. False when it was not running (stopped meanwhile: nothing to do).
+     */
+    boolean sleep(Hosted h) {
+        Instance i;
+        synchronized (h) {
+            if (h.state != HostedState.RUNNING || !byId.containsKey(h.id)) return false;
+            Path file = snapshotDir.resolve(h.id + "-sleep.snap");
+            try {
+                h.current.pause();
+                h.current.snapshot(file);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                h.current.resume();
+                return false;
+            } catch (SnapshotException | RuntimeException e) {
+                h.current.resume(); // could not sleep: it stays awake
+                System.err.println("kiln daemon: instance " + h.id + " cannot sleep: " + e.getMessage());
+                return false;
+            }
+            h.sleepFile = file;
+            h.sleepRequested = true;
+            i = h.current;
+            i.stop(StopCause.REQUESTED);
+        }
+        awaitEnd(h, i);
+        return true;
+    }
+
+    /**
+     * Makes a scale-to-zero instance run for a connection: restored from its sleep snapshot (or
+     * booted fresh when it has none), waiting out a sleep in progress. True when it was woken.
+     */
+    boolean wake(Hosted h) {
+        synchronized (h) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_WAIT_SECONDS);
+            try {
+                while (h.sleepRequested && h.state.live() && System.nanoTime() < deadline) h.wait(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            if (h.state.live() || !byId.containsKey(h.id)) return false;
+            if (h.state != HostedState.SLEEPING || h.sleepFile == null) {
+                start(h);
+                return true;
+            }
+            try (Snapshot snapshot = Snapshot.open(h.sleepFile)) {
+                startWith(h, snapshot);
+            } catch (SnapshotException e) {
+                throw new ApiException(500, "wake_failed", "instance " + h.id + " cannot wake: " + e.getMessage(), null);
+            }
+            return true;
         }
     }
 
@@ -304,6 +503,18 @@ final class Fleet implements AutoCloseable {
             }
         }
         if (live != null) awaitEnd(h, live);
+        if (scaleToZero != null) scaleToZero.forget(h);
+        synchronized (h) {
+            if (h.tapKept) network.removeTap(h.id);
+            h.tapKept = false;
+            if (h.sleepFile != null) {
+                try {
+                    Files.deleteIfExists(h.sleepFile);
+                } catch (IOException e) {
+                    // a stale snapshot file in the state dir harms nothing
+                }
+            }
+        }
         h.log.delete();
         events.publish("deleted", h.id, h.name, null, null);
     }
@@ -341,6 +552,10 @@ final class Fleet implements AutoCloseable {
      * source's spec: after a daemon restart it boots fresh, as every instance does.
      */
     List<Hosted> cloneOf(Hosted source, int count) throws IOException {
+        if (source.net != null) {
+            // each clone would wake up holding the source's address and connections
+            throw ApiException.conflict("instance " + source.id + " has a network: its clones would share its address");
+        }
         Path file = snapshotDir.resolve(source.id + "-clone-" + System.nanoTime() + ".snap");
         snapshotTo(source, file);
         List<Hosted> clones = new ArrayList<>();

@@ -18,6 +18,10 @@ final class Hosted {
     final List<String> args;
     final long createdMillis;
     final ConsoleLog log;
+    /** Its place on the bridge, or null for an instance without a network. */
+    final GuestNet net;
+    /** Idle time after which it is snapshotted and stopped until the next connection (0: never). */
+    final long scaleToZeroMillis;
 
     HostedState state;
     /** What the user last asked for: "running" or "stopped"; a restarted daemon boots "running" ones. */
@@ -29,12 +33,18 @@ final class Hosted {
     /** Stats of the last run, taken before its instance was closed. */
     InstanceStats lastStats;
     boolean stopRequested;
+    /** The run is being stopped to sleep (scale to zero): its end is SLEEPING, not STOPPED. */
+    boolean sleepRequested;
+    /** The snapshot a sleeping instance wakes from, or null. */
+    java.nio.file.Path sleepFile;
+    /** Its tap was kept through a sleep, so a wake does not pay for making one again. */
+    boolean tapKept;
     long boots;
     long startedMillis;
     long endedMillis;
 
     Hosted(String id, String name, String imageSha256, int memoryMiB, List<String> args, long createdMillis,
-           ConsoleLog log, HostedState state, String desired, Integer exitStatus) {
+           ConsoleLog log, HostedState state, String desired, Integer exitStatus, GuestNet net, long scaleToZeroMillis) {
         this.id = id;
         this.name = name;
         this.imageSha256 = imageSha256;
@@ -45,6 +55,8 @@ final class Hosted {
         this.state = state;
         this.desired = desired;
         this.exitStatus = exitStatus;
+        this.net = net;
+        this.scaleToZeroMillis = scaleToZeroMillis;
     }
 
     /** Stats of the run in progress, else of the last one, else null. */

@@ -11,7 +11,9 @@ enum HostedState {
     /** Stopped on request (or by the daemon's shutdown). */
     STOPPED,
     /** The guest ended by itself: halted with a status, or faulted. */
-    EXITED;
+    EXITED,
+    /** Scaled to zero: snapshotted and stopped while idle; the next connection to a port restores it. */
+    SLEEPING;
 
     String label() {
         return name().toLowerCase(Locale.ROOT);

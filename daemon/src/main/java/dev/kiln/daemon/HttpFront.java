@@ -30,7 +30,7 @@ final class HttpFront implements AutoCloseable {
     private final Server server;
     private final ServerConnector tcp;
 
-    HttpFront(Path socket, InetSocketAddress listen, byte[] token, Routes routes, DaemonMetrics metrics) throws Exception {
+    HttpFront(Path socket, InetSocketAddress listen, byte[] token, Routes routes, DaemonMetrics metrics, Dashboard dashboard) throws Exception {
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName("kiln-http");
         threads.setVirtualThreadsExecutor(Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("kiln-req-", 0).factory()));
@@ -53,7 +53,7 @@ final class HttpFront implements AutoCloseable {
         } else {
             tcp = null;
         }
-        server.setHandler(new ApiHandler(routes, metrics, tcp, token));
+        server.setHandler(new ApiHandler(routes, metrics, tcp, token, dashboard));
         server.setErrorHandler((Request.Handler) (request, response, callback) -> {
             // Jetty's own refusals (a malformed request line, a header too large): JSON as well.
             Object status = request.getAttribute(org.eclipse.jetty.server.handler.ErrorHandler.ERROR_STATUS);
@@ -89,8 +89,10 @@ final class HttpFront implements AutoCloseable {
         private final DaemonMetrics metrics;
         private final Connector tcp;
         private final byte[] token;
+        private final Dashboard dashboard;
 
-        ApiHandler(Routes routes, DaemonMetrics metrics, Connector tcp, byte[] token) {
+        ApiHandler(Routes routes, DaemonMetrics metrics, Connector tcp, byte[] token, Dashboard dashboard) {
+            this.dashboard = dashboard;
             super(InvocationType.BLOCKING);
             this.routes = routes;
             this.metrics = metrics;
@@ -110,6 +112,11 @@ final class HttpFront implements AutoCloseable {
                 status = switch (reply) {
                     case Reply.JsonReply j -> send(response, callback, j.status(), "application/json", Json.bytes(j.body()));
                     case Reply.Bytes b -> send(response, callback, b.status(), b.contentType(), b.body());
+                    case Reply.Redirect r -> {
+                        response.getHeaders().put(HttpHeader.LOCATION, r.location());
+                        if (r.setCookie() != null) response.getHeaders().put(HttpHeader.SET_COOKIE, r.setCookie());
+                        yield send(response, callback, 303, "text/plain", new byte[0]);
+                    }
                     case Reply.Streamed s -> 200;
                 };
             } catch (ApiException e) {
@@ -127,7 +134,16 @@ final class HttpFront implements AutoCloseable {
 
         /** Bearer token in constant time: how long the comparison takes tells nothing of the token. */
         private void authorize(Request request) {
+            if (Dashboard.isPublic(request.getHttpURI().getPath())) return;
             String h = request.getHeaders().get(HttpHeader.AUTHORIZATION);
+            if (h == null && dashboard.hasSession(request)) {
+                String m = request.getMethod();
+                if (!m.equals("GET") && !m.equals("HEAD") && request.getHeaders().get(Dashboard.UI_HEADER) == null) {
+                    throw new ApiException(403, "forbidden", "a request signed in by the dashboard's cookie must carry "
+                            + Dashboard.UI_HEADER + " to change anything", null);
+                }
+                return;
+            }
             byte[] given = h != null && h.regionMatches(true, 0, "Bearer ", 0, 7)
                     ? h.substring(7).trim().getBytes(StandardCharsets.UTF_8) : new byte[0];
             if (!MessageDigest.isEqual(sha256(given), sha256(token))) {

@@ -6,6 +6,9 @@ sealed interface Reply {
 
     record Bytes(int status, String contentType, byte[] body) implements Reply {}
 
+    /** 303 to {@code location}, setting a cookie (null: none). */
+    record Redirect(String location, String setCookie) implements Reply {}
+
     /** The route wrote and completed the response itself (a stream). */
     record Streamed() implements Reply {}
 

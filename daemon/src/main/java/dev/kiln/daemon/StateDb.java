@@ -20,8 +20,13 @@ import java.util.List;
 final class StateDb implements AutoCloseable {
     record ImageRow(String sha256, String name, long size, long createdMillis) {}
 
+    /**
+     * {@code netAddress}: the guest's IPv4 address on the bridge (null: no network), kept for the
+     * record's life so a restart gives the guest the same one; {@code ports}: HOST:GUEST pairs.
+     */
     record InstanceRow(String id, String name, String imageSha256, int memoryMiB, List<String> args,
-                       String desired, String state, Integer exitStatus, long createdMillis) {}
+                       String desired, String state, Integer exitStatus, long createdMillis,
+                       String netAddress, List<String> ports, long scaleToZeroMillis) {}
 
     private final Connection db;
 
@@ -36,6 +41,24 @@ final class StateDb implements AutoCloseable {
             s.execute("CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, name TEXT UNIQUE,"
                     + " image_sha256 TEXT NOT NULL REFERENCES images(sha256), memory_mib INTEGER NOT NULL, args TEXT NOT NULL,"
                     + " desired TEXT NOT NULL, state TEXT NOT NULL, exit_status INTEGER, created_ms INTEGER NOT NULL)");
+            // Columns added after the first release: a database made before gets them here.
+            addColumn(s, "net_address TEXT UNIQUE");
+            addColumn(s, "ports TEXT NOT NULL DEFAULT '[]'");
+            addColumn(s, "scale_to_zero_ms INTEGER NOT NULL DEFAULT 0");
+        }
+    }
+
+    private void addColumn(Statement s, String definition) throws SQLException {
+        String name = definition.split(" ")[0];
+        try (ResultSet rs = s.executeQuery("PRAGMA table_info(instances)")) {
+            while (rs.next()) if (rs.getString("name").equals(name)) return;
+        }
+        if (definition.contains("UNIQUE")) {
+            // SQLite cannot add a UNIQUE column: the column, then a unique index on it
+            s.execute("ALTER TABLE instances ADD COLUMN " + definition.replace(" UNIQUE", ""));
+            s.execute("CREATE UNIQUE INDEX IF NOT EXISTS instances_" + name + " ON instances(" + name + ")");
+        } else {
+            s.execute("ALTER TABLE instances ADD COLUMN " + definition);
         }
     }
 
@@ -56,15 +79,25 @@ final class StateDb implements AutoCloseable {
     }
 
     synchronized void putInstance(InstanceRow r) {
-        update("INSERT INTO instances (id, name, image_sha256, memory_mib, args, desired, state, exit_status, created_ms)"
-                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                r.id(), r.name(), r.imageSha256(), r.memoryMiB(), new String(Json.bytes(r.args()), java.nio.charset.StandardCharsets.UTF_8),
-                r.desired(), r.state(), r.exitStatus(), r.createdMillis());
+        update("INSERT INTO instances (id, name, image_sha256, memory_mib, args, desired, state, exit_status, created_ms,"
+                        + " net_address, ports, scale_to_zero_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                r.id(), r.name(), r.imageSha256(), r.memoryMiB(), jsonList(r.args()),
+                r.desired(), r.state(), r.exitStatus(), r.createdMillis(), r.netAddress(), jsonList(r.ports()), r.scaleToZeroMillis());
     }
 
     /** Records what the user last asked for ({@code desired}) and what the instance is now. */
     synchronized void setStates(String id, String desired, String state, Integer exitStatus) {
         update("UPDATE instances SET desired = ?, state = ?, exit_status = ? WHERE id = ?", desired, state, exitStatus, id);
+    }
+
+    private static String jsonList(List<String> l) {
+        return new String(Json.bytes(l), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static List<String> parseList(String json) throws java.io.IOException {
+        List<String> out = new ArrayList<>();
+        for (var n : Json.MAPPER.readTree(json)) out.add(n.asText());
+        return out;
     }
 
     synchronized void deleteInstance(String id) {
@@ -74,14 +107,14 @@ final class StateDb implements AutoCloseable {
     synchronized List<InstanceRow> instances() {
         List<InstanceRow> out = new ArrayList<>();
         try (PreparedStatement p = db.prepareStatement("SELECT id, name, image_sha256, memory_mib, args, desired, state, exit_status,"
-                + " created_ms FROM instances ORDER BY created_ms, id");
+                + " created_ms, net_address, ports, scale_to_zero_ms FROM instances ORDER BY created_ms, id");
              ResultSet rs = p.executeQuery()) {
             while (rs.next()) {
-                List<String> args = new ArrayList<>();
-                for (var n : Json.MAPPER.readTree(rs.getString(5))) args.add(n.asText());
+                List<String> args = parseList(rs.getString(5));
                 int status = rs.getInt(8);
+                Integer exit = rs.wasNull() ? null : status;
                 out.add(new InstanceRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4), args,
-                        rs.getString(6), rs.getString(7), rs.wasNull() ? null : status, rs.getLong(9)));
+                        rs.getString(6), rs.getString(7), exit, rs.getLong(9), rs.getString(10), parseList(rs.getString(11)), rs.getLong(12)));
             }
         } catch (SQLException | java.io.IOException e) {
             throw new IllegalStateException("state database: " + e.getMessage(), e);
