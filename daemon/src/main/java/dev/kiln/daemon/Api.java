@@ -32,8 +32,16 @@ final class Api {
     private final HostCapacity capacity;
     /** Seconds between SSE keep-alive comments, which also find clients that went away. */
     private final long heartbeatMillis;
+    /** In cluster mode, what answers creates, lists and bursts cluster-wide; else null. */
+    private final ClusterFront cluster;
 
     Api(Fleet fleet, ImageStore images, EventStream events, DaemonMetrics metrics, HostCapacity capacity, long heartbeatMillis) {
+        this(fleet, images, events, metrics, capacity, heartbeatMillis, null);
+    }
+
+    Api(Fleet fleet, ImageStore images, EventStream events, DaemonMetrics metrics, HostCapacity capacity, long heartbeatMillis,
+        ClusterFront cluster) {
+        this.cluster = cluster;
         this.fleet = fleet;
         this.images = images;
         this.events = events;
@@ -49,7 +57,9 @@ final class Api {
                 .add("POST", "/v1/images", this::registerImage)
                 .add("GET", "/v1/images", x -> Reply.ok(imageList()))
                 .add("POST", "/v1/instances", this::createInstance)
-                .add("GET", "/v1/instances", x -> Reply.ok(instanceList()))
+                .add("GET", "/v1/instances", x -> cluster != null ? new Reply.Bytes(200, "application/json", Json.bytes(cluster.list()))
+                        : Reply.ok(instanceList()))
+                .add("POST", "/v1/bursts", this::burst)
                 .add("GET", "/v1/instances/{id}", x -> Reply.ok(view(fleet.get(x.param("id")))))
                 .add("DELETE", "/v1/instances/{id}", x -> {
                     Hosted h = fleet.get(x.param("id"));
@@ -116,12 +126,20 @@ final class Api {
         return a;
     }
 
-    private Reply createInstance(Exchange x) throws IOException {
+    private Reply createInstance(Exchange x) throws Exception {
         JsonBody b = x.body(Set.of("image", "name", "memory_mib", "args", "start"));
+        if (cluster != null) return new Reply.Bytes(201, "application/json", Json.bytes(cluster.create(b.node())));
         Fleet.CreateRequest req = new Fleet.CreateRequest(b.string("image"), b.optionalString("name"),
                 (int) b.integer("memory_mib", DEFAULT_MEMORY_MIB, 2, 4096), b.strings("args"), b.bool("start", true));
         Hosted h = fleet.create(req);
         return Reply.json(201, view(h));
+    }
+
+    /** A burst is split across a cluster's hosts: only a clustered daemon takes one. */
+    private Reply burst(Exchange x) throws Exception {
+        JsonBody b = x.body(Set.of("image", "count", "memory_mib", "args"));
+        if (cluster == null) throw ApiException.conflict("bursts are split across a cluster: start the daemon with --cluster");
+        return new Reply.Bytes(201, "application/json", Json.bytes(cluster.burst(b.node())));
     }
 
     private ArrayNode instanceList() {
