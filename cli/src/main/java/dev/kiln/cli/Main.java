@@ -54,7 +54,8 @@ public final class Main {
         return switch (args[0]) {
             case "run" -> ClientCommand.detached(rest) ? new ClientCommand(out, err).runDetached(rest)
                     : new RunCommand(out, err, ownsProcess).execute(rest);
-            case "daemon" -> dev.kiln.daemon.Daemon.run(rest, out, err);
+            case "daemon" -> dev.kiln.cluster.ClusterMain.clustered(rest) ? dev.kiln.cluster.ClusterMain.run(rest, out, err)
+                    : dev.kiln.daemon.Daemon.run(rest, out, err);
             case "ps", "logs", "start", "stop", "rm", "pause", "unpause", "images", "snapshot" ->
                     new ClientCommand(out, err).execute(args[0], rest);
             case "hvt" -> new HvtCommand(out, err, ownsProcess).execute(rest);
