@@ -83,6 +83,18 @@ class ClusterFailoverTest {
                     }
                     assertEquals(1, running, "instance " + id + " runs on exactly one host");
                 }
+
+                // 5. A burst split across the three hosts, each running its share through the monitor's paced burst.
+                try (DaemonClient c = hosts.get(1).client()) {
+                    var r = c.post("/v1/bursts", Json.object("image", image.toString(), "count", 30, "memory_mib", 4,
+                            "args", List.of("sleep", "1000")));
+                    assertEquals(201, r.status(), r.text());
+                    JsonNode b = r.json();
+                    System.out.println("cluster burst: " + b);
+                    assertEquals(30, b.path("up").asInt(), b.toString());
+                    assertEquals(3, b.path("hosts_answered").asInt(), b.toString());
+                    assertTrue(b.path("last_up_ms").asDouble() >= b.path("first_up_ms").asDouble());
+                }
             } catch (AssertionError | Exception e) {
                 for (ChildDaemon h : hosts) System.err.println("---- " + h.name + "\n" + tail(h.log()));
                 throw e;
