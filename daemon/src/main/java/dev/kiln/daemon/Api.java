@@ -127,7 +127,9 @@ final class Api {
     }
 
     private Reply createInstance(Exchange x) throws Exception {
-        JsonBody b = x.body(Set.of("image", "name", "memory_mib", "args", "start"));
+        // Clustered, an instance may also name the labels its host must carry.
+        JsonBody b = x.body(cluster != null ? Set.of("image", "name", "memory_mib", "args", "start", "constraints")
+                : Set.of("image", "name", "memory_mib", "args", "start"));
         if (cluster != null) return new Reply.Bytes(201, "application/json", Json.bytes(cluster.create(b.node())));
         Fleet.CreateRequest req = new Fleet.CreateRequest(b.string("image"), b.optionalString("name"),
                 (int) b.integer("memory_mib", DEFAULT_MEMORY_MIB, 2, 4096), b.strings("args"), b.bool("start", true));
