@@ -126,9 +126,14 @@ final class ClusterHost implements ClusterFront {
      */
     private static ObjectNode view(InstanceRecord r, String host, JsonNode status) {
         String state = "pending";
-        if (status != null && host != null && host.equals(status.path("host").asText())) state = status.path("state").asText();
+        boolean fromSnapshot = false;
+        if (status != null && host != null && host.equals(status.path("host").asText())) {
+            state = status.path("state").asText();
+            fromSnapshot = status.path("from_snapshot").asBoolean();
+        }
         ObjectNode o = Json.object("id", r.id(), "name", r.name(), "memory_mib", r.memoryMiB(), "args", r.args(),
-                "state", state, "desired", r.desired(), "host", host, "created_ms", r.createdMillis());
+                "state", state, "desired", r.desired(), "host", host, "from_snapshot", fromSnapshot,
+                "created_ms", r.createdMillis());
         o.set("image", Json.object("sha256", null, "name", Path.of(r.image()).getFileName().toString().replaceFirst("\\.hvt$", ""),
                 "path", r.image()));
         return o;

@@ -101,12 +101,15 @@ final class Reconciler implements AutoCloseable {
             }
         }
         Set<String> failed = new HashSet<>();
+        Set<String> restored = new HashSet<>();
         for (InstanceRecord r : assigned.values()) {
             LocalFleet.Local l = local.get(r.id());
             // A guest that ended by itself (desired now "stopped") reached its end: it is not booted again.
             if (l != null && (l.live() || !"running".equals(l.desired()))) continue;
             try {
-                fleet.run(r.id(), r.image(), r.memoryMiB(), r.args(), snapshotOf(r.id()));
+                Path snapshot = snapshotOf(r.id());
+                fleet.run(r.id(), r.image(), r.memoryMiB(), r.args(), snapshot);
+                if (snapshot != null) restored.add(r.id());
             } catch (IOException | RuntimeException e) {
                 failed.add(r.id());
             }
@@ -116,9 +119,9 @@ final class Reconciler implements AutoCloseable {
             if (!assigned.containsKey(l.id())) continue;
             String state = failed.contains(l.id()) ? "failed" : l.state();
             String mark = lease + "/" + state;
-            if (mark.equals(reported.get(l.id()))) continue;
+            if (mark.equals(reported.get(l.id())) && !restored.contains(l.id())) continue;
             store.put(keys.status(l.id()), Json.bytes(Json.object("id", l.id(), "host", host, "state", state,
-                    "updated_ms", System.currentTimeMillis())), lease);
+                    "from_snapshot", restored.contains(l.id()), "updated_ms", System.currentTimeMillis())), lease);
             reported.put(l.id(), mark);
         }
     }
