@@ -125,7 +125,8 @@ final class ClusterHost implements ClusterFront {
      * reported it ("pending" until the host it is placed on says).
      */
     private static ObjectNode view(InstanceRecord r, String host, JsonNode status) {
-        String state = "pending";
+        // Not placed yet: "pending", or "stopped" for one created not to run.
+        String state = r.wantsRunning() ? "pending" : "stopped";
         boolean fromSnapshot = false;
         if (status != null && host != null && host.equals(status.path("host").asText())) {
             state = status.path("state").asText();

@@ -15,6 +15,20 @@ public final class ClusterMain {
     }
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (java.util.Arrays.asList(args).contains("--help")) {
+            out.println("usage: " + ClusterOptions.SYNTAX);
+            out.println("One host of a cluster on etcd: registers under a lease, campaigns for scheduler, runs what it is assigned.");
+            out.println("  --cluster ENDPOINTS  etcd's client endpoints, comma-separated (host:port or URLs)");
+            out.println("  --host-name NAME     the host's name in the cluster (default: the machine's)");
+            out.println("  --labels k=v,...     labels instances' constraints match");
+            out.println("  --placement P        spread (default: most free memory first) or pack (fullest that fits)");
+            out.println("  --lease-ttl S        how long a silent host keeps its instances (default 3)");
+            out.println("  --snapshot-store DIR a folder every host reads: a dead host's instances restore from their snapshot there");
+            out.println("  --snapshot-every S   snapshot live instances to the store this often (default 0: never)");
+            out.println("  --cluster-root KEY   the key prefix in etcd (default /kiln)");
+            out.println("The daemon's own options follow (kiln daemon --help).");
+            return 0;
+        }
         ClusterOptions.Split split;
         try {
             split = ClusterOptions.parse(args);
