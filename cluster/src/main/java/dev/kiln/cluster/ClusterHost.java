@@ -141,6 +141,21 @@ final class ClusterHost implements ClusterFront {
     }
 
     @Override
+    public JsonNode delete(String id) throws IOException {
+        EtcdStore.Entry e = store.get(keys.instance(id));
+        if (e == null) throw ApiException.notFound("instance", id);
+        InstanceRecord r = InstanceRecord.parse(e.json());
+        List<Cmp> ifs = List.of(new Cmp(EtcdStore.bytes(keys.instance(id)), Cmp.Op.EQUAL, CmpTarget.modRevision(e.modRevision())));
+        List<Op> ops = new ArrayList<>();
+        ops.add(Op.delete(EtcdStore.bytes(keys.instance(id)), io.etcd.jetcd.options.DeleteOption.DEFAULT));
+        ops.add(Op.delete(EtcdStore.bytes(keys.status(id)), io.etcd.jetcd.options.DeleteOption.DEFAULT));
+        if (r.name() != null) ops.add(Op.delete(EtcdStore.bytes(keys.root() + "/names/" + r.name()), io.etcd.jetcd.options.DeleteOption.DEFAULT));
+        // The scheduler's next pass (woken by this delete) drops the placement; the host's reconciler then removes the run.
+        if (!store.txn(ifs, ops, 64)) throw ApiException.conflict("instance " + id + " changed meanwhile; try again");
+        return Json.object("id", id, "deleted", true);
+    }
+
+    @Override
     public JsonNode burst(JsonNode req) throws Exception {
         return new ClusterBurst(store, keys).run(req);
     }

@@ -46,7 +46,7 @@ final class Scheduler implements AutoCloseable {
     private volatile boolean closed;
     private volatile boolean leading;
     private Thread thread;
-    private Watch.Watcher watcher;
+    private final List<Watch.Watcher> watchers = new ArrayList<>();
 
     Scheduler(EtcdStore store, KeySpace keys, Placement.Policy policy, String hostName, LongSupplier lease) {
         this.store = store;
@@ -63,17 +63,10 @@ final class Scheduler implements AutoCloseable {
     void start() {
         // Hosts and instances coming and going wake the leader at once (a host's lease expiring
         // deletes its record): re-placement waits for no poll.
-        watcher = store.client.getWatchClient().watch(EtcdStore.bytes(keys.root() + "/"),
-                WatchOption.builder().isPrefix(true).build(),
-                Watch.listener(r -> {
-                    for (var e : r.getEvents()) {
-                        String k = e.getKeyValue().getKey().toString(StandardCharsets.UTF_8);
-                        if (k.startsWith(keys.hosts()) || k.startsWith(keys.instances())) {
-                            wake.release();
-                            return;
-                        }
-                    }
-                }, err -> wake.release()));
+        for (String prefix : List.of(keys.hosts(), keys.instances())) {
+            watchers.add(store.client.getWatchClient().watch(EtcdStore.bytes(prefix), WatchOption.builder().isPrefix(true).build(),
+                    Watch.listener(r -> wake.release(), err -> wake.release())));
+        }
         thread = Thread.ofPlatform().daemon().name("kiln-cluster-scheduler").start(this::run);
     }
 
@@ -223,7 +216,7 @@ final class Scheduler implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        if (watcher != null) watcher.close();
+        watchers.forEach(Watch.Watcher::close);
         if (thread != null) thread.interrupt();
     }
 }

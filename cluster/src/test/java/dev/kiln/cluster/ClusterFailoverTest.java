@@ -95,6 +95,24 @@ class ClusterFailoverTest {
                     assertEquals(3, b.path("hosts_answered").asInt(), b.toString());
                     assertTrue(b.path("last_up_ms").asDouble() >= b.path("first_up_ms").asDouble());
                 }
+
+                // 6. A delete through any host: the instance leaves etcd, and the host that ran it removes it.
+                String gone = ids.getFirst();
+                try (DaemonClient c = hosts.get(0).client()) {
+                    assertEquals(200, c.delete("/v1/instances/" + gone).status());
+                }
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                int left;
+                do {
+                    Thread.sleep(200);
+                    left = 0;
+                    for (ChildDaemon h : hosts) {
+                        try (DaemonClient c = h.client()) {
+                            if (c.get("/v1/instances/" + gone).status() == 200) left++;
+                        }
+                    }
+                } while (left > 0 && System.nanoTime() < until);
+                assertEquals(0, left, "the deleted instance is gone from every host");
             } catch (AssertionError | Exception e) {
                 for (ChildDaemon h : hosts) System.err.println("---- " + h.name + "\n" + tail(h.log()));
                 throw e;

@@ -62,6 +62,7 @@ final class Api {
                 .add("POST", "/v1/bursts", this::burst)
                 .add("GET", "/v1/instances/{id}", x -> Reply.ok(view(fleet.get(x.param("id")))))
                 .add("DELETE", "/v1/instances/{id}", x -> {
+                    if (cluster != null) return new Reply.Bytes(200, "application/json", Json.bytes(cluster.delete(x.param("id"))));
                     Hosted h = fleet.get(x.param("id"));
                     fleet.delete(h);
                     return Reply.ok(Json.object("id", h.id, "deleted", true));

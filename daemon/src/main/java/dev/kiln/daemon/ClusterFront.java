@@ -14,6 +14,9 @@ public interface ClusterFront extends AutoCloseable {
     /** GET /v1/instances. */
     JsonNode list() throws Exception;
 
+    /** DELETE /v1/instances/{id}: the instance leaves the desired state; its host removes it. */
+    JsonNode delete(String id) throws Exception;
+
     /** POST /v1/bursts: image, count. */
     JsonNode burst(JsonNode request) throws Exception;
 
