@@ -45,16 +45,17 @@ final class BenchCommand {
             ComputeBench.SYNTAX,
             ApiBench.SYNTAX,
             LuaBench.SYNTAX,
-            SqliteBench.SYNTAX);
+            SqliteBench.SYNTAX,
+            dev.kiln.cluster.SchedulerBench.SYNTAX);
 
     int execute(String[] args) {
         if (args.length > 0 && List.of("--help", "-h", "help").contains(args[0])) {
             overview(out);
             return 0;
         }
-        if (args.length == 0 || !List.of("boot", "restore", "clone", "burst", "density", "compute", "api", "lua", "sqlite").contains(args[0])) {
-            err.println(args.length == 0 ? "kiln bench: choose a benchmark: boot, restore, clone, burst, density, compute, api, lua, sqlite"
-                    : "kiln bench: unknown benchmark '" + args[0] + "': choose boot, restore, clone, burst, density, compute, api, lua or sqlite");
+        if (args.length == 0 || !List.of("boot", "restore", "clone", "burst", "density", "compute", "api", "lua", "sqlite", "cluster").contains(args[0])) {
+            err.println(args.length == 0 ? "kiln bench: choose a benchmark: boot, restore, clone, burst, density, compute, api, lua, sqlite, cluster"
+                    : "kiln bench: unknown benchmark '" + args[0] + "': choose boot, restore, clone, burst, density, compute, api, lua, sqlite or cluster");
             overview(err);
             return Main.EXIT_USAGE;
         }
@@ -65,6 +66,7 @@ final class BenchCommand {
             if (args[0].equals("compute")) return new ComputeBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("sqlite")) return new SqliteBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("clone")) return new CloneBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
+            if (args[0].equals("cluster")) return new dev.kiln.cluster.SchedulerBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("api")) return new ApiBench(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             if (args[0].equals("restore")) return new Restore(out, err).execute(Arrays.copyOfRange(args, 1, args.length));
             return new Boot(out, err).execute(Arrays.copyOfRange(args, 1, args.length));

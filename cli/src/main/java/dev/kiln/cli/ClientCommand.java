@@ -224,14 +224,18 @@ final class ClientCommand {
 
     private int ps(DaemonClient client) throws IOException {
         JsonNode list = call(client.get("/v1/instances"));
-        String format = "%-12s  %-16s  %-16s  %-8s  %-6s  %6s  %-15s  %-12s  %s%n";
-        out.printf(Locale.ROOT, format, "ID", "NAME", "IMAGE", "STATE", "STATUS", "MEM", "ADDRESS", "PORTS", "ARGS");
+        // A clustered daemon lists the whole cluster: each instance names the host it runs on.
+        boolean clustered = false;
+        for (JsonNode i : list) clustered |= i.has("host");
+        String format = "%-12s  %-16s  %-16s  %-8s  %-6s  %6s  %-15s  %-12s  " + (clustered ? "%-16s  " : "%s") + "%s%n";
+        out.printf(Locale.ROOT, format, "ID", "NAME", "IMAGE", "STATE", "STATUS", "MEM", "ADDRESS", "PORTS", clustered ? "HOST" : "", "ARGS");
         for (JsonNode i : list) {
+            String sha = i.path("image").path("sha256").asText("");
             out.printf(Locale.ROOT, format, i.path("id").asText(), i.path("name").asText("-"),
-                    i.path("image").path("name").asText(i.path("image").path("sha256").asText().substring(0, 12)),
+                    i.path("image").path("name").asText(sha.length() >= 12 ? sha.substring(0, 12) : sha),
                     i.path("state").asText(), i.path("exit_status").isNumber() ? i.path("exit_status").asText() : "-",
                     i.path("memory_mib").asText() + "M", i.path("net").path("address").asText("-"),
-                    i.path("net").path("ports").isEmpty() ? "-" : String.join(",", Json.MAPPER.convertValue(i.path("net").path("ports"), String[].class)),
+                    i.path("net").path("ports").isEmpty() ? "-" : String.join(",", Json.MAPPER.convertValue(i.path("net").path("ports"), String[].class)), clustered ? i.path("host").asText("-") : "",
                     String.join(" ", Json.MAPPER.convertValue(i.path("args"), String[].class)));
         }
         return 0;

@@ -54,7 +54,8 @@ public final class Main {
         return switch (args[0]) {
             case "run" -> ClientCommand.detached(rest) ? new ClientCommand(out, err).runDetached(rest)
                     : new RunCommand(out, err, ownsProcess).execute(rest);
-            case "daemon" -> dev.kiln.daemon.Daemon.run(rest, out, err);
+            case "daemon" -> dev.kiln.cluster.ClusterMain.clustered(rest) ? dev.kiln.cluster.ClusterMain.run(rest, out, err)
+                    : dev.kiln.daemon.Daemon.run(rest, out, err);
             case "ps", "logs", "start", "stop", "rm", "pause", "unpause", "images", "snapshot" ->
                     new ClientCommand(out, err).execute(args[0], rest);
             case "hvt" -> new HvtCommand(out, err, ownsProcess).execute(rest);
@@ -95,6 +96,8 @@ public final class Main {
                 + " a link named solo5-hvt to the launcher runs this");
         command(s, DaemonConfig.SYNTAX, "host instances as a service: HTTP/1.1 + JSON on a Unix socket"
                 + " (default " + DaemonConfig.defaultSocket() + "); TCP only with a bearer token");
+        command(s, "kiln daemon --cluster ETCD_ENDPOINTS [--host-name N] [--labels k=v,...] [daemon options]",
+                "one host of a cluster on etcd: instances placed across hosts, re-placed when a host dies (--cluster --help)");
         for (String c : ClientCommand.SYNTAXES) command(s, c, null);
         s.println("      drive a running daemon (--socket PATH or KILN_SOCKET to name its socket)");
         command(s, BuildCommand.SYNTAX, "build an app's image from its kiln.toml");

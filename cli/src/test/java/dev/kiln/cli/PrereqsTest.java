@@ -49,7 +49,7 @@ class PrereqsTest {
         assertTrue(wanted.contains("netcat-openbsd"), "the scan found too little, has its pattern gone stale? " + wanted);
         // The tools the Java tests start, by the package that has them.
         wanted.addAll(List.of("gdb", "tmux", "iproute2", "python3", "curl", "iputils-ping", "wrk", "redis-tools", "ethtool",
-                "patch", "make"));
+                "patch", "make", "etcd-server", "etcd-client"));
         List<String> missing = wanted.stream().filter(pkg -> !prereqs.contains("need+=(" + pkg + ")")).toList();
         assertTrue(missing.isEmpty(), "scripts/prereqs does not install " + missing + " (wanted: " + wanted + ")");
     }

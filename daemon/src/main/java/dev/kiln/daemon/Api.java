@@ -32,16 +32,19 @@ final class Api {
     private final HostCapacity capacity;
     /** Seconds between SSE keep-alive comments, which also find clients that went away. */
     private final long heartbeatMillis;
+    /** In cluster mode, what answers creates, lists and bursts cluster-wide; else null. */
+    private final ClusterFront cluster;
 
     private final Dashboard dashboard;
 
     Api(Fleet fleet, ImageStore images, EventStream events, DaemonMetrics metrics, HostCapacity capacity, long heartbeatMillis) {
-        this(fleet, images, events, metrics, capacity, heartbeatMillis, new Dashboard());
+        this(fleet, images, events, metrics, capacity, heartbeatMillis, new Dashboard(), null);
     }
 
     Api(Fleet fleet, ImageStore images, EventStream events, DaemonMetrics metrics, HostCapacity capacity, long heartbeatMillis,
-        Dashboard dashboard) {
+        Dashboard dashboard, ClusterFront cluster) {
         this.dashboard = dashboard;
+        this.cluster = cluster;
         this.fleet = fleet;
         this.images = images;
         this.events = events;
@@ -57,9 +60,12 @@ final class Api {
                 .add("POST", "/v1/images", this::registerImage)
                 .add("GET", "/v1/images", x -> Reply.ok(imageList()))
                 .add("POST", "/v1/instances", this::createInstance)
-                .add("GET", "/v1/instances", x -> Reply.ok(instanceList()))
+                .add("GET", "/v1/instances", x -> cluster != null ? new Reply.Bytes(200, "application/json", Json.bytes(cluster.list()))
+                        : Reply.ok(instanceList()))
+                .add("POST", "/v1/bursts", this::burst)
                 .add("GET", "/v1/instances/{id}", x -> Reply.ok(view(fleet.get(x.param("id")))))
                 .add("DELETE", "/v1/instances/{id}", x -> {
+                    if (cluster != null) return new Reply.Bytes(200, "application/json", Json.bytes(cluster.delete(x.param("id"))));
                     Hosted h = fleet.get(x.param("id"));
                     fleet.delete(h);
                     return Reply.ok(Json.object("id", h.id, "deleted", true));
@@ -137,7 +143,13 @@ final class Api {
         return a;
     }
 
-    private Reply createInstance(Exchange x) throws IOException {
+    private Reply createInstance(Exchange x) throws Exception {
+        // Clustered, an instance may also name the labels its host must carry (networking is per host:
+        // a clustered create takes no net, ports or scale-to-zero yet).
+        if (cluster != null) {
+            JsonBody cb = x.body(Set.of("image", "name", "memory_mib", "args", "start", "constraints"));
+            return new Reply.Bytes(201, "application/json", Json.bytes(cluster.create(cb.node())));
+        }
         JsonBody b = x.body(Set.of("image", "name", "memory_mib", "args", "start", "net", "ports", "scale_to_zero_ms"));
         List<String> portTexts = b.strings("ports");
         List<PortMapping> ports = new java.util.ArrayList<>();
@@ -147,6 +159,13 @@ final class Api {
                 b.bool("net", !ports.isEmpty()), ports, b.integer("scale_to_zero_ms", 0, 0, 86_400_000));
         Hosted h = fleet.create(req);
         return Reply.json(201, view(h));
+    }
+
+    /** A burst is split across a cluster's hosts: only a clustered daemon takes one. */
+    private Reply burst(Exchange x) throws Exception {
+        JsonBody b = x.body(Set.of("image", "count", "memory_mib", "args"));
+        if (cluster == null) throw ApiException.conflict("bursts are split across a cluster: start the daemon with --cluster");
+        return new Reply.Bytes(201, "application/json", Json.bytes(cluster.burst(b.node())));
     }
 
     private ArrayNode instanceList() {

@@ -38,8 +38,9 @@ public final class Daemon implements AutoCloseable {
     /** Null without a network. */
     private final HostShell shell;
     private final HostNetwork network;
+    private final ClusterFront cluster;
 
-    private Daemon(DaemonConfig config, long heartbeatMillis) throws Exception {
+    private Daemon(DaemonConfig config, long heartbeatMillis, ClusterFront.Join join) throws Exception {
         Path state = Files.createDirectories(config.stateDir());
         lockChannel = FileChannel.open(state.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock = lockChannel.tryLock();
@@ -53,6 +54,7 @@ public final class Daemon implements AutoCloseable {
         Monitor m = null;
         HostShell sh = null;
         HostNetwork net = null;
+        ClusterFront joined = null;
         try {
             if (config.bridge() != null) {
                 // Made now, before Monitor.confine forbids starting programs (HostShell)
@@ -77,13 +79,18 @@ public final class Daemon implements AutoCloseable {
             sleeper = new ScaleToZero(f);
             f.scaleToZero(sleeper);
             dashboard = new Dashboard();
-            Api api = new Api(f, images, events, metrics, capacity, heartbeatMillis, dashboard);
+            // Clustered, records are loaded but not booted: the host's reconciler runs what etcd assigns it.
+            List<String> problems = f.recover(join == null);
+            if (join != null) joined = join.join(new LocalFleet(f, images, capacity, m));
+            Api api = new Api(f, images, events, metrics, capacity, heartbeatMillis, dashboard, joined);
             front = new HttpFront(socket, config.listen(), token, api.routes(), metrics, dashboard);
             // Owner and group: the socket's mode is who may drive the daemon.
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
             fleet = f;
-            recoveryProblems = f.recover();
+            recoveryProblems = problems;
+            if (joined != null) joined.serving(config.listen() != null ? config.listen().getHostString() + ":" + front.tcpPort() : socket.toString());
         } catch (Exception e) {
+            if (joined != null) joined.close();
             if (sleeper != null) sleeper.close();
             if (net != null) net.close();
             if (sh != null) sh.close();
@@ -96,16 +103,22 @@ public final class Daemon implements AutoCloseable {
         monitor = m;
         shell = sh;
         network = net;
+        cluster = joined;
     }
 
     /** Starts a daemon; it serves until {@link #close}. */
     public static Daemon start(DaemonConfig config) throws Exception {
-        return new Daemon(config, 15_000);
+        return new Daemon(config, 15_000, null);
+    }
+
+    /** As {@link #start}, as a host of a cluster that {@code join} joins. */
+    public static Daemon start(DaemonConfig config, ClusterFront.Join join) throws Exception {
+        return new Daemon(config, 15_000, join);
     }
 
     /** As {@link #start}, with SSE keep-alives this often (tests find a gone client sooner). */
     static Daemon start(DaemonConfig config, long heartbeatMillis) throws Exception {
-        return new Daemon(config, heartbeatMillis);
+        return new Daemon(config, heartbeatMillis, null);
     }
 
     public Path socket() {
@@ -164,6 +177,7 @@ public final class Daemon implements AutoCloseable {
 
     @Override
     public void close() {
+        if (cluster != null) cluster.close();
         front.close();
         sleeper.close();
         fleet.close();
@@ -181,6 +195,11 @@ public final class Daemon implements AutoCloseable {
 
     /** Runs a daemon in the foreground until SIGTERM or SIGINT; returns the exit status. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, out, err, null);
+    }
+
+    /** As {@link #run(String[], PrintStream, PrintStream)}, as a host of a cluster when {@code join} is not null. */
+    public static int run(String[] args, PrintStream out, PrintStream err, ClusterFront.Join join) {
         if (java.util.Arrays.asList(args).contains("--help")) {
             out.println("usage: " + DaemonConfig.SYNTAX);
             out.println("Hosts instances through the monitor library, behind HTTP/1.1 + JSON (GET /v1/openapi.json).");
@@ -200,7 +219,8 @@ public final class Daemon implements AutoCloseable {
             return 0;
         }
         // --no-seccomp is the process's business, not the daemon's: read here, where the process starts.
-        boolean seccomp = !java.util.Arrays.asList(args).contains("--no-seccomp");
+        // Clustered, gRPC's Netty loads classes and native transports lazily, long after start: no filter.
+        boolean seccomp = join == null && !java.util.Arrays.asList(args).contains("--no-seccomp");
         args = java.util.Arrays.stream(args).filter(a -> !a.equals("--no-seccomp")).toArray(String[]::new);
         DaemonConfig config;
         try {
@@ -212,7 +232,7 @@ public final class Daemon implements AutoCloseable {
         }
         Daemon daemon;
         try {
-            daemon = start(config);
+            daemon = join == null ? start(config) : start(config, join);
         } catch (KvmException e) {
             err.println("kiln daemon: no KVM: " + e.getMessage());
             return 1;

@@ -93,6 +93,14 @@ final class Fleet implements AutoCloseable {
      * daemon killed in any way had running runs again, and nothing recorded is lost.
      */
     List<String> recover() throws IOException {
+        return recover(true);
+    }
+
+    /**
+     * Loads every record; with {@code boot}, boots the ones meant to run. A clustered daemon loads
+     * without booting: what runs is what etcd assigns it, which its reconciler starts.
+     */
+    List<String> recover(boolean boot) throws IOException {
         List<String> problems = new ArrayList<>();
         for (StateDb.InstanceRow r : db.instances()) {
             HostedState was = HostedState.parse(r.state());
@@ -113,7 +121,7 @@ final class Fleet implements AutoCloseable {
                     problems.add("instance " + h.id + ": cannot hold its ports: " + e.getMessage());
                 }
             }
-            if ("running".equals(h.desired)) {
+            if (boot && "running".equals(h.desired)) {
                 try {
                     start(h);
                 } catch (ApiException e) {
@@ -125,6 +133,12 @@ final class Fleet implements AutoCloseable {
     }
 
     Hosted create(CreateRequest req) throws IOException {
+        return createAs(null, req);
+    }
+
+    /** As {@link #create}, under a given id (a cluster names its instances itself), or a new one when null. */
+    Hosted createAs(String givenId, CreateRequest req) throws IOException {
+        if (givenId != null && byId.containsKey(givenId)) throw ApiException.conflict("instance " + givenId + " exists");
         StateDb.ImageRow image = images.resolve(req.image(), "image");
         if (req.name() != null && !NAME.matcher(req.name()).matches()) {
             throw ApiException.invalid("name", "name must be 1 to 63 letters, digits, '_', '.' or '-', starting with a letter or digit");
@@ -137,7 +151,7 @@ final class Fleet implements AutoCloseable {
             throw ApiException.invalid("args", e.getMessage());
         }
         checkNetwork(req, parsed);
-        String id = newId();
+        String id = givenId != null ? givenId : newId();
         // Addresses and host ports are chosen and recorded under one lock: two creates never get the same.
         Hosted h;
         synchronized (addressLock) {
@@ -256,7 +270,7 @@ final class Fleet implements AutoCloseable {
     }
 
     /** Boots {@code h} fresh, or restored from {@code snapshot} (a clone). */
-    private void startWith(Hosted h, Snapshot snapshot) {
+    void startWith(Hosted h, Snapshot snapshot) {
         synchronized (h) {
             if (h.state.live()) throw ApiException.conflict("instance " + h.id + " is already " + h.state.label());
             if (!byId.containsKey(h.id) && snapshot == null) throw ApiException.notFound("instance", h.id);
@@ -526,7 +540,7 @@ final class Fleet implements AutoCloseable {
         return file;
     }
 
-    private void snapshotTo(Hosted h, Path file) {
+    void snapshotTo(Hosted h, Path file) {
         synchronized (h) {
             if (!h.state.live()) throw ApiException.conflict("instance " + h.id + " is " + h.state.label() + "; only a live instance has a state to snapshot");
             boolean wasRunning = h.state == HostedState.RUNNING;

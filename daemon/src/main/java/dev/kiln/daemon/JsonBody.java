@@ -54,6 +54,11 @@ final class JsonBody {
         return new JsonBody(object);
     }
 
+    /** The object as parsed (its fields already checked against the allowed names). */
+    ObjectNode node() {
+        return object;
+    }
+
     boolean has(String field) {
         JsonNode n = object.get(field);
         return n != null && !n.isNull();
