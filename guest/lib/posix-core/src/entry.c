@@ -25,7 +25,7 @@ struct syscall_entry {
     kiln_sysfn fn;
 };
 
-/* SYS_faccessat2 (439) is the highest number listed. */
+/* SYS_faccessat2 (439) is the highest number listed (syscalls.def). */
 #define TABLE_SIZE 440
 
 /* The listed calls in number order, and an index from number to entry + 1 (0: not listed): a

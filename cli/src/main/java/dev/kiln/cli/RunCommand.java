@@ -69,17 +69,6 @@ final class RunCommand {
         // --block:, --block-sector-size:, --net: and --net-mac: are read by DeviceOptions first.
     }
 
-    /**
-     * An argument with blanks in single quotes ('\'' for a quote inside): the guest gets one command
-     * line joined by spaces, and the POSIX layer's start-up splits it with shell quoting, so
-     * {@code kiln run sqlite3.hvt :memory: ".read /q.sql"} gives the program the two arguments typed.
-     * Arguments without blanks pass unchanged (solo5-hvt's joining; {@code kiln hvt} keeps it for all).
-     */
-    static String quoteBlanks(String arg) {
-        if (arg.chars().noneMatch(c -> c == ' ' || c == '\t' || c == '\n')) return arg;
-        return "'" + arg.replace("'", "'\\''") + "'";
-    }
-
     int execute(String[] args) {
         Options options = options();
         long memMiB;
@@ -121,7 +110,7 @@ final class RunCommand {
                 throw new UsageException(unknownOption(rest.getFirst(), options));
             }
             image = Path.of(rest.getFirst());
-            guestArgs = rest.subList(1, rest.size()).stream().map(RunCommand::quoteBlanks).toList();
+            guestArgs = rest.subList(1, rest.size()); // InstanceSpec shell-quotes what needs it
             String rootfsValue = cl.getOptionValue("rootfs");
             RootfsOption.checkExclusive(rootfsValue, devices);
             if (rootfsValue != null && rootfsValue.isEmpty()) throw new UsageException("--rootfs: no folder or image given");
