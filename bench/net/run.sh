@@ -50,7 +50,7 @@ server=
 start_server() { # log image mem [kiln run options...]
   local log="$1" image="$2" mem="$3"; shift 3
   ip netns exec "$ns" ./kiln run --stats --mem="$mem" --net:service0="kbt$$" --net-mac:service0=02:00:0a:5d:00:02 "$@" \
-    "guest/out/$image.hvt" "ip=10.93.0.2/24${GUEST_OPTS:+ $GUEST_OPTS}" >"$log" 2>&1 & server=$!
+    "guest/out/$image.hvt" "ip=10.93.0.2/24" ${GUEST_OPTS:+$GUEST_OPTS} >"$log" 2>&1 & server=$!
   pids+=("$server")
   wait_line "$log" listening
 }

@@ -31,7 +31,7 @@ class HttpReplyTest {
         NetTestSupport.require("HTTP", "httpreply.hvt", "curl", "wrk", "ping", "python3");
         assertEquals(0, CliRun.of("net", "create", TAP, "--ip", "10.97.0.1/24", "--netns", NS).status());
         guest = NetTestSupport.Guest.start(NetTestSupport.kilnRun(NS, "--mem=16", "--net:service0=" + TAP,
-                NetTestSupport.GUESTS.resolve("httpreply.hvt").toString(), "ip=10.97.0.2/24 header_timeout=2 idle_timeout=3"));
+                NetTestSupport.GUESTS.resolve("httpreply.hvt").toString(), "ip=10.97.0.2/24", "header_timeout=2", "idle_timeout=3"));
         assertEquals("httpreply: listening on 10.97.0.2:80", guest.line());
     }
 

@@ -53,10 +53,11 @@ class KvstoreTest {
 
     /** Boots kvstore on the class's disk; returns what it printed before it listened, which must contain {@code expected}. */
     String boot(String expected, String... options) throws Exception {
-        List<String> args = new ArrayList<>(List.of("ip=" + IP + "/24"));
+        // one argument per word: kiln run quotes an argument holding a blank as one shell word
+        List<String> args = new ArrayList<>(List.of("--mem=64", "--net:service0=" + TAP, "--block:storage=" + disk,
+                NetTestSupport.GUESTS.resolve("kvstore.hvt").toString(), "ip=" + IP + "/24"));
         args.addAll(List.of(options));
-        guest = NetTestSupport.Guest.start(NetTestSupport.kilnRun(NS, "--mem=64", "--net:service0=" + TAP,
-                "--block:storage=" + disk, NetTestSupport.GUESTS.resolve("kvstore.hvt").toString(), String.join(" ", args)));
+        guest = NetTestSupport.Guest.start(NetTestSupport.kilnRun(NS, args.toArray(String[]::new)));
         StringBuilder said = new StringBuilder();
         for (String l; (l = guest.line()) != null && !l.equals("kvstore: listening on " + IP + ":6379"); ) said.append(l).append('\n');
         assertTrue(said.toString().contains(expected), "expected '" + expected + "' in: " + said);
@@ -196,7 +197,7 @@ class KvstoreTest {
         guest.stop();
         guest = NetTestSupport.Guest.start(NetTestSupport.kilnRun(NS, "--mem=64", "--net:service0=" + TAP,
                 "--block:storage=" + disk, NetTestSupport.GUESTS.resolve("kvstore.hvt").toString(),
-                "ip=" + IP + "/24 appendfsync=sometimes"));
+                "ip=" + IP + "/24", "appendfsync=sometimes"));
         assertEquals("kvstore: appendfsync must be always, everysec or no", guest.line());
         assertTrue(guest.process().waitFor(20, java.util.concurrent.TimeUnit.SECONDS));
         assertEquals(1, guest.process().exitValue());

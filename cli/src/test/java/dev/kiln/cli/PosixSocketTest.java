@@ -50,7 +50,7 @@ class PosixSocketTest {
                 c.sendall(b"hello guest\\n" if d == b"hello from guest\\n" else b"unexpected\\n"); c.close()
                 """).redirectErrorStream(true).start();
         NetTestSupport.Guest guest = NetTestSupport.Guest.start(NetTestSupport.kilnRun(NS, "--mem=32", "--net:service0=" + TAP,
-                NetTestSupport.GUESTS.resolve("posixnet.hvt").toString(), "echo ip=10.96.0.2/24 peer=10.96.0.1:9000"));
+                NetTestSupport.GUESTS.resolve("posixnet.hvt").toString(), "echo", "ip=10.96.0.2/24", "peer=10.96.0.1:9000"));
         try {
             StringBuilder seen = new StringBuilder();
             String line;
