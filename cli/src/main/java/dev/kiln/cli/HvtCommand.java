@@ -77,8 +77,15 @@ final class HvtCommand {
             usage(err);
             return EXIT_TENDER;
         }
+        // The image before /dev/kvm: a mistake in what was typed is named first, on any machine.
+        HvtImage image;
+        try {
+            image = HvtImage.read(a.image());
+        } catch (ImageException e) {
+            err.println(tender + ": " + e.getMessage());
+            return EXIT_TENDER;
+        }
         try (Monitor monitor = Monitor.open()) {
-            HvtImage image = HvtImage.read(a.image());
             InstanceSpec spec = new InstanceSpec(image, a.memMiB() << 20, a.guestArgs(),
                     new FileOutputStream(FileDescriptor.out), null, a.devices())
                     .withArgumentJoin(InstanceSpec.ArgumentJoin.SPACES); // solo5-hvt joins them as they are

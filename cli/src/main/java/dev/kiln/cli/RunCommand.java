@@ -122,8 +122,15 @@ final class RunCommand {
         }
 
         RootfsOption rootfsDevice = null;
+        // The image before /dev/kvm: a mistake in what was typed is named first, on any machine.
+        HvtImage img;
+        try {
+            img = HvtImage.read(image);
+        } catch (ImageException e) {
+            err.println("kiln: " + e.getMessage());
+            return Main.EXIT_CANNOT_START;
+        }
         try (Monitor monitor = Monitor.open()) {
-            HvtImage img = HvtImage.read(image);
             if (rootfs == null && RootfsOption.declared(img) && devices.stream().noneMatch(d -> d.name().equals(RootfsOption.DEVICE))) {
                 // a program with a root file system runs without one given: an empty one, as a
                 // fresh container has (its /tmp is the guest's RAM file system either way)

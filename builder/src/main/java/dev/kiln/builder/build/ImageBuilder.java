@@ -131,7 +131,7 @@ public final class ImageBuilder {
         for (UpstreamBuild u : upstreams) {
             for (Path src : u.sources()) {
                 units.add(unit(u.owner(), u.tree().root(), u.tree().root().relativize(src).toString(),
-                        objDir.resolve(u.owner()).resolve("upstream"), u.cflags(), u.tree().key()));
+                        objDir.resolve(u.owner()).resolve("upstream"), u.cflagsFor(src), u.tree().key()));
             }
         }
         units.add(new Unit("platform-notes", gen.resolve("manifest.S"), objDir.resolve(build.platform().name()).resolve("manifest.o"),

@@ -44,6 +44,7 @@ import java.util.List;
  * [upstream.build]             # paths relative to the unpacked tree
  * sources = ["src/lapi.c"]     # compile these like the library's own sources...
  * cflags = ["-DLUA_COMPAT_5_3"] #   ...with these extra flags (upstream sources only)
+ * size_optimized = ["src/lparser.c"]  # those of the sources on no hot path: compiled with -Os
  * commands = ["make -j$KILN_JOBS lib/libc.a"]  # and/or first run these with /bin/sh -c in the tree (they may generate sources)
  *                              #   ($KILN_CC = $CC: gcc with the upstream guest flags; $KILN_AR, $KILN_JOBS)
  * archives = ["lib/libc.a"]    #   ...and link what they built (commands only), after all objects

@@ -208,7 +208,7 @@ public final class ManifestParser {
     private static Upstream.Build upstreamBuild(Doc doc, TomlTable up) throws ManifestException {
         TomlTable b = doc.table(up, "build", false);
         if (b == null) return Upstream.Build.NOTHING;
-        doc.onlyKeys(b, "upstream.build", Set.of("sources", "include", "cflags", "commands", "archives"));
+        doc.onlyKeys(b, "upstream.build", Set.of("sources", "include", "cflags", "commands", "archives", "size_optimized"));
         String tree = "the upstream tree";
         List<String> sources = doc.paths(b, "upstream.build.sources", tree);
         List<String> commands = doc.strings(b, "upstream.build.commands", null);
@@ -221,8 +221,15 @@ public final class ManifestParser {
         for (String c : commands) {
             if (c.isBlank()) throw doc.error(b, "commands", "upstream.build.commands has an empty command");
         }
+        List<String> sizeOptimized = doc.paths(b, "upstream.build.size_optimized", tree);
+        for (String s : sizeOptimized) {
+            if (!sources.contains(s)) {
+                throw doc.error(b, "size_optimized", "upstream.build.size_optimized names '" + s
+                        + "', which is not one of upstream.build.sources");
+            }
+        }
         return new Upstream.Build(sources, doc.paths(b, "upstream.build.include", tree),
-                doc.strings(b, "upstream.build.cflags", null), commands, archives);
+                doc.strings(b, "upstream.build.cflags", null), commands, archives, sizeOptimized);
     }
 
     /** One parsed file and typed accessors whose errors carry the file and line. */

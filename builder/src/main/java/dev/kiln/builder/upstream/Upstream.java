@@ -23,14 +23,17 @@ public record Upstream(Path manifest, UpstreamOrigin origin, String sha256, int 
     /**
      * {@code [upstream.build]}: {@code sources} compiled like the manifest's own and/or
      * {@code commands} run in the tree first, producing {@code archives} or generating sources.
+     * {@code sizeOptimized} names those of the sources that are on no hot path (a parser, start-up,
+     * rarely used libraries): they are compiled with {@code -Os}, the rest as fast as the host build.
      * Paths are relative to the tree.
      */
     public record Build(List<String> sources, List<String> include, List<String> cflags,
-                        List<String> commands, List<String> archives) {
-        public static final Build NOTHING = new Build(List.of(), List.of(), List.of(), List.of(), List.of());
+                        List<String> commands, List<String> archives, List<String> sizeOptimized) {
+        public static final Build NOTHING = new Build(List.of(), List.of(), List.of(), List.of(), List.of(), List.of());
 
         public Build {
             sources = List.copyOf(sources);
+            sizeOptimized = List.copyOf(sizeOptimized);
             include = List.copyOf(include);
             cflags = List.copyOf(cflags);
             commands = List.copyOf(commands);

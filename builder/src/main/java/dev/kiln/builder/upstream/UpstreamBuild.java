@@ -69,6 +69,14 @@ public record UpstreamBuild(String owner, String name, Upstream upstream, Upstre
         return out;
     }
 
+    /** The extra flags for one of {@link #sources}: {@link #cflags}, then {@code -Os} where the manifest asks for size. */
+    public List<String> cflagsFor(Path source) {
+        if (!upstream.build().sizeOptimized().contains(tree.root().relativize(source).toString())) return cflags;
+        List<String> flags = new ArrayList<>(cflags);
+        flags.add("-Os"); // after the toolchain's -O2: gcc takes the last -O
+        return flags;
+    }
+
     /** The tree's fixed name in file names and debug info: the same objects wherever OUT is. */
     public String prefixMap() {
         return "-ffile-prefix-map=" + tree.root() + "=upstream/" + name;

@@ -74,6 +74,19 @@ class UpstreamManifestTest {
     }
 
     @Test
+    void sizeOptimizedSourcesAreSomeOfTheSources() throws Exception {
+        String base = "[upstream]\nurl = \"https://x.org/a.tar.gz\"\nsha256 = \"" + SHA + "\"\n"
+                + "[upstream.build]\nsources = [\"src/lvm.c\", \"src/lparser.c\"]\n";
+        assertEquals(List.of("src/lparser.c"), library(base + "size_optimized = [\"src/lparser.c\"]\n").upstream().build().sizeOptimized());
+        assertEquals(List.of(), library(base).upstream().build().sizeOptimized());
+        ManifestException e = libraryError(base + "size_optimized = [\"src/lcode.c\"]\n");
+        assertTrue(e.getMessage().contains(":10: upstream.build.size_optimized names 'src/lcode.c', which is not one of"
+                + " upstream.build.sources"), e.getMessage());
+        e = libraryError(base + "size_optimized = [\"../x.c\"]\n");
+        assertTrue(e.getMessage().contains("upstream.build.size_optimized: '../x.c' must be a relative path inside"), e.getMessage());
+    }
+
+    @Test
     void cflagsAndFloatWithoutUpstream() throws Exception {
         LibraryManifest plain = library("");
         assertNull(plain.upstream());

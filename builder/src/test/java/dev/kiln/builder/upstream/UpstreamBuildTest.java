@@ -55,10 +55,19 @@ class UpstreamBuildTest {
         Files.createDirectories(src.resolve("src"));
         Files.createDirectories(src.resolve("include"));
         Files.writeString(src.resolve("src/foo.c"), """
+                #ifdef __OPTIMIZE_SIZE__
+                #error foo.c is never listed in size_optimized
+                #endif
                 int upfoo_value(void) { return 41; }
                 int upfoo_extra(void) { return FOO_EXTRA; }
                 /* SSE: does not compile under -mgeneral-regs-only. */
                 double upfoo_half(double x) { return x / 2; }
+                """);
+        Files.writeString(src.resolve("src/cold.c"), """
+                #ifndef __OPTIMIZE_SIZE__
+                #error cold.c is built with -Os when size_optimized names it
+                #endif
+                int upfoo_cold(void) { return 5; }
                 """);
         Files.writeString(src.resolve("include/foo.h"), "int upfoo_value(void);\nint upfoo_extra(void);\n");
         Files.writeString(src.resolve("src/bar.c"), "int upbar_value(void) { return 7; }\nint upbar_unused(void) { return 8; }\n");
@@ -217,6 +226,37 @@ class UpstreamBuildTest {
         assertEquals(1, patched.compiled(), "only the patched upstream source (its key has the patches)");
         assertTrue(Files.readString(tree.resolve("src/foo.c")).contains("return 43;"));
         assertFalse(java.util.Arrays.equals(image, Files.readAllBytes(patched.image())), "the patches reach the image");
+    }
+
+    /** size_optimized: -Os for the sources it names and for no other (each file refuses to compile otherwise). */
+    @Test
+    void sizeOptimizedSourcesAloneAreBuiltWithOs() throws Exception {
+        Path lib = tmp.resolve("libs/upsize");
+        Files.createDirectories(lib);
+        Files.writeString(lib.resolve(ManifestParser.FILE_NAME), """
+                [library]
+                name = "upsrc"
+                description = "upstream sources, one of them on no hot path"
+                depends = ["platform"]
+
+                [upstream]
+                tarball = "%s"
+                sha256 = "%s"
+
+                [upstream.build]
+                sources = ["src/foo.c", "src/cold.c"]
+                size_optimized = ["src/cold.c"]
+                include = ["include"]
+                cflags = ["-DFOO_EXTRA=2"]
+                """.formatted(tarball, sha));
+        Path app = tmp.resolve("app");
+        Files.createDirectories(app);
+        Files.writeString(app.resolve("main.c"),
+                "int upfoo_value(void);\nint upfoo_cold(void);\nint main(const char *c) { (void)c; return upfoo_value() + upfoo_cold(); }\n");
+        Files.writeString(app.resolve(ManifestParser.FILE_NAME), "[app]\nname = \"uptest\"\nsources = [\"main.c\"]\nlibraries = [\"upsrc\"]\n");
+        BuildReport r = build(app, tmp.resolve("out"), cache());
+        HvtImage.read(r.image());
+        assertTrue(Files.readString(tmp.resolve("out/uptest.map")).contains("cold.o"), "cold.c is linked");
     }
 
     /** A port: the app itself has the upstream; its glue gets the app's cflags and the upstream's headers. */
