@@ -40,7 +40,7 @@ final class BenchPlots {
     record Latencies(String label, long[] nanos) {}
 
     /** A distribution known only by its quantiles (the C floor prints no samples). */
-    record Quantiles(String label, BenchCommand.Summary summary) {}
+    record Quantiles(String label, LatencySummary summary) {}
 
     record Point(double x, double y) {}
 

@@ -114,17 +114,17 @@ final class CloneBench {
                 }
                 monitor.keepWarm(null, 0);
             }
-            BenchCommand.Summary f = BenchCommand.Summary.of(fresh), c = BenchCommand.Summary.of(cold),
-                    w = BenchCommand.Summary.of(warm), p = BenchCommand.Summary.of(pooled);
+            LatencySummary f = LatencySummary.of(fresh), c = LatencySummary.of(cold),
+                    w = LatencySummary.of(warm), p = LatencySummary.of(pooled);
             out.printf(Locale.ROOT, "kiln bench clone: %s, %d MiB, %d of each in one JVM (request..first KVM_RUN entry)%n",
                     img, mem >> 20, n);
             out.println("  " + BenchCommand.execution(monitor));
             out.println("  fresh boot (create, load, first instruction): " + f);
             out.println("  clone of a snapshot (new VM, CoW map):        " + c);
             out.println("  clone with a warm VM (CoW map over it):       " + w);
-            out.println("    of which taking the VM + mapping memory:    " + BenchCommand.Summary.of(warmParts[0]));
-            out.println("    of which vCPU state + clone identity:       " + BenchCommand.Summary.of(warmParts[1]));
-            out.println("    of which the rest (checks, devices, entry): " + BenchCommand.Summary.of(warmParts[2]));
+            out.println("    of which taking the VM + mapping memory:    " + LatencySummary.of(warmParts[0]));
+            out.println("    of which vCPU state + clone identity:       " + LatencySummary.of(warmParts[1]));
+            out.println("    of which the rest (checks, devices, entry): " + LatencySummary.of(warmParts[2]));
             out.println("  clone from a clone pool (made ahead):        " + p);
             out.printf(Locale.ROOT, "  ratio clone/fresh (median): cold %.2fx, warm VM %.2fx, clone pool %.2fx"
                             + "   (%s)%n",

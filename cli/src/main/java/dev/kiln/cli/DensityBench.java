@@ -56,8 +56,8 @@ final class DensityBench {
             try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
                 files = (int) fds.count() - 1; // the listing's own descriptor
             }
-            return new ProcessMemory(BenchCommand.rssBytes(), guestRam, files,
-                    BenchCommand.procKiB("/proc/meminfo", "MemAvailable:"));
+            return new ProcessMemory(ProcessUsage.rssBytes(), guestRam, files,
+                    ProcessUsage.procKiB("/proc/meminfo", "MemAvailable:"));
         }
     }
 

@@ -1,0 +1,218 @@
+package dev.kiln.cli;
+
+import dev.kiln.cli.CommandLines.UsageException;
+import dev.kiln.monitor.ExecutionMode;
+import dev.kiln.monitor.Instance;
+import dev.kiln.monitor.InstanceSpec;
+import dev.kiln.monitor.InstanceStats;
+import dev.kiln.monitor.Monitor;
+import dev.kiln.monitor.Outcome;
+import dev.kiln.monitor.image.HvtImage;
+import dev.kiln.monitor.image.ImageException;
+import org.apache.commons.cli.Options;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Boot latency: N boots of one image in this JVM (create, first console byte, halt, teardown),
+ * beside the C floor (a C program doing the least KVM work to run a guest to HLT) and the whole
+ * {@code kiln run} process time.
+ */
+final class BootBench {
+    static final String SYNTAX = "kiln bench boot [-n N] [--warmup N] [--mem MiB] [--image PATH] [--process-runs N] [--plot DIR]";
+    private final PrintStream out;
+    private final PrintStream err;
+    int n;
+    int warmup;
+    long memMiB;
+    Path image;
+    int processRuns;
+    Path plotDir;
+
+    BootBench(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    int execute(String[] args) throws ImageException, IOException, InterruptedException {
+        Options options = new Options()
+                .addOption(CommandLines.valued("n", null, "N", "boots to measure (default 200)"))
+                .addOption(CommandLines.valued(null, "warmup", "N", "boots run first and not counted (default 50)"))
+                .addOption(CommandLines.valued(null, "mem", "MiB", "guest memory: MiB, or 64M, 1G (default 2)"))
+                .addOption(CommandLines.valued(null, "image", "PATH", "image to boot (default guest/apps/helloworld/build/helloworld.hvt)"))
+                .addOption(CommandLines.valued(null, "process-runs", "N",
+                        "whole 'kiln run' processes to time (default 20; 0 skips)"))
+                .addOption(BenchCommand.plotOption())
+                .addOption(CommandLines.flag("help", "show this help"));
+        try {
+            ParsedLine cl = CommandLines.parse(options, args, false);
+            if (cl.hasOption("help")) {
+                CommandLines.help(out, SYNTAX, "Boot latency in one JVM, beside a C floor measured in the same run.",
+                        options, "");
+                return 0;
+            }
+            if (!cl.getArgList().isEmpty()) throw new UsageException("unexpected argument " + cl.getArgList().getFirst());
+            n = (int) CommandLines.longValue(cl, "n", 200, 1, 1_000_000);
+            warmup = (int) CommandLines.longValue(cl, "warmup", 50, 0, 1_000_000);
+            memMiB = CommandLines.mebibytes(cl, "mem", 2, 2, 4096);
+            processRuns = (int) CommandLines.longValue(cl, "process-runs", 20, 0, 10_000);
+            image = cl.hasOption("image") ? Path.of(cl.getOptionValue("image")) : null;
+            plotDir = BenchPlots.directory(cl);
+        } catch (UsageException e) {
+            err.println("kiln bench boot: " + e.getMessage());
+            err.println("usage: " + SYNTAX);
+            return Main.EXIT_USAGE;
+        }
+        Path home = Path.of(System.getProperty("kiln.home", "."));
+        Path img = image != null ? image : home.resolve("guest/apps/helloworld/build/helloworld.hvt");
+        HvtImage hvt = HvtImage.read(img);
+        out.printf(Locale.ROOT, "kiln bench boot: %s, %d MiB, %d boots (+%d warm-up) in one JVM%n",
+                img, memMiB, n, warmup);
+
+        long[] total = new long[n];
+        long[] firstOutput = new long[n];
+        long[] create = new long[n];
+        long[] load = new long[n];
+        long[] run = new long[n];
+        long[] warmTotal = new long[n];
+        ExecutionMode mode = ExecutionMode.requestedDefault();
+        boolean pvm;
+        try (Monitor monitor = Monitor.open()) {
+            pvm = monitor.pvmHost();
+            out.println("  " + BenchCommand.execution(monitor));
+            InstanceSpec spec = new InstanceSpec(hvt, memMiB << 20, List.of(), OutputStream.nullOutputStream(), null);
+            for (int i = -warmup; i < n; i++) {
+                long t0 = System.nanoTime();
+                Outcome o;
+                InstanceStats st;
+                try (Instance inst = monitor.create(spec)) {
+                    o = inst.run();
+                    st = inst.stats();
+                }
+                long t1 = System.nanoTime();
+                if (!(o instanceof Outcome.Halted h) || h.status() != 0) {
+                    err.println("kiln bench boot: boot " + i + " ended badly: " + o.describe());
+                    return 1;
+                }
+                if (i >= 0) {
+                    total[i] = t1 - t0;
+                    firstOutput[i] = st.firstOutputNanos();
+                    create[i] = st.createNanos();
+                    load[i] = st.loadNanos();
+                    run[i] = st.runNanos();
+                }
+            }
+            // The same boots again with VMs made ahead of time by a background thread.
+            monitor.keepWarm(memMiB << 20, 4);
+            for (int i = -warmup; i < n; i++) {
+                long t0 = System.nanoTime();
+                try (Instance inst = monitor.create(spec)) {
+                    inst.run();
+                }
+                if (i >= 0) warmTotal[i] = System.nanoTime() - t0;
+                Thread.sleep(1); // let the pool's thread make the next VM, as a host between requests would
+            }
+        }
+        LatencySummary java = LatencySummary.of(total);
+        LatencySummary first = LatencySummary.of(firstOutput);
+        out.println("  java in-JVM boot (create..teardown): " + java);
+        out.println("  java create..first console byte:     " + first);
+        out.println("    of which VM+memory+vCPU creation:  " + LatencySummary.of(create));
+        out.println("    of which image load + boot state:  " + LatencySummary.of(load));
+        out.println("    of which guest run (entry..HALT):  " + LatencySummary.of(run));
+        out.println("  java boot with a warm VM pool:       " + LatencySummary.of(warmTotal)
+                + "   (VM creation done ahead by a background thread)");
+
+        LatencySummary floor = cFloor(home, n, false, false);
+        // Like for like: the monitor parks one vCPU (ParkedVcpu) and, natively on kvm_pvm,
+        // registers the native-execution page of each vCPU; the floor then does both too.
+        boolean vif = pvm && mode == ExecutionMode.NATIVE;
+        LatencySummary parkedFloor = floor == null ? null : cFloor(home, n, true, vif);
+        if (floor != null) {
+            out.println("  C floor (create VM..HLT..teardown):  " + floor);
+            double ratio = java.median() / floor.median();
+            out.printf(Locale.ROOT, "  ratio java/C floor (median): %.2fx   (%s)%n", ratio,
+                    new Target("<= 2x and median <= 1.5 ms").verdict(ratio <= 2 && java.median() <= 1.5e6));
+        }
+        if (parkedFloor != null) {
+            // The monitor parks one vCPU (ParkedVcpu); the same trick in C is the like-for-like floor.
+            out.println((vif ? "  C floor, parked vCPU + page (like for like): " : "  C floor, with a parked vCPU too:     ") + parkedFloor);
+            double ratio = java.median() / parkedFloor.median();
+            out.printf(Locale.ROOT, "  ratio java/C floor like for like (median): %.2fx   (%s)%n", ratio,
+                    new Target("<= 1.3x").verdict(ratio <= 1.3));
+        }
+        if (plotDir != null) {
+            out.println("  plot: " + BenchPlots.latencyCdf(plotDir, "boot-latency.png",
+                    "kiln bench boot: " + img.getFileName() + ", " + memMiB + " MiB, create..teardown",
+                    List.of(new BenchPlots.Latencies("cold boot", total), new BenchPlots.Latencies("warm VM pool", warmTotal)),
+                    floorQuantiles(floor, parkedFloor)));
+        }
+        if (processRuns > 0) {
+            Path launcher = home.resolve("kiln");
+            long[] proc = new long[processRuns];
+            for (int i = 0; i < processRuns; i++) {
+                long t0 = System.nanoTime();
+                Process p = new ProcessBuilder(launcher.toString(), "run", "--mem=" + memMiB, img.toString())
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                    p.destroyForcibly();
+                    err.println("kiln bench boot: '" + launcher + " run' failed");
+                    return 1;
+                }
+                proc[i] = System.nanoTime() - t0;
+            }
+            LatencySummary whole = LatencySummary.of(proc);
+            out.println("  whole 'kiln run' process:           " + whole + "   ("
+                    + new Target("median <= 150 ms").verdict(whole.median() <= 150e6) + ")");
+        }
+        return 0;
+    }
+
+    private static List<BenchPlots.Quantiles> floorQuantiles(LatencySummary floor, LatencySummary parkedFloor) {
+        List<BenchPlots.Quantiles> q = new java.util.ArrayList<>();
+        if (floor != null) q.add(new BenchPlots.Quantiles("C floor", floor));
+        if (parkedFloor != null) q.add(new BenchPlots.Quantiles("C floor, parked vCPU", parkedFloor));
+        return q;
+    }
+
+    /** Compiles and runs bench/kvm-floor/kvm_floor.c; null (with a note) when it cannot. */
+    private LatencySummary cFloor(Path home, int n, boolean parked, boolean vif) throws IOException, InterruptedException {
+        Path src = home.resolve("bench/kvm-floor/kvm_floor.c");
+        if (!Files.exists(src)) {
+            out.println("  C floor: skipped, " + src + " not found");
+            return null;
+        }
+        Path bin = Files.createTempDirectory("kiln-floor").resolve("kvm_floor");
+        Process cc = new ProcessBuilder("gcc", "-O2", "-o", bin.toString(), src.toString()).inheritIO().start();
+        if (cc.waitFor() != 0) {
+            out.println("  C floor: skipped, gcc failed");
+            return null;
+        }
+        List<String> cmd = new java.util.ArrayList<>(List.of(bin.toString(), Integer.toString(n)));
+        if (parked) cmd.add("parked");
+        if (vif) cmd.add("vif");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor();
+        Files.deleteIfExists(bin);
+        Files.deleteIfExists(bin.getParent());
+        Matcher m = Pattern.compile("min_us=([0-9.]+) median_us=([0-9.]+) p99_us=([0-9.]+)").matcher(printed);
+        if (p.exitValue() != 0 || !m.find()) {
+            out.println("  C floor: failed: " + printed.strip());
+            return null;
+        }
+        return new LatencySummary(Double.parseDouble(m.group(1)) * 1e3, Double.parseDouble(m.group(2)) * 1e3,
+                Double.parseDouble(m.group(3)) * 1e3);
+    }
+}
