@@ -43,7 +43,7 @@ final class BurstBench {
             // Warm-up: a small burst first, stopped and closed, so that the JIT has compiled the
             // start-up path (a long-lived host is in that state; the compiler threads would
             // otherwise take a core from the measured burst).
-            dev.kiln.monitor.Burst warm = dev.kiln.monitor.Burst.start(monitor, idle, Math.min(n, 200),
+            dev.kiln.monitor.fleet.Burst warm = dev.kiln.monitor.fleet.Burst.start(monitor, idle, Math.min(n, 200),
                     i -> OutputStream.nullOutputStream(), 60, TimeUnit.SECONDS);
             for (Instance i : warm.instances()) i.close();
             // Baseline: the same guest, one at a time (request..first hypercall, then stopped).
@@ -63,7 +63,7 @@ final class BurstBench {
             long cpuBefore = ProcessUsage.cpuNanos();
             // KVM's cost per VM grows with the VMs alive: big bursts get a deadline to match
             long deadline = Math.max(120, n * 40L / 1000);
-            dev.kiln.monitor.Burst b = dev.kiln.monitor.Burst.start(monitor, idle, n, i -> OutputStream.nullOutputStream(),
+            dev.kiln.monitor.fleet.Burst b = dev.kiln.monitor.fleet.Burst.start(monitor, idle, n, i -> OutputStream.nullOutputStream(),
                     deadline, TimeUnit.SECONDS);
             long rssAfter = ProcessUsage.rssBytes();
             long cpuUsed = ProcessUsage.cpuNanos() - cpuBefore;
@@ -141,7 +141,7 @@ final class BurstBench {
     }
 
     /** Instances up against time since the burst started. */
-    private static BenchPlots.Series upOverTime(dev.kiln.monitor.Burst b) {
+    private static BenchPlots.Series upOverTime(dev.kiln.monitor.fleet.Burst b) {
         long[] up = b.instances().stream().mapToLong(Instance::upNanos).filter(u -> u != 0).sorted().toArray();
         long start = b.startNanos();
         List<BenchPlots.Point> points = new java.util.ArrayList<>(up.length + 1);

@@ -1,11 +1,11 @@
 package dev.kiln.cli;
 
 import dev.kiln.cli.CommandLines.UsageException;
-import dev.kiln.monitor.Burst;
 import dev.kiln.monitor.Instance;
 import dev.kiln.monitor.InstanceSpec;
 import dev.kiln.monitor.Monitor;
 import dev.kiln.monitor.StopCause;
+import dev.kiln.monitor.fleet.Burst;
 import dev.kiln.monitor.image.HvtImage;
 import dev.kiln.monitor.image.ImageException;
 import org.apache.commons.cli.Options;

@@ -26,6 +26,8 @@ final class Api {
     static final long MAX_CLONES = 256;
 
     private final Fleet fleet;
+    private final Roster roster;
+    private final Runs runs;
     private final ImageStore images;
     private final EventStream events;
     private final DaemonMetrics metrics;
@@ -37,15 +39,18 @@ final class Api {
 
     private final Dashboard dashboard;
 
-    Api(Fleet fleet, ImageStore images, EventStream events, DaemonMetrics metrics, HostCapacity capacity, long heartbeatMillis) {
-        this(fleet, images, events, metrics, capacity, heartbeatMillis, new Dashboard(), null);
+    Api(Fleet fleet, Roster roster, Runs runs, ImageStore images, EventStream events, DaemonMetrics metrics, HostCapacity capacity,
+        long heartbeatMillis) {
+        this(fleet, roster, runs, images, events, metrics, capacity, heartbeatMillis, new Dashboard(), null);
     }
 
-    Api(Fleet fleet, ImageStore images, EventStream events, DaemonMetrics metrics, HostCapacity capacity, long heartbeatMillis,
-        Dashboard dashboard, ClusterFront cluster) {
+    Api(Fleet fleet, Roster roster, Runs runs, ImageStore images, EventStream events, DaemonMetrics metrics, HostCapacity capacity,
+        long heartbeatMillis, Dashboard dashboard, ClusterFront cluster) {
         this.dashboard = dashboard;
         this.cluster = cluster;
         this.fleet = fleet;
+        this.roster = roster;
+        this.runs = runs;
         this.images = images;
         this.events = events;
         this.metrics = metrics;
@@ -63,19 +68,19 @@ final class Api {
                 .add("GET", "/v1/instances", x -> cluster != null ? new Reply.Bytes(200, "application/json", Json.bytes(cluster.list()))
                         : Reply.ok(instanceList()))
                 .add("POST", "/v1/bursts", this::burst)
-                .add("GET", "/v1/instances/{id}", x -> Reply.ok(view(fleet.get(x.param("id")))))
+                .add("GET", "/v1/instances/{id}", x -> Reply.ok(view(roster.get(x.param("id")))))
                 .add("DELETE", "/v1/instances/{id}", x -> {
                     if (cluster != null) return new Reply.Bytes(200, "application/json", Json.bytes(cluster.delete(x.param("id"))));
-                    Hosted h = fleet.get(x.param("id"));
+                    Hosted h = roster.get(x.param("id"));
                     fleet.delete(h);
                     return Reply.ok(Json.object("id", h.id, "deleted", true));
                 })
-                .add("POST", "/v1/instances/{id}/start", x -> act(x, fleet::start))
-                .add("POST", "/v1/instances/{id}/stop", x -> act(x, fleet::stop))
-                .add("POST", "/v1/instances/{id}/pause", x -> act(x, fleet::pause))
-                .add("POST", "/v1/instances/{id}/resume", x -> act(x, fleet::resume))
+                .add("POST", "/v1/instances/{id}/start", x -> act(x, runs::start))
+                .add("POST", "/v1/instances/{id}/stop", x -> act(x, runs::stop))
+                .add("POST", "/v1/instances/{id}/pause", x -> act(x, runs::pause))
+                .add("POST", "/v1/instances/{id}/resume", x -> act(x, runs::resume))
                 .add("GET", "/v1/instances/{id}/logs", this::logs)
-                .add("GET", "/v1/instances/{id}/stats", x -> Reply.ok(stats(fleet.get(x.param("id")))))
+                .add("GET", "/v1/instances/{id}/stats", x -> Reply.ok(stats(roster.get(x.param("id")))))
                 .add("POST", "/v1/instances/{id}/snapshot", this::snapshot)
                 .add("POST", "/v1/instances/{id}/clone", this::cloneInstance)
                 .add("GET", "/v1/events", this::eventStream)
@@ -96,7 +101,7 @@ final class Api {
     }
 
     private Reply act(Exchange x, java.util.function.Consumer<Hosted> action) throws IOException {
-        Hosted h = fleet.get(x.param("id"));
+        Hosted h = roster.get(x.param("id"));
         x.body(Set.of()); // no body expected: anything in it is an unknown field
         action.accept(h);
         return Reply.ok(view(h));
@@ -112,7 +117,7 @@ final class Api {
     private ObjectNode host() {
         ObjectNode byState = Json.object();
         for (HostedState s : HostedState.values()) byState.put(s.label(), 0);
-        for (Hosted h : fleet.all()) {
+        for (Hosted h : roster.all()) {
             synchronized (h) {
                 byState.put(h.state.label(), byState.get(h.state.label()).asInt() + 1);
             }
@@ -120,9 +125,9 @@ final class Api {
         return Json.object("cores", Runtime.getRuntime().availableProcessors(),
                 "memory_total_bytes", capacity.physicalBytes(),
                 "memory_budget_bytes", capacity.budgetBytes(),
-                "memory_reserved_bytes", fleet.memoryReserved(),
-                "memory_available_bytes", Math.max(0, capacity.budgetBytes() - fleet.memoryReserved()),
-                "instances", fleet.all().size(),
+                "memory_reserved_bytes", runs.memoryReserved(),
+                "memory_available_bytes", Math.max(0, capacity.budgetBytes() - runs.memoryReserved()),
+                "instances", roster.all().size(),
                 "instances_by_state", byState,
                 "images", images.all().size());
     }
@@ -170,7 +175,7 @@ final class Api {
 
     private ArrayNode instanceList() {
         ArrayNode a = Json.MAPPER.createArrayNode();
-        for (Hosted h : fleet.all()) a.add(view(h));
+        for (Hosted h : roster.all()) a.add(view(h));
         return a;
     }
 
@@ -220,7 +225,7 @@ final class Api {
 
     /** The console; with follow=true, streamed until the run ends (or at once when none is live). */
     private Reply logs(Exchange x) throws IOException, InterruptedException {
-        Hosted h = fleet.get(x.param("id"));
+        Hosted h = roster.get(x.param("id"));
         if (!x.flag("follow")) return new Reply.Bytes(200, "text/plain; charset=utf-8", h.log.read());
         ConsoleLog.Follow follow;
         boolean live;
@@ -238,7 +243,7 @@ final class Api {
                     byte[] b = follow.later().poll(heartbeatMillis, TimeUnit.MILLISECONDS);
                     if (b == ConsoleLog.END) break;
                     if (b == null) {
-                        if (!fleet.contains(h)) break; // deleted while followed
+                        if (!roster.contains(h)) break; // deleted while followed
                         continue;
                     }
                     out.write(b);
@@ -256,14 +261,14 @@ final class Api {
     }
 
     private Reply snapshot(Exchange x) throws IOException {
-        Hosted h = fleet.get(x.param("id"));
+        Hosted h = roster.get(x.param("id"));
         x.body(Set.of());
-        Path file = fleet.snapshot(h);
+        Path file = runs.snapshot(h);
         return Reply.json(201, Json.object("id", h.id, "path", file.toString(), "size", Files.size(file)));
     }
 
     private Reply cloneInstance(Exchange x) throws IOException {
-        Hosted h = fleet.get(x.param("id"));
+        Hosted h = roster.get(x.param("id"));
         JsonBody b = x.body(Set.of("count"));
         int count = (int) b.integer("count", 1, 1, MAX_CLONES);
         List<Hosted> clones = fleet.cloneOf(h, count);

@@ -28,7 +28,7 @@ public final class Daemon implements AutoCloseable {
     private final FileChannel lockChannel;
     private final StateDb db;
     private final Monitor monitor;
-    private final Fleet fleet;
+    private final Runs runs;
     private ScaleToZero sleeper;
     private final Dashboard dashboard;
     private final HttpFront front;
@@ -74,19 +74,23 @@ public final class Daemon implements AutoCloseable {
             ImageStore images = new ImageStore(state.resolve("images"), opened);
             EventStream events = new EventStream();
             DaemonMetrics metrics = new DaemonMetrics();
-            Fleet f = new Fleet(m, opened, images, state, config.logCapBytes(), events, net);
-            metrics.watch(f, images, capacity);
-            sleeper = new ScaleToZero(f);
-            f.scaleToZero(sleeper);
+            Path logs = Files.createDirectories(state.resolve("logs"));
+            Path snapshots = Files.createDirectories(state.resolve("snapshots"));
+            Roster roster = new Roster();
+            NetworkWiring wiring = new NetworkWiring(net, roster);
+            Runs r = new Runs(m, opened, images, events, roster, wiring, snapshots);
+            metrics.watch(roster, r, images, capacity);
+            sleeper = new ScaleToZero(r, roster);
+            Fleet f = new Fleet(opened, images, roster, r, wiring, sleeper, logs, snapshots, config.logCapBytes(), events);
             dashboard = new Dashboard();
             // Clustered, records are loaded but not booted: the host's reconciler runs what etcd assigns it.
             List<String> problems = f.recover(join == null);
-            if (join != null) joined = join.join(new LocalFleet(f, images, capacity, m));
-            Api api = new Api(f, images, events, metrics, capacity, heartbeatMillis, dashboard, joined);
+            if (join != null) joined = join.join(new LocalFleet(f, roster, r, images, capacity, m));
+            Api api = new Api(f, roster, r, images, events, metrics, capacity, heartbeatMillis, dashboard, joined);
             front = new HttpFront(socket, config.listen(), token, api.routes(), metrics, dashboard);
             // Owner and group: the socket's mode is who may drive the daemon.
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
-            fleet = f;
+            runs = r;
             recoveryProblems = problems;
             if (joined != null) joined.serving(config.listen() != null ? config.listen().getHostString() + ":" + front.tcpPort() : socket.toString());
         } catch (Exception e) {
@@ -180,7 +184,7 @@ public final class Daemon implements AutoCloseable {
         if (cluster != null) cluster.close();
         front.close();
         sleeper.close();
-        fleet.close();
+        runs.close();
         if (network != null) network.close();
         if (shell != null) shell.close();
         monitor.close();

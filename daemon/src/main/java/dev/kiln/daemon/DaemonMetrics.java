@@ -14,8 +14,8 @@ import java.util.Map;
 
 /**
  * {@code GET /metrics}: the daemon's state in Prometheus text format, names prefixed {@code kiln_}.
- * Gauges and the fleet's counters are read when scraped (callbacks), so nothing on an instance's
- * path updates a metric; only the request counter is incremented as requests come.
+ * Gauges and the counters of {@link Runs} are read when scraped (callbacks), so nothing on an
+ * instance's path updates a metric; only the request counter is incremented as requests come.
  */
 final class DaemonMetrics {
     static final String CONTENT_TYPE = PrometheusTextFormatWriter.CONTENT_TYPE;
@@ -29,31 +29,31 @@ final class DaemonMetrics {
                 .labelNames("method", "status").register(registry);
     }
 
-    /** Registers the callbacks that read the fleet. */
-    void watch(Fleet fleet, ImageStore images, HostCapacity capacity) {
+    /** Registers the callbacks that read the hosted instances and their runs. */
+    void watch(Roster roster, Runs runs, ImageStore images, HostCapacity capacity) {
         GaugeWithCallback.builder().name("kiln_instances").help("Instances by state").labelNames("state")
                 .callback(cb -> {
                     Map<HostedState, Integer> n = new EnumMap<>(HostedState.class);
                     for (HostedState s : HostedState.values()) n.put(s, 0);
-                    for (Hosted h : fleet.all()) n.merge(h.state, 1, Integer::sum);
+                    for (Hosted h : roster.all()) n.merge(h.state, 1, Integer::sum);
                     n.forEach((s, c) -> cb.call(c, s.label()));
                 }).register(registry);
         CounterWithCallback.builder().name("kiln_boots_total").help("Instance runs started (fresh boots and clones)")
-                .callback(cb -> cb.call(fleet.boots.get())).register(registry);
+                .callback(cb -> cb.call(runs.boots.get())).register(registry);
         CounterWithCallback.builder().name("kiln_exits_total").help("Instance runs ended, by how: halted, faulted, stopped")
-                .labelNames("kind").callback(cb -> fleet.exitsByKind.forEach((k, v) -> cb.call(v.get(), k))).register(registry);
+                .labelNames("kind").callback(cb -> runs.exitsByKind.forEach((k, v) -> cb.call(v.get(), k))).register(registry);
         CounterWithCallback.builder().name("kiln_console_bytes_total").help("Console bytes written by guests")
                 .callback(cb -> {
                     long live = 0;
-                    for (Hosted h : fleet.all()) {
+                    for (Hosted h : roster.all()) {
                         synchronized (h) {
                             if (h.state.live() && h.current != null) live += h.current.stats().consoleBytes();
                         }
                     }
-                    cb.call(fleet.consoleBytesEnded.get() + live);
+                    cb.call(runs.consoleBytesEnded.get() + live);
                 }).register(registry);
         GaugeWithCallback.builder().name("kiln_memory_reserved_bytes").help("Guest memory reserved by live instances")
-                .callback(cb -> cb.call(fleet.memoryReserved())).register(registry);
+                .callback(cb -> cb.call(runs.memoryReserved())).register(registry);
         GaugeWithCallback.builder().name("kiln_memory_budget_bytes").help("Guest memory the daemon admits instances against")
                 .callback(cb -> cb.call(capacity.budgetBytes())).register(registry);
         GaugeWithCallback.builder().name("kiln_images").help("Registered images")

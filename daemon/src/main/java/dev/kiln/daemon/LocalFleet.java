@@ -1,9 +1,9 @@
 package dev.kiln.daemon;
 
-import dev.kiln.monitor.Burst;
 import dev.kiln.monitor.Instance;
 import dev.kiln.monitor.InstanceSpec;
 import dev.kiln.monitor.Monitor;
+import dev.kiln.monitor.fleet.Burst;
 import dev.kiln.monitor.vstate.Snapshot;
 import dev.kiln.monitor.vstate.SnapshotException;
 
@@ -12,27 +12,32 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The part of a daemon's {@link Fleet} a cluster drives from outside this package: a host's
- * reconciler runs what etcd assigns it under the cluster's ids, and removes what it no longer does.
+ * The part of a daemon's {@link Fleet} and {@link Runs} a cluster drives from outside this
+ * package: a host's reconciler runs what etcd assigns it under the cluster's ids, and removes what
+ * it no longer does.
  */
 public final class LocalFleet {
     /** One local instance as the cluster sees it. */
     public record Local(String id, String state, String desired, int memoryMiB, boolean live) {}
 
     private final Fleet fleet;
+    private final Roster roster;
+    private final Runs runs;
     private final ImageStore images;
     private final HostCapacity capacity;
     private final Monitor monitor;
 
-    LocalFleet(Fleet fleet, ImageStore images, HostCapacity capacity, Monitor monitor) {
+    LocalFleet(Fleet fleet, Roster roster, Runs runs, ImageStore images, HostCapacity capacity, Monitor monitor) {
         this.monitor = monitor;
         this.fleet = fleet;
+        this.roster = roster;
+        this.runs = runs;
         this.images = images;
         this.capacity = capacity;
     }
 
     public List<Local> list() {
-        return fleet.all().stream().map(h -> {
+        return roster.all().stream().map(h -> {
             synchronized (h) {
                 return new Local(h.id, h.state.label(), h.desired, h.memoryMiB, h.state.live());
             }
@@ -44,7 +49,7 @@ public final class LocalFleet {
     }
 
     public long memoryReservedBytes() {
-        return fleet.memoryReserved();
+        return runs.memoryReserved();
     }
 
     /**
@@ -54,7 +59,7 @@ public final class LocalFleet {
     public void run(String id, String imagePath, int memoryMiB, List<String> args, Path snapshot) throws IOException {
         Hosted h;
         try {
-            h = fleet.get(id);
+            h = roster.get(id);
         } catch (ApiException e) {
             h = fleet.createAs(id, new Fleet.CreateRequest(imagePath, null, memoryMiB, args, false));
         }
@@ -62,13 +67,13 @@ public final class LocalFleet {
             if (h.state.live()) return;
         }
         if (snapshot == null) {
-            fleet.start(h);
+            runs.start(h);
             return;
         }
         try (Snapshot s = Snapshot.open(snapshot)) {
-            fleet.startWith(h, s);
+            runs.startWith(h, s);
         } catch (SnapshotException e) {
-            fleet.start(h); // an unreadable snapshot is no reason not to run: boot fresh
+            runs.start(h); // an unreadable snapshot is no reason not to run: boot fresh
         }
     }
 
@@ -76,7 +81,7 @@ public final class LocalFleet {
     public void remove(String id) {
         Hosted h;
         try {
-            h = fleet.get(id);
+            h = roster.get(id);
         } catch (ApiException e) {
             return;
         }
@@ -107,6 +112,6 @@ public final class LocalFleet {
 
     /** Writes a snapshot of live instance {@code id} to {@code file}. */
     public void snapshot(String id, Path file) {
-        fleet.snapshotTo(fleet.get(id), file);
+        runs.snapshotTo(roster.get(id), file);
     }
 }

@@ -28,7 +28,8 @@ final class ScaleToZero implements AutoCloseable {
     /** How long a connection to a guest may be refused (a fresh boot's listener is not up yet). */
     private static final long CONNECT_RETRY_MILLIS = 3_000;
 
-    private final Fleet fleet;
+    private final Runs runs;
+    private final Roster roster;
     private final Map<String, Watch> watches = new ConcurrentHashMap<>();
     private final Thread watcher;
     private volatile boolean closed;
@@ -46,8 +47,9 @@ final class ScaleToZero implements AutoCloseable {
         }
     }
 
-    ScaleToZero(Fleet fleet) {
-        this.fleet = fleet;
+    ScaleToZero(Runs runs, Roster roster) {
+        this.runs = runs;
+        this.roster = roster;
         watcher = Thread.ofVirtual().name("kiln-scale-to-zero").start(this::watchIdleness);
     }
 
@@ -131,11 +133,11 @@ final class ScaleToZero implements AutoCloseable {
         long deadline = System.currentTimeMillis() + CONNECT_RETRY_MILLIS;
         InetSocketAddress guest = new InetSocketAddress(Subnet.format(h.net.address()), p.guestPort());
         while (true) {
-            fleet.wake(h);
+            runs.wake(h);
             try {
                 return SocketChannel.open(guest);
             } catch (IOException e) {
-                if (System.currentTimeMillis() > deadline || !fleet.contains(h)) throw e;
+                if (System.currentTimeMillis() > deadline || !roster.contains(h)) throw e;
                 try {
                     Thread.sleep(5);
                 } catch (InterruptedException ie) {
@@ -180,7 +182,7 @@ final class ScaleToZero implements AutoCloseable {
                         && w.sleeping.compareAndSet(false, true)) {
                     Thread.ofVirtual().name("kiln-sleep-" + h.id).start(() -> {
                         try {
-                            fleet.sleep(h);
+                            runs.sleep(h);
                         } finally {
                             w.lastActivityMillis.set(System.currentTimeMillis());
                             w.sleeping.set(false);

@@ -26,7 +26,7 @@ class ApiDocumentTest {
         doc.path("paths").properties().forEach(p -> p.getValue().properties().forEach(m -> {
             if (METHODS.contains(m.getKey())) documented.add(m.getKey().toUpperCase() + " " + p.getKey());
         }));
-        Set<String> served = new Api(null, null, null, null, null, 1000).routes().all().stream()
+        Set<String> served = new Api(null, null, null, null, null, null, null, 1000).routes().all().stream()
                 .map(r -> r.method() + " " + r.template()).collect(Collectors.toCollection(TreeSet::new));
         assertEquals(served, documented);
     }

@@ -145,13 +145,20 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         return t;
     }
 
-    /** Runs the guest on a vCPU thread made ahead of time (see {@link VcpuThread}) and returns at once. */
-    void startOn(VcpuThread reserved) {
+    /**
+     * Runs the guest on a vCPU thread made ahead of time ({@link #reserveThread}) and returns at
+     * once; for a caller that makes all its threads before any VM ({@link dev.kiln.monitor.fleet.Burst}).
+     */
+    public void startOn(VcpuThread reserved) {
         claimRun();
         reserved.run("kiln-vcpu-" + id, this::runOnThisThread);
     }
 
-    static VcpuThread reserveThread() {
+    /**
+     * A vCPU thread made now, waiting for the instance {@link #startOn} gives it (see
+     * {@link VcpuThread} for why it pays to make them before any VM exists).
+     */
+    public static VcpuThread reserveThread() {
         return VcpuThread.make(VCPU_STACK_BYTES);
     }
 

@@ -57,14 +57,14 @@ final class InstanceBuilder implements AutoCloseable {
      * @param prepared a VM made for this instance ahead of time (a burst's), or null: one from the
      *                 warm pool, else a new one
      */
-    static Instance fresh(Monitor monitor, long id, InstanceSpec spec, WarmPool.Ready prepared) throws ImageException {
+    static Instance fresh(Monitor monitor, long id, InstanceSpec spec, PreparedVm prepared) throws ImageException {
         try (InstanceBuilder b = new InstanceBuilder(monitor, id)) {
             b.devices = AttachedDevices.open(spec);
             // The ring's doorbell is bound through the VM's descriptor, which a pooled or prepared VM
             // no longer has: a guest with the ring gets a new VM.
             b.ring = prepared != null ? null
                     : NetRingPlan.offer(spec.netRing(), spec.memoryBytes(), spec.image().kernelEnd(), b.devices.nets().values());
-            WarmPool.Ready warm = prepared != null ? prepared
+            PreparedVm warm = prepared != null ? prepared
                     : b.ring != null ? null : monitor.takeWarm(spec.memoryBytes(), spec.execution());
             if (warm != null) {
                 b.take(warm);
@@ -104,7 +104,7 @@ final class InstanceBuilder implements AutoCloseable {
         try (InstanceBuilder b = new InstanceBuilder(monitor, id)) {
             b.devices = AttachedDevices.open(spec);
             // a ring's doorbell needs a new VM's descriptor (see fresh)
-            WarmPool.Ready warm = b.devices.nets().isEmpty() ? monitor.takeWarm(snapshot, spec.execution()) : null;
+            PreparedVm warm = b.devices.nets().isEmpty() ? monitor.takeWarm(snapshot, spec.execution()) : null;
             if (warm != null) {
                 b.take(warm);
                 if (warm.preloaded() != snapshot) { // a clone pool's VM already holds it all
@@ -154,7 +154,7 @@ final class InstanceBuilder implements AutoCloseable {
         }
     }
 
-    private void take(WarmPool.Ready warm) {
+    private void take(PreparedVm warm) {
         vm = warm.vm();
         memory = warm.memory();
         vcpu = warm.vcpu();

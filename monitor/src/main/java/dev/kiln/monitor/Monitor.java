@@ -95,20 +95,29 @@ public final class Monitor implements AutoCloseable {
         return createAdmitted(spec, null);
     }
 
-    /** Checks a spec as {@link #create} does, and reserves its memory; for {@link Burst}. */
-    void checkAndAdmit(InstanceSpec spec) throws ImageException {
+    /**
+     * Checks a spec as {@link #create} does, and reserves its memory, for a caller that makes
+     * instances in phases ({@link dev.kiln.monitor.fleet.Burst}: admission for all first, so that a
+     * refused instance costs nothing). Each admitted spec ends in {@link #createAdmitted} or
+     * {@link #unadmit}.
+     */
+    public void checkAndAdmit(InstanceSpec spec) throws ImageException {
         ImageLoader.checkFits(spec.image(), spec.memoryBytes());
         checkAttachments(spec);
         admit(spec.memoryBytes());
     }
 
     /** Gives back what {@link #checkAndAdmit} reserved, for an instance that will not be made. */
-    void unadmit(InstanceSpec spec) {
+    public void unadmit(InstanceSpec spec) {
         memoryReserved.addAndGet(-spec.memoryBytes());
     }
 
-    /** Creates an instance whose memory is already admitted, on a prepared VM if given. */
-    Instance createAdmitted(InstanceSpec spec, WarmPool.Ready prepared) throws ImageException {
+    /**
+     * Creates an instance whose memory {@link #checkAndAdmit} already reserved, on a VM from
+     * {@link #prepare} if given (else as {@link #create} would). When it fails, the reservation is
+     * given back here.
+     */
+    public Instance createAdmitted(InstanceSpec spec, PreparedVm prepared) throws ImageException {
         try {
             Instance instance = InstanceBuilder.fresh(this, nextId.getAndIncrement(), spec, prepared);
             live.add(instance);
@@ -236,15 +245,15 @@ public final class Monitor implements AutoCloseable {
     }
 
     /** A pre-made VM for this memory size, or null. */
-    WarmPool.Ready takeWarm(long memoryBytes, ExecutionMode mode) {
+    PreparedVm takeWarm(long memoryBytes, ExecutionMode mode) {
         WarmPool p = warmPool;
         return p != null && p.memorySize() == memoryBytes && p.mode() == mode ? p.take() : null;
     }
 
     /** A pre-made clone of this snapshot, else a pre-made empty VM of its size, or null. */
-    WarmPool.Ready takeWarm(dev.kiln.monitor.vstate.Snapshot snapshot, ExecutionMode mode) {
+    PreparedVm takeWarm(dev.kiln.monitor.vstate.Snapshot snapshot, ExecutionMode mode) {
         WarmPool p = clonePool;
-        WarmPool.Ready r = p != null && p.template() == snapshot && p.mode() == mode ? p.take() : null;
+        PreparedVm r = p != null && p.template() == snapshot && p.mode() == mode ? p.take() : null;
         return r != null ? r : takeWarm(snapshot.memorySize(), mode);
     }
 
@@ -260,8 +269,20 @@ public final class Monitor implements AutoCloseable {
         return kvm;
     }
 
-    /** Makes the rest of a VM prepared for a fresh boot (memory, slot, vCPU with CPUID and boot registers). */
-    WarmPool.Ready prepare(dev.kiln.monitor.kvm.Vm vm, InstanceSpec spec) {
+    /**
+     * A new, empty VM, for a caller that makes instances in phases ({@link dev.kiln.monitor.fleet.Burst}):
+     * KVM_CREATE_VM walks every memory mapping of the process, so it makes every VM first, before
+     * any guest memory, vCPU or thread of them exists, then gives each to {@link #prepare}.
+     */
+    public dev.kiln.monitor.kvm.Vm createVm() {
+        return kvm.createVm();
+    }
+
+    /**
+     * Makes the rest of a VM prepared for a fresh boot of {@code spec} (memory, slot, vCPU with
+     * CPUID and boot registers), for {@link #createAdmitted}; closes the VM if that fails.
+     */
+    public PreparedVm prepare(dev.kiln.monitor.kvm.Vm vm, InstanceSpec spec) {
         return WarmPool.finish(kvm, vm, guestCpuid, spec.memoryBytes(), spec.execution(), false);
     }
 

@@ -6,9 +6,10 @@ import java.util.concurrent.CompletableFuture;
  * A vCPU thread made ahead of time, waiting for the instance it will run. Making a thread maps
  * and protects its stack, and every such change to the process's memory map calls every KVM VM's
  * MMU notifier: with thousands of VMs alive, a thread made late costs many times one made before
- * the VMs exist. A burst therefore makes its threads first.
+ * the VMs exist. A burst therefore makes its threads first ({@link Instance#reserveThread}). Outside
+ * this package it is only a handle: given to {@link Instance#startOn}, or released.
  */
-final class VcpuThread {
+public final class VcpuThread {
     private final CompletableFuture<Runnable> work = new CompletableFuture<>();
     private final Thread thread;
     private volatile String name;
@@ -38,7 +39,7 @@ final class VcpuThread {
     }
 
     /** Lets an unused thread end. */
-    void release() {
+    public void release() {
         work.complete(null);
     }
 }

@@ -26,25 +26,12 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * pool only loads its image and runs. Nothing in a pooled VM has ever run.
  */
 final class WarmPool implements AutoCloseable {
-    /**
-     * One ready VM. Its vCPU already holds the boot system registers (hvt ABI section 3); {@code
-     * sregs} and {@code fpu} are what its vCPU holds now ({@code struct kvm_sregs}, {@code struct
-     * kvm_fpu}; null when not read back), so a restore can skip loading state that is already there.
-     */
-    record Ready(Vm vm, GuestMemory memory, Vcpu vcpu, ExecutionMode mode, byte[] sregs, byte[] fpu, Snapshot preloaded) {
-        void close() {
-            vcpu.close();
-            vm.close();
-            memory.close();
-        }
-    }
-
     private final long memorySize;
     /** How the pooled VMs run: the monitor's default; an instance that wants the other mode makes its own VM. */
     private final ExecutionMode mode;
     /** For a clone pool: the snapshot each VM is loaded from ahead of time; else null. */
     private final Snapshot template;
-    private final BlockingQueue<Ready> ready;
+    private final BlockingQueue<PreparedVm> ready;
     private final Thread filler;
     private volatile boolean closed;
 
@@ -68,7 +55,7 @@ final class WarmPool implements AutoCloseable {
         this.ready = new ArrayBlockingQueue<>(size);
         this.filler = Thread.ofPlatform().daemon().name("kiln-warm-pool").start(() -> {
             while (!closed) {
-                Ready r;
+                PreparedVm r;
                 try {
                     r = make(kvm, cpuid, memorySize, mode);
                     if (template != null) r = preload(kvm, r, template);
@@ -88,12 +75,12 @@ final class WarmPool implements AutoCloseable {
         });
     }
 
-    private static Ready preload(Kvm kvm, Ready r, Snapshot template) {
+    private static PreparedVm preload(Kvm kvm, PreparedVm r, Snapshot template) {
         try {
             template.mapMemoryOver(r.memory());
             template.vcpu().apply(r.vcpu(), r.sregs(), r.fpu());
             registerPage(kvm, r.vcpu(), r.memory(), r.mode()); // the snapshot's copy of the page replaced the zeroed one
-            return new Ready(r.vm(), r.memory(), r.vcpu(), r.mode(), template.vcpu().sregs(), template.vcpu().fpu(), template);
+            return new PreparedVm(r.vm(), r.memory(), r.vcpu(), r.mode(), template.vcpu().sregs(), template.vcpu().fpu(), template);
         } catch (RuntimeException e) {
             r.close();
             throw e;
@@ -116,7 +103,7 @@ final class WarmPool implements AutoCloseable {
         return mode;
     }
 
-    static Ready make(Kvm kvm, MemorySegment cpuid, long memorySize, ExecutionMode mode) {
+    static PreparedVm make(Kvm kvm, MemorySegment cpuid, long memorySize, ExecutionMode mode) {
         return finish(kvm, kvm.createVm(), cpuid, memorySize, mode, true);
     }
 
@@ -172,11 +159,11 @@ final class WarmPool implements AutoCloseable {
 
     /**
      * Gives a new VM its memory and vCPU, with the boot system registers; closes the VM if that
-     * fails. {@code recordState}: also read back what the vCPU holds ({@link Ready#sregs},
-     * {@link Ready#fpu}), which only a VM a snapshot may be restored into needs; a burst's VMs,
+     * fails. {@code recordState}: also read back what the vCPU holds ({@link PreparedVm#sregs},
+     * {@link PreparedVm#fpu}), which only a VM a snapshot may be restored into needs; a burst's VMs,
      * booted fresh, skip the two ioctls.
      */
-    static Ready finish(Kvm kvm, Vm vm, MemorySegment cpuid, long memorySize, ExecutionMode wanted, boolean recordState) {
+    static PreparedVm finish(Kvm kvm, Vm vm, MemorySegment cpuid, long memorySize, ExecutionMode wanted, boolean recordState) {
         GuestMemory memory = null;
         try {
             memory = GuestMemory.allocate(memorySize);
@@ -186,11 +173,11 @@ final class WarmPool implements AutoCloseable {
                 MemorySegment sregs = arena.allocate(KvmApi.SREGS);
                 LongMode.fillSregs(sregs);
                 vcpu.setSregs(sregs);
-                if (!recordState) return new Ready(vm, memory, vcpu, mode, null, null, null);
+                if (!recordState) return new PreparedVm(vm, memory, vcpu, mode, null, null, null);
                 vcpu.getSregs(sregs);
                 MemorySegment fpu = arena.allocate(KvmApi.FPU_SIZE, 16);
                 vcpu.getFpu(fpu);
-                return new Ready(vm, memory, vcpu, mode, sregs.toArray(JAVA_BYTE), fpu.toArray(JAVA_BYTE), null);
+                return new PreparedVm(vm, memory, vcpu, mode, sregs.toArray(JAVA_BYTE), fpu.toArray(JAVA_BYTE), null);
             } catch (RuntimeException e) {
                 vcpu.close();
                 throw e;
@@ -207,7 +194,7 @@ final class WarmPool implements AutoCloseable {
     }
 
     /** A ready VM, or null when none is (the caller then makes one itself). */
-    Ready take() {
+    PreparedVm take() {
         return ready.poll();
     }
 
@@ -220,6 +207,6 @@ final class WarmPool implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        for (Ready r; (r = ready.poll()) != null; ) r.close();
+        for (PreparedVm r; (r = ready.poll()) != null; ) r.close();
     }
 }

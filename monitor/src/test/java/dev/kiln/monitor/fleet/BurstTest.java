@@ -1,5 +1,12 @@
-package dev.kiln.monitor;
+package dev.kiln.monitor.fleet;
 
+import dev.kiln.monitor.AdmissionException;
+import dev.kiln.monitor.Instance;
+import dev.kiln.monitor.InstanceSpec;
+import dev.kiln.monitor.KvmAvailable;
+import dev.kiln.monitor.Monitor;
+import dev.kiln.monitor.Outcome;
+import dev.kiln.monitor.StopCause;
 import dev.kiln.monitor.image.GuestImages;
 import dev.kiln.monitor.image.HvtImage;
 import org.junit.jupiter.api.BeforeAll;

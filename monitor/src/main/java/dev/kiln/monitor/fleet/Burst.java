@@ -1,5 +1,10 @@
-package dev.kiln.monitor;
+package dev.kiln.monitor.fleet;
 
+import dev.kiln.monitor.Instance;
+import dev.kiln.monitor.InstanceSpec;
+import dev.kiln.monitor.Monitor;
+import dev.kiln.monitor.PreparedVm;
+import dev.kiln.monitor.VcpuThread;
 import dev.kiln.monitor.image.ImageException;
 import dev.kiln.monitor.kvm.Vm;
 
@@ -125,7 +130,7 @@ public record Burst(List<Instance> instances, int refused, int late, String firs
             }
             VcpuThread[] threads = new VcpuThread[admitted];
             Vm[] vms = new Vm[admitted];
-            WarmPool.Ready[] prepared = new WarmPool.Ready[admitted];
+            PreparedVm[] prepared = new PreparedVm[admitted];
             Instance[] made = new Instance[admitted];
             boolean[] givenBack = new boolean[admitted]; // createAdmitted failed and released the memory itself
             boolean[] tooLate = new boolean[admitted];
@@ -144,7 +149,7 @@ public record Burst(List<Instance> instances, int refused, int late, String firs
                 //    registers an MMU notifier, which walks every memory mapping of the process
                 //    (mm_take_all_locks), so a VM made behind thousands of guest, kvm_run and
                 //    thread-stack mappings costs ten times one made first.
-                inParallel(pool, pacing, failure, from, to, index -> vms[index] = monitor.kvm().createVm());
+                inParallel(pool, pacing, failure, from, to, index -> vms[index] = monitor.createVm());
                 // 4. Memory, slot and vCPU for each, still before any guest of this group runs.
                 inParallel(pool, pacing, failure, from, to, index -> {
                     if (vms[index] != null) prepared[index] = monitor.prepare(vms[index], spec);
