@@ -206,7 +206,11 @@ public final class ImageBuilder {
             for (UpstreamBuild u : upstreams) {
                 for (Path a : u.archives()) owners.put(a.toString(), u.owner());
             }
-            sizes = LinkMap.sizesByLibrary(Files.readAllLines(map), owners::get);
+            // With LTO the compiler hands the linker one object of its own (/tmp/ccXXXX.lto.o, or
+            // ltrans objects when partitioned) for all the code it optimized across libraries: its
+            // bytes belong to no one library, but they are in the image and count in the total.
+            sizes = LinkMap.sizesByLibrary(Files.readAllLines(map),
+                    f -> owners.getOrDefault(f, lto && LinkMap.isLtoObject(f) ? LinkMap.LTO_OWNER : null));
             imageSize = Files.size(hvt);
         } catch (IOException e) {
             throw new BuildException("cannot read the link map " + map + ": " + e.getMessage());

@@ -37,6 +37,15 @@ public final class LinkMap {
     private static final Pattern NAME_ONLY = Pattern.compile("^ (\\S+)$");
     private static final Pattern REST = Pattern.compile("^\\s+0x([0-9a-f]+)\\s+0x([0-9a-f]+)\\s+(\\S+)$");
 
+    /** The size table's row for code the compiler optimized across libraries at link time. */
+    public static final String LTO_OWNER = "(lto, mixed)";
+    private static final Pattern LTO_OBJECT = Pattern.compile(".*\\.(lto|ltrans\\d*(\\.ltrans)?)\\.o$");
+
+    /** An object gcc's link-time optimizer made ({@code ccXXXX.lto.o}, {@code ccXXXX.ltrans0.ltrans.o}). */
+    public static boolean isLtoObject(String file) {
+        return LTO_OBJECT.matcher(file).matches();
+    }
+
     /** {@code /path/libc.a(printf.o)}: a member of an archive, as GNU ld's map names it. */
     private static final Pattern MEMBER = Pattern.compile("^(.+\\.a)\\([^()]+\\)$");
 

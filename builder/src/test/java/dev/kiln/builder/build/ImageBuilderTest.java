@@ -112,6 +112,18 @@ class ImageBuilderTest {
         assertTrue(lines.getLast().startsWith("  command: ") && lines.getLast().contains(" -c "), e.getMessage());
     }
 
+    /** With LTO most code is the optimizer's own object: the size table still accounts for it. */
+    @Test
+    void theSizeTableCoversLinkTimeOptimizedCode() throws Exception {
+        long[] text = new long[2];
+        for (boolean lto : new boolean[] {false, true}) {
+            BuildReport r = build(GUEST.resolve("apps/kshell"), tmp.resolve("size-lto-" + lto), lto);
+            text[lto ? 1 : 0] = r.sizes().values().stream().mapToLong(LinkMap.Sizes::text).sum();
+            assertEquals(lto, r.sizes().containsKey(LinkMap.LTO_OWNER), r.sizes().toString());
+        }
+        assertTrue(text[1] > text[0] / 2, "the LTO build's table counts " + text[1] + " bytes of text, the plain one " + text[0]);
+    }
+
     @Test
     void builtImagesBootInTheirDeclaredMemory() throws Exception {
         String reason = Kvm.unavailableReason();

@@ -29,6 +29,14 @@ class LinkMapTest {
             " .bss.x         0x0000000000102000        0x4 /elsewhere/libother.a(x.o)");
 
     @Test
+    void theLinkTimeOptimizersObjectsAreKnown() {
+        assertEquals(true, LinkMap.isLtoObject("/tmp/ccv6XexC.lto.o"));
+        assertEquals(true, LinkMap.isLtoObject("/tmp/ccv6XexC.ltrans0.ltrans.o"));
+        assertEquals(false, LinkMap.isLtoObject("/out/obj/app/main.o"));
+        assertEquals(false, LinkMap.isLtoObject("/out/obj/app/lto.c.o"));
+    }
+
+    @Test
     void archiveMembersCountForTheArchivesOwner() {
         Map<String, String> owners = Map.of("/out/obj/app/main.o", "app", "/out/obj/upsrc/upstream/src/foo.o", "upsrc",
                 "/cache/tree/lib/libc.a", "musl");
