@@ -25,6 +25,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 final class ShutdownDiagnosis {
     private static final long SR_CR2 = KvmApi.SREGS.byteOffset(groupElement("cr2"));
     private static final long SR_CR3 = KvmApi.SREGS.byteOffset(groupElement("cr3"));
+    private static final long SR_CR0 = KvmApi.SREGS.byteOffset(groupElement("cr0"));
+    private static final long CR0_PE = 1;
+    /** Where an x86 CPU starts after RESET or INIT (SDM vol. 3, 10.1.4: CS.base 0xffff0000 + IP 0xfff0). */
+    private static final long RESET_RIP = 0xfff0;
 
     private ShutdownDiagnosis() {}
 
@@ -33,14 +37,24 @@ final class ShutdownDiagnosis {
         String at = rip == -1 ? "" : " (RIP=0x" + Long.toHexString(rip) + ")";
         String nativeHint = native_ ? StallDiagnosis.nativeHint(rip) : "";
         long cr2, cr3;
+        boolean reset;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sregs = arena.allocate(KvmApi.SREGS);
             vcpu.getSregs(sregs);
             cr2 = sregs.get(JAVA_LONG, SR_CR2);
             cr3 = sregs.get(JAVA_LONG, SR_CR3);
+            // An hvt guest never leaves long mode: at the reset vector with protection off, KVM reset
+            // the vCPU, as KVM on AMD-V does on a SHUTDOWN intercept (the VMCB is undefined after
+            // one): what faulted is gone.
+            reset = rip == RESET_RIP && (sregs.get(JAVA_LONG, SR_CR0) & CR0_PE) == 0;
         } catch (KvmException e) {
             cr2 = 0;
             cr3 = -1;
+            reset = false;
+        }
+        if (reset) {
+            return new Outcome.Faulted(FaultKind.TRIPLE_FAULT, "triple fault: the guest took an exception it could not"
+                    + " handle (this host's KVM reset the vCPU on it, as KVM on AMD-V does, so its address is not known)");
         }
         MemorySegment ram = memory.segment();
         if (cr2 == 0 && native_) cr2 = ram.get(JAVA_LONG_UNALIGNED, LongMode.VIF_GPA + 8);
