@@ -316,6 +316,20 @@ static void *pipe_writer(void *arg)
     return 0;
 }
 
+/* __thread: each thread starts with the initial image (PT_TLS) and writes only its own copy */
+static __thread long tls_counter = 7;
+static __thread char tls_zero[64];
+static void *tls_worker(void *arg)
+{
+    long id = (long)arg, clean = tls_counter == 7 && tls_zero[0] == 0 && tls_zero[63] == 0;
+    for (int i = 0; i < 1000; i++) {
+        tls_counter += id;
+        tls_zero[i % 64] = (char)id;
+        sched_yield();
+    }
+    return (void *)(clean && tls_counter == 7 + 1000 * id && tls_zero[5] == (char)id);
+}
+
 static int detached_ran;
 static void *detached(void *arg)
 {
@@ -418,6 +432,17 @@ static void test_threads(void)
         ok = pthread_create(&x, 0, detached, 0) == 0 && pthread_join(x, 0) == 0;
     }
     CHECK("pthread-200-create-join", ok, "a create or join failed");
+
+    tls_counter = 100;
+    pthread_t tt[3];
+    for (long i = 0; i < 3; i++) pthread_create(&tt[i], 0, tls_worker, (void *)(i + 1));
+    int tls_ok = 1;
+    for (int i = 0; i < 3; i++) {
+        void *r = 0;
+        pthread_join(tt[i], &r);
+        tls_ok &= r == (void *)1;
+    }
+    CHECK("thread-local", tls_ok && tls_counter == 100, "threads saw another's __thread data (main's is %ld)", tls_counter);
     close(p[0]);
     close(p[1]);
 }
