@@ -71,7 +71,9 @@ public record UpstreamBuild(String owner, String name, Upstream upstream, Upstre
 
     /** The extra flags for one of {@link #sources}: {@link #cflags}, then {@code -Os} where the manifest asks for size. */
     public List<String> cflagsFor(Path source) {
-        if (!upstream.build().sizeOptimized().contains(tree.root().relativize(source).toString())) return cflags;
+        // compared as paths: "./src/a.c" in the manifest names the same file as "src/a.c"
+        Path wanted = source.normalize();
+        if (upstream.build().sizeOptimized().stream().noneMatch(s -> tree.root().resolve(s).normalize().equals(wanted))) return cflags;
         List<String> flags = new ArrayList<>(cflags);
         flags.add("-Os"); // after the toolchain's -O2: gcc takes the last -O
         return flags;
