@@ -22,6 +22,9 @@ import java.util.concurrent.TimeUnit;
  * comes back after its instances were placed elsewhere leaves no duplicate), and reports each
  * instance's state under the host's lease. Woken by a watch on its assignments, and once a second
  * whatever happens, so a missed watch event (etcd's leader changing) costs at most a second.
+ * A fence watches the lease: when etcd has not confirmed it for nearly its TTL (the host is cut off,
+ * and the cluster may be placing its instances elsewhere), every local instance is stopped, and
+ * nothing starts again until a lease is confirmed: an instance never runs on two hosts at once.
  */
 final class Reconciler implements AutoCloseable {
     private final EtcdStore store;
@@ -59,6 +62,34 @@ final class Reconciler implements AutoCloseable {
                     Watch.listener(r -> wake.release(), err -> wake.release())));
         }
         thread = Thread.ofPlatform().daemon().name("kiln-cluster-reconciler").start(this::run);
+        Thread.ofPlatform().daemon().name("kiln-cluster-fence").start(this::fence);
+    }
+
+    /** Every 50 ms: the lease possibly lost, the local instances stop (see the class comment). */
+    private void fence() {
+        while (!closed) {
+            try {
+                TimeUnit.MILLISECONDS.sleep(50);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (closed || registration.leaseHeld()) continue;
+            int stopped = 0;
+            for (LocalFleet.Local l : fleet.list()) {
+                if (!l.live()) continue;
+                try {
+                    fleet.remove(l.id());
+                    stopped++;
+                } catch (RuntimeException e) {
+                    System.err.println("kiln cluster: fencing could not stop " + l.id() + ": " + e.getMessage());
+                }
+            }
+            if (stopped > 0) {
+                System.err.printf("kiln cluster: %s: etcd has not confirmed the lease for %d ms: stopped %d instance(s)"
+                        + " so that none runs on two hosts; they start again when the lease is back and still theirs%n",
+                        host, registration.unconfirmedMillis(), stopped);
+            }
+        }
     }
 
     /** Something changed (a new lease): reconcile now. */
@@ -100,12 +131,14 @@ final class Reconciler implements AutoCloseable {
                 reported.remove(id);
             }
         }
+        if (!registration.leaseHeld()) return; // fenced: nothing starts or reports until etcd confirms a lease
         Set<String> failed = new HashSet<>();
         Set<String> restored = new HashSet<>();
         for (InstanceRecord r : assigned.values()) {
             LocalFleet.Local l = local.get(r.id());
             // A guest that ended by itself (desired now "stopped") reached its end: it is not booted again.
             if (l != null && (l.live() || !"running".equals(l.desired()))) continue;
+            if (!registration.leaseHeld()) break; // the fence may be stopping what this would start
             try {
                 Path snapshot = snapshotOf(r.id());
                 fleet.run(r.id(), r.image(), r.memoryMiB(), r.args(), snapshot);

@@ -13,6 +13,11 @@ import java.util.concurrent.TimeUnit;
  * dies the lease expires, the record goes, and the scheduler places the host's instances
  * elsewhere. A lease lost while the process lives (etcd unreachable for longer than the TTL) is
  * replaced by a new one: the host registers again and reconciles against what it is now assigned.
+ *
+ * <p>A host cut off from etcd cannot see its lease expire, but the rest of the cluster does and
+ * runs the host's instances elsewhere. So the host counts from the last time etcd confirmed the
+ * lease: once that is nearly the TTL ago ({@link #leaseHeld()} false), the lease may be gone, and
+ * the {@link Reconciler} stops the host's instances (fencing) rather than let them run twice.
  */
 final class Registration implements AutoCloseable {
     private final EtcdStore store;
@@ -24,6 +29,8 @@ final class Registration implements AutoCloseable {
     private volatile boolean closed;
     private final Object renewing = new Object();
     private final Runnable onNewLease;
+    /** System.nanoTime() when etcd last confirmed the lease (granted or kept alive). */
+    private volatile long confirmedNanos;
 
     Registration(EtcdStore store, KeySpace keys, HostRecord host, long ttlSeconds, Runnable onNewLease) {
         this.store = store;
@@ -46,17 +53,36 @@ final class Registration implements AutoCloseable {
         register();
     }
 
+    /**
+     * Whether the lease is certainly still alive: etcd confirmed it less than the TTL ago, less a
+     * margin (a quarter of the TTL, at most 250 ms) for the confirmation's trip and the fencing's
+     * own reaction, so the host stops its instances before the scheduler can place them elsewhere.
+     */
+    boolean leaseHeld() {
+        long ttl = TimeUnit.SECONDS.toNanos(ttlSeconds);
+        long margin = Math.min(ttl / 4, TimeUnit.MILLISECONDS.toNanos(250));
+        return System.nanoTime() - confirmedNanos < ttl - margin;
+    }
+
+    /** Milliseconds since etcd last confirmed the lease. */
+    long unconfirmedMillis() {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - confirmedNanos);
+    }
+
     private void register() throws IOException {
         synchronized (renewing) {
+            long asked = System.nanoTime(); // the lease's TTL runs from no earlier than this
             long id = EtcdStore.await(store.client.getLeaseClient().grant(ttlSeconds)).getID();
             store.counted(16, 16);
             store.put(keys.host(host.name()), Json.bytes(host.json()), id);
             lease = id;
+            confirmedNanos = asked;
             CloseableClient old = keepAlive;
             if (old != null) old.close();
             keepAlive = store.client.getLeaseClient().keepAlive(id, new StreamObserver<>() {
                 @Override public void onNext(LeaseKeepAliveResponse r) {
                     if (r.getTTL() <= 0) lost(id); // etcd answers TTL 0 for a lease that expired
+                    else if (id == lease) confirmedNanos = System.nanoTime();
                 }
                 @Override public void onError(Throwable t) {
                     lost(id);

@@ -9,7 +9,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** A clustered kiln daemon in a child JVM of its own (so a test can kill -9 it), with its own state and socket. */
+/**
+ * A clustered kiln daemon in a child JVM of its own (so a test can kill -9 it), with its own state
+ * and socket; given a {@link NamespaceNetwork}, in a network namespace of its own on the test's LAN
+ * (the test still talks to it over its Unix socket, which is a file).
+ */
 final class ChildDaemon implements AutoCloseable {
     final String name;
     final Path socket;
@@ -18,6 +22,18 @@ final class ChildDaemon implements AutoCloseable {
     private Process process;
 
     ChildDaemon(String name, Path dir, String endpoints, String... extra) {
+        this(null, name, dir, endpoints, extra);
+    }
+
+    /** A new node {@code name} on {@code net}, and a daemon in it. */
+    static ChildDaemon onNewNode(NamespaceNetwork net, String name, Path dir, String endpoints, String... extra)
+            throws IOException, InterruptedException {
+        net.add(name);
+        return new ChildDaemon(net, name, dir, endpoints, extra);
+    }
+
+    /** On {@code net} (null: in this process's namespace), in the node {@code name} already added to it. */
+    ChildDaemon(NamespaceNetwork net, String name, Path dir, String endpoints, String... extra) {
         this.name = name;
         this.socket = dir.resolve(name + ".sock");
         this.log = dir.resolve(name + ".log");
@@ -27,6 +43,11 @@ final class ChildDaemon implements AutoCloseable {
                 "--cluster", endpoints, "--host-name", name, "--state", dir.resolve(name).toString(),
                 "--socket", socket.toString(), "--spare-threads", "16", "--memory-budget", "512", "--lease-ttl", "2"));
         command.addAll(List.of(extra));
+        if (net != null) {
+            List<String> inside = net.inside(name, command);
+            command.clear();
+            command.addAll(inside);
+        }
     }
 
     void start() throws IOException, InterruptedException {

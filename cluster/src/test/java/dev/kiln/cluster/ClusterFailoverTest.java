@@ -21,9 +21,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Three real etcd members and three real daemons (child JVMs): instances created through one
- * host's API run across the cluster; a host killed with SIGKILL has its instances run elsewhere;
- * the etcd leader killed is survived; the host restarted runs nothing twice.
+ * Three real etcd members and three real daemons (child JVMs), each in a network namespace of its
+ * own on one test LAN: instances created through one host's API run across the cluster; a host
+ * killed with SIGKILL has its instances run elsewhere; the etcd leader killed is survived; the host
+ * restarted runs nothing twice; a host cut off from the LAN (alive) stops its instances before they
+ * run elsewhere, so none runs twice even then, and it takes part again once the link is back.
  */
 class ClusterFailoverTest {
     static final int INSTANCES = 6;
@@ -34,11 +36,13 @@ class ClusterFailoverTest {
         Assumptions.assumeTrue(EtcdMembers.available(), "etcd-server is not installed (scripts/prereqs)");
         Assumptions.assumeTrue(Files.isRegularFile(image), "no kshell image: kiln build --out guest/out guest/apps/kshell");
         Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/kvm")), "no /dev/kvm");
-        try (EtcdMembers etcd = new EtcdMembers(3, Files.createDirectories(dir.resolve("etcd")))) {
+        Assumptions.assumeTrue(NamespaceNetwork.available(), "network namespaces need root and iproute2");
+        try (NamespaceNetwork net = new NamespaceNetwork();
+             EtcdMembers etcd = new EtcdMembers(3, Files.createDirectories(dir.resolve("etcd")), net)) {
             String endpoints = etcd.allEndpoints();
             List<ChildDaemon> hosts = new ArrayList<>();
             try {
-                for (int i = 0; i < 3; i++) hosts.add(new ChildDaemon("h" + i, dir, endpoints));
+                for (int i = 0; i < 3; i++) hosts.add(ChildDaemon.onNewNode(net, "h" + i, dir, endpoints));
                 for (ChildDaemon h : hosts) h.start();
                 List<String> ids = new ArrayList<>();
                 try (DaemonClient c = hosts.get(0).client()) {
@@ -69,22 +73,31 @@ class ClusterFailoverTest {
                 awaitAll(hosts.get(1), ids, v -> "running".equals(v.path("state").asText()), 20);
 
                 // 4. The host comes back with its old records: it stops what is no longer its own.
-                ChildDaemon back = new ChildDaemon(victim.name, dir, endpoints);
+                ChildDaemon back = new ChildDaemon(net, victim.name, dir, endpoints);
                 hosts.set(2, back);
                 back.start();
                 Thread.sleep(3_000); // a few reconcile passes
-                for (String id : ids) {
-                    int running = 0;
-                    for (ChildDaemon h : hosts) {
-                        try (DaemonClient c = h.client()) {
-                            var r = c.get("/v1/instances/" + id);
-                            if (r.status() == 200 && "running".equals(r.json().path("state").asText())) running++;
-                        }
-                    }
-                    assertEquals(1, running, "instance " + id + " runs on exactly one host");
-                }
+                assertEachRunsOnce(hosts, ids);
 
-                // 5. A burst split across the three hosts, each running its share through the monitor's paced burst.
+                // 5. A partition: a host that runs instances is cut off the LAN, alive. The cluster sees its
+                // lease expire and runs them elsewhere; the host, unable to renew, stops them first (fencing).
+                where = awaitAll(hosts.get(1), ids, v -> "running".equals(v.path("state").asText()), 20);
+                String busy = where.values().iterator().next();
+                ChildDaemon cutOff = hosts.stream().filter(h -> h.name.equals(busy)).findFirst().orElseThrow();
+                ChildDaemon other = hosts.stream().filter(h -> h != cutOff).findFirst().orElseThrow();
+                net.cut(cutOff.name);
+                where = awaitAll(other, ids, v -> "running".equals(v.path("state").asText())
+                        && !cutOff.name.equals(v.path("host").asText()), 20);
+                assertEachRunsOnce(hosts, ids); // the cut host answers on its socket: it runs none of them
+                assertTrue(cutOff.log().contains("has not confirmed the lease"), "the cut host fenced:\n" + tail(cutOff.log()));
+                net.mend(cutOff.name);
+                long mended = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+                while (!etcd.hasKey("/kiln/hosts/" + cutOff.name) && System.nanoTime() < mended) Thread.sleep(200);
+                assertTrue(etcd.hasKey("/kiln/hosts/" + cutOff.name), cutOff.name + " registered again once mended");
+                Thread.sleep(2_000); // a few reconcile passes on the mended host
+                assertEachRunsOnce(hosts, ids);
+
+                // 6. A burst split across the three hosts, each running its share through the monitor's paced burst.
                 try (DaemonClient c = hosts.get(1).client()) {
                     var r = c.post("/v1/bursts", Json.object("image", image.toString(), "count", 30, "memory_mib", 4,
                             "args", List.of("sleep", "1000")));
@@ -96,7 +109,7 @@ class ClusterFailoverTest {
                     assertTrue(b.path("last_up_ms").asDouble() >= b.path("first_up_ms").asDouble());
                 }
 
-                // 6. A delete through any host: the instance leaves etcd, and the host that ran it removes it.
+                // 7. A delete through any host: the instance leaves etcd, and the host that ran it removes it.
                 String gone = ids.getFirst();
                 try (DaemonClient c = hosts.get(0).client()) {
                     assertEquals(200, c.delete("/v1/instances/" + gone).status());
@@ -119,6 +132,20 @@ class ClusterFailoverTest {
             } finally {
                 for (ChildDaemon h : hosts) h.close();
             }
+        }
+    }
+
+    /** Every id runs on exactly one host, by each host's own (local) account. */
+    private static void assertEachRunsOnce(List<ChildDaemon> hosts, List<String> ids) throws IOException {
+        for (String id : ids) {
+            List<String> on = new ArrayList<>();
+            for (ChildDaemon h : hosts) {
+                try (DaemonClient c = h.client()) {
+                    var r = c.get("/v1/instances/" + id);
+                    if (r.status() == 200 && "running".equals(r.json().path("state").asText())) on.add(h.name);
+                }
+            }
+            assertEquals(1, on.size(), "instance " + id + " runs on exactly one host, not on " + on);
         }
     }
 

@@ -24,10 +24,15 @@ class ClusterSnapshotTest {
         Assumptions.assumeTrue(EtcdMembers.available(), "etcd-server is not installed (scripts/prereqs)");
         Assumptions.assumeTrue(Files.isRegularFile(image), "no kshell image: kiln build --out guest/out guest/apps/kshell");
         Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/kvm")), "no /dev/kvm");
+        Assumptions.assumeTrue(NamespaceNetwork.available(), "network namespaces need root and iproute2");
         Path store = dir.resolve("snapshots");
-        try (EtcdMembers etcd = new EtcdMembers(1, Files.createDirectories(dir.resolve("etcd")));
-             ChildDaemon a = new ChildDaemon("a", dir, etcd.allEndpoints(), "--snapshot-store", store.toString(), "--snapshot-every", "1");
-             ChildDaemon b = new ChildDaemon("b", dir, etcd.allEndpoints(), "--snapshot-store", store.toString(), "--snapshot-every", "1")) {
+        // Each host and the etcd member in a network namespace of its own; the store is a folder both read.
+        try (NamespaceNetwork net = new NamespaceNetwork();
+             EtcdMembers etcd = new EtcdMembers(1, Files.createDirectories(dir.resolve("etcd")), net);
+             ChildDaemon a = ChildDaemon.onNewNode(net, "a", dir, etcd.allEndpoints(),
+                     "--snapshot-store", store.toString(), "--snapshot-every", "1");
+             ChildDaemon b = ChildDaemon.onNewNode(net, "b", dir, etcd.allEndpoints(),
+                     "--snapshot-store", store.toString(), "--snapshot-every", "1")) {
             a.start();
             b.start();
             String id;

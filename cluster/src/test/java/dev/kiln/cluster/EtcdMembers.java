@@ -12,26 +12,37 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real etcd cluster for tests: Debian's etcd binary, one process per member on free ports, data
- * in a temporary folder. Elections are tuned fast (50 ms heartbeats) so a lost leader is replaced
- * within a second.
+ * A real etcd cluster for tests: Debian's etcd binary, one process per member, data in a temporary
+ * folder. On loopback (free ports) or, given a {@link NamespaceNetwork}, each member in a network
+ * namespace of its own at its own address (etcd's usual ports). Elections are tuned fast (50 ms
+ * heartbeats) so a lost leader is replaced within a second.
  */
 final class EtcdMembers implements AutoCloseable {
     static final String ETCD = "/usr/bin/etcd";
 
     private final Path dir;
+    private final NamespaceNetwork net;    // null: every member on 127.0.0.1
+    private final String[] hosts;
     private final int[] clientPorts;
     private final int[] peerPorts;
     private final Process[] processes;
 
     EtcdMembers(int size, Path dir) throws IOException, InterruptedException {
+        this(size, dir, null);
+    }
+
+    /** Members m0..m(size-1), each added to {@code net} as a node of that name (null: on loopback). */
+    EtcdMembers(int size, Path dir, NamespaceNetwork net) throws IOException, InterruptedException {
         this.dir = dir;
+        this.net = net;
+        hosts = new String[size];
         clientPorts = new int[size];
         peerPorts = new int[size];
         processes = new Process[size];
         for (int i = 0; i < size; i++) {
-            clientPorts[i] = freePort();
-            peerPorts[i] = freePort();
+            hosts[i] = net == null ? "127.0.0.1" : net.add("m" + i);
+            clientPorts[i] = net == null ? freePort() : 2379;
+            peerPorts[i] = net == null ? freePort() : 2380;
         }
         for (int i = 0; i < size; i++) processes[i] = start(i);
         awaitHealthy();
@@ -43,29 +54,36 @@ final class EtcdMembers implements AutoCloseable {
 
     private Process start(int i) throws IOException {
         List<String> peers = new ArrayList<>();
-        for (int j = 0; j < clientPorts.length; j++) peers.add("m" + j + "=http://127.0.0.1:" + peerPorts[j]);
+        for (int j = 0; j < clientPorts.length; j++) peers.add("m" + j + "=" + peerUrl(j));
         Path log = dir.resolve("etcd-m" + i + ".log");
-        return new ProcessBuilder(ETCD, "--name", "m" + i, "--data-dir", dir.resolve("m" + i).toString(),
-                "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i],
-                "--advertise-client-urls", "http://127.0.0.1:" + clientPorts[i],
-                "--listen-peer-urls", "http://127.0.0.1:" + peerPorts[i],
-                "--initial-advertise-peer-urls", "http://127.0.0.1:" + peerPorts[i],
+        List<String> command = List.of(ETCD, "--name", "m" + i, "--data-dir", dir.resolve("m" + i).toString(),
+                "--listen-client-urls", clientUrl(i), "--advertise-client-urls", clientUrl(i),
+                "--listen-peer-urls", peerUrl(i), "--initial-advertise-peer-urls", peerUrl(i),
                 "--initial-cluster", String.join(",", peers), "--initial-cluster-state", "new",
                 "--initial-cluster-token", "kiln-test-" + dir.getFileName(),
-                "--heartbeat-interval", "50", "--election-timeout", "500", "--logger", "zap", "--log-outputs", "stderr")
+                "--heartbeat-interval", "50", "--election-timeout", "500", "--logger", "zap", "--log-outputs", "stderr");
+        return new ProcessBuilder(net == null ? command : net.inside("m" + i, command))
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    private String clientUrl(int i) {
+        return "http://" + hosts[i] + ":" + clientPorts[i];
+    }
+
+    private String peerUrl(int i) {
+        return "http://" + hosts[i] + ":" + peerPorts[i];
     }
 
     List<String> endpoints() {
         List<String> e = new ArrayList<>();
-        for (int i = 0; i < clientPorts.length; i++) if (processes[i] != null && processes[i].isAlive()) e.add("http://127.0.0.1:" + clientPorts[i]);
+        for (int i = 0; i < clientPorts.length; i++) if (processes[i] != null && processes[i].isAlive()) e.add(clientUrl(i));
         return e;
     }
 
     /** Every member's endpoint, the dead ones too (a client is given them all). */
     String allEndpoints() {
         List<String> e = new ArrayList<>();
-        for (int p : clientPorts) e.add("http://127.0.0.1:" + p);
+        for (int i = 0; i < clientPorts.length; i++) e.add(clientUrl(i));
         return String.join(",", e);
     }
 
@@ -82,7 +100,7 @@ final class EtcdMembers implements AutoCloseable {
     int leader() throws IOException, InterruptedException {
         for (int i = 0; i < clientPorts.length; i++) {
             if (processes[i] == null || !processes[i].isAlive()) continue;
-            Process p = new ProcessBuilder("etcdctl", "--endpoints", "127.0.0.1:" + clientPorts[i], "--dial-timeout", "1s",
+            Process p = new ProcessBuilder("etcdctl", "--endpoints", hosts[i] + ":" + clientPorts[i], "--dial-timeout", "1s",
                     "--command-timeout", "1s", "endpoint", "status", "-w", "json").redirectErrorStream(false).start();
             byte[] out = p.getInputStream().readAllBytes();
             if (!p.waitFor(5, TimeUnit.SECONDS) || p.exitValue() != 0) continue;
@@ -92,6 +110,19 @@ final class EtcdMembers implements AutoCloseable {
             if (leader != 0 && member == leader) return i;
         }
         return -1;
+    }
+
+    /** Whether {@code key} exists now, asked of the first member that answers. */
+    boolean hasKey(String key) throws IOException, InterruptedException {
+        for (int i = 0; i < clientPorts.length; i++) {
+            if (processes[i] == null || !processes[i].isAlive()) continue;
+            Process p = new ProcessBuilder("etcdctl", "--endpoints", hosts[i] + ":" + clientPorts[i], "--dial-timeout", "1s",
+                    "--command-timeout", "2s", "get", key, "--keys-only").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (!p.waitFor(5, TimeUnit.SECONDS) || p.exitValue() != 0) continue;
+            return out.lines().anyMatch(key::equals);
+        }
+        throw new IOException("no etcd member answers");
     }
 
     /** SIGKILL for member {@code i}. */
