@@ -100,10 +100,8 @@ final class EtcdMembers implements AutoCloseable {
     int leader() throws IOException, InterruptedException {
         for (int i = 0; i < clientPorts.length; i++) {
             if (processes[i] == null || !processes[i].isAlive()) continue;
-            Process p = new ProcessBuilder("etcdctl", "--endpoints", hosts[i] + ":" + clientPorts[i], "--dial-timeout", "1s",
-                    "--command-timeout", "1s", "endpoint", "status", "-w", "json").redirectErrorStream(false).start();
-            byte[] out = p.getInputStream().readAllBytes();
-            if (!p.waitFor(5, TimeUnit.SECONDS) || p.exitValue() != 0) continue;
+            String out = etcdctl(i, "endpoint", "status", "-w", "json");
+            if (out == null) continue;
             JsonNode s = Json.MAPPER.readTree(out).path(0).path("Status");
             long member = s.path("header").path("member_id").asLong();
             long leader = s.path("leader").asLong();
@@ -116,13 +114,24 @@ final class EtcdMembers implements AutoCloseable {
     boolean hasKey(String key) throws IOException, InterruptedException {
         for (int i = 0; i < clientPorts.length; i++) {
             if (processes[i] == null || !processes[i].isAlive()) continue;
-            Process p = new ProcessBuilder("etcdctl", "--endpoints", hosts[i] + ":" + clientPorts[i], "--dial-timeout", "1s",
-                    "--command-timeout", "2s", "get", key, "--keys-only").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            if (!p.waitFor(5, TimeUnit.SECONDS) || p.exitValue() != 0) continue;
-            return out.lines().anyMatch(key::equals);
+            String out = etcdctl(i, "get", key, "--keys-only");
+            if (out != null) return out.lines().anyMatch(key::equals);
         }
         throw new IOException("no etcd member answers");
+    }
+
+    /** etcdctl against member {@code i} alone: its standard output, or null when it fails or hangs. */
+    private String etcdctl(int i, String... command) throws IOException, InterruptedException {
+        List<String> c = new ArrayList<>(List.of("etcdctl", "--endpoints", hosts[i] + ":" + clientPorts[i],
+                "--dial-timeout", "1s", "--command-timeout", "2s"));
+        c.addAll(List.of(command));
+        Process p = new ProcessBuilder(c).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!p.waitFor(5, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return null;
+        }
+        return p.exitValue() == 0 ? out : null;
     }
 
     /** SIGKILL for member {@code i}. */
