@@ -159,37 +159,15 @@ final class BootBench {
         }
         if (processRuns > 0) {
             Path launcher = home.resolve("kiln");
-            long[] proc = new long[processRuns];
-            for (int i = 0; i < processRuns; i++) {
-                long t0 = System.nanoTime();
-                Process p = new ProcessBuilder(launcher.toString(), "run", "--mem=" + memMiB, img.toString())
-                        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-                if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                    p.destroyForcibly();
-                    err.println("kiln bench boot: '" + launcher + " run' failed");
-                    return 1;
-                }
-                proc[i] = System.nanoTime() - t0;
-            }
-            LatencySummary whole = LatencySummary.of(proc);
+            long[] proc = timeProcesses(processRuns, ProcessBuilder.Redirect.INHERIT,
+                    launcher.toString(), "run", "--mem=" + memMiB, img.toString());
             // The same run's floor for any JVM-hosted monitor: a JVM that starts and ends at once,
             // with the launcher's GC and JIT options and the JDK's own class data archive.
-            Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
-            long[] jvmStarts = new long[processRuns];
-            for (int i = 0; i < processRuns; i++) {
-                long t0 = System.nanoTime();
-                Process p = new ProcessBuilder(javaBin.toString(), "-XX:+UseSerialGC", "-XX:-UsePerfData",
-                        "-XX:TieredStopAtLevel=1", "-version")
-                        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-                if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                    p.destroyForcibly();
-                    err.println("kiln bench boot: '" + javaBin + " -version' failed");
-                    return 1;
-                }
-                jvmStarts[i] = System.nanoTime() - t0;
-            }
+            long[] jvmStarts = proc == null ? null : timeProcesses(processRuns, ProcessBuilder.Redirect.DISCARD,
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1", "-version");
+            if (jvmStarts == null) return 1;
+            LatencySummary whole = LatencySummary.of(proc);
             LatencySummary jvm = LatencySummary.of(jvmStarts);
             // Issue target: a whole 'kiln run' in <= 50 ms median (solo5-hvt takes ~6 ms).
             out.println("  whole 'kiln run' process:           " + whole + "   ("
@@ -198,6 +176,27 @@ final class BootBench {
                     + String.format(Locale.ROOT, "%.2fx", (double) whole.median() / jvm.median()) + ")");
         }
         return 0;
+    }
+
+    /**
+     * Wall time of {@code runs} whole processes of {@code command}, one after another, stdout
+     * discarded; null, with the failure named on stderr, if one fails or takes over a minute.
+     */
+    private long[] timeProcesses(int runs, ProcessBuilder.Redirect stderr, String... command)
+            throws IOException, InterruptedException {
+        long[] times = new long[runs];
+        for (int i = 0; i < runs; i++) {
+            long t0 = System.nanoTime();
+            Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(stderr).start();
+            if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                p.destroyForcibly();
+                err.println("kiln bench boot: '" + String.join(" ", command) + "' failed");
+                return null;
+            }
+            times[i] = System.nanoTime() - t0;
+        }
+        return times;
     }
 
     private static List<BenchPlots.Quantiles> floorQuantiles(LatencySummary floor, LatencySummary parkedFloor) {
