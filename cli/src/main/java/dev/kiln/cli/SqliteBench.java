@@ -181,7 +181,7 @@ final class SqliteBench {
             List<DeviceAttachment> devices = List.of(rootfs.attachment());
             for (int mib = 2; mib <= 64; mib++) {
                 ByteArrayOutputStream console = new ByteArrayOutputStream();
-                InstanceSpec spec = InstanceSpec.of(img, console, ":memory:", "'.read /q.sql'").withMemory((long) mib << 20)
+                InstanceSpec spec = InstanceSpec.of(img, console, ":memory:", ".read /q.sql").withMemory((long) mib << 20)
                         .withTimeLimit(Duration.ofSeconds(60)).withDevices(devices);
                 Outcome o;
                 try (Instance instance = monitor.create(spec)) {

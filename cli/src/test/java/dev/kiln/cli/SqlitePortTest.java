@@ -156,6 +156,16 @@ class SqlitePortTest {
         assertEquals(steps(h.out()), steps(r.out()));
     }
 
+    /** What {@code kiln bench sqlite} prints as the shell's smallest memory (the README records it). */
+    @Test
+    void theShellsSmallestMemoryIsFound() throws Exception {
+        Path image = SqlitePort.guestImage(TREE, SqlitePort.SHELL, OUT);
+        try (dev.kiln.monitor.Monitor monitor = dev.kiln.monitor.Monitor.open()) {
+            int mib = SqliteBench.smallestShellMemory(monitor, image);
+            assertTrue(mib >= 2 && mib <= 8, "the 1,000-row script runs in a few MiB, found: " + mib);
+        }
+    }
+
     private static List<String> steps(String out) {
         return out.lines().filter(l -> l.matches("\\s*\\d+ - .*")).map(l -> l.replaceAll("\\.+\\s+[0-9.]+s$", "")).toList();
     }

@@ -41,7 +41,7 @@ public final class LibC {
     // x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
     private static final long SYS_READ = 0, SYS_WRITE = 1, SYS_POLL = 7, SYS_MMAP = 9, SYS_MUNMAP = 11,
             SYS_IOCTL = 16, SYS_OPEN = 2, SYS_CLOSE = 3, SYS_SOCKET = 41, SYS_GETTID = 186, SYS_GETPID = 39, SYS_TGKILL = 234,
-            SYS_PWRITE64 = 18, SYS_MINCORE = 27, SYS_FTRUNCATE = 77, SYS_CLOCK_GETTIME = 228, SYS_MEMFD_CREATE = 319,
+            SYS_PWRITE64 = 18, SYS_MINCORE = 27, SYS_MADVISE = 28, SYS_FTRUNCATE = 77, SYS_CLOCK_GETTIME = 228, SYS_MEMFD_CREATE = 319,
             SYS_EVENTFD2 = 290, SYS_FLOCK = 73, SYS_PRCTL = 157, SYS_SECCOMP = 317;
     public static final int MAP_FIXED = 0x10;
     public static final int MFD_CLOEXEC = 1;
@@ -150,6 +150,14 @@ public final class LibC {
     /** mincore(addr, len, vec): one byte per page, bit 0 set when resident; 0 or -errno. */
     public static int mincore(MemorySegment range, MemorySegment vec) {
         return (int) syscall(SYS_MINCORE, range.address(), range.byteSize(), vec.address(), 0, 0, 0);
+    }
+
+    /** madvise(2) advice: back this range with transparent huge pages where the host allows. */
+    public static final int MADV_HUGEPAGE = 14;
+
+    /** madvise(addr, len, advice); 0 or -errno. */
+    public static int madvise(MemorySegment range, int advice) {
+        return (int) syscall(SYS_MADVISE, range.address(), range.byteSize(), advice, 0, 0, 0);
     }
 
     /**
