@@ -102,6 +102,10 @@ final class SqliteBench {
             out.printf(Locale.ROOT, "  guest TOTAL: %.3f s (runs: %s)%n", g, list(guestS));
             out.printf(Locale.ROOT, "  guest speed: %.3fx the host's (host time / guest time); %s%n", speed,
                     new Target(">= " + TARGET + "x").verdict(speed >= TARGET));
+            double firstMs = shellFirstOutputMs(monitor, shell);
+            out.printf(Locale.ROOT, "  boot to first output (%s :memory: 'select 1;': create, boot, musl start-up, mount, print):"
+                    + " %.2f ms median of 5; %s%n", shell.getFileName(), firstMs,
+                    new Target("<= " + FirstOutput.TARGET_MS + " ms").verdict(firstMs <= FirstOutput.TARGET_MS));
             int mem = smallestShellMemory(monitor, shell);
             out.printf(Locale.ROOT, "  smallest --mem for the shell (%s, --rootfs, a 1,000-row script): %s%n", shell.getFileName(),
                     mem < 0 ? "none up to 64 MiB" : mem + " MiB");
@@ -171,6 +175,21 @@ final class SqliteBench {
             SELECT count(*), sum(a), max(b) FROM t;
             """;
     static final String MEMORY_EXPECTED = "1000|500500|row 01000\n";
+
+    /** Boot to first output of the shell answering one query (FirstOutput), median of 5, in milliseconds. */
+    static double shellFirstOutputMs(Monitor monitor, Path shell) throws IOException, ImageException, BadRun {
+        Path root = Files.createTempDirectory("kiln-sqlite-first");
+        HvtImage img = HvtImage.read(shell);
+        try (RootfsOption rootfs = RootfsOption.prepare(root, shell, img)) {
+            InstanceSpec spec = InstanceSpec.of(img, java.io.OutputStream.nullOutputStream(), ":memory:", "select 1;")
+                    .withMemory(8L << 20).withTimeLimit(Duration.ofSeconds(30)).withDevices(List.of(rootfs.attachment()));
+            return FirstOutput.medianMillis(monitor, spec, 5);
+        } catch (FirstOutput.Failed e) {
+            throw new BadRun("the shell's first output: " + e.getMessage());
+        } finally {
+            Files.deleteIfExists(root);
+        }
+    }
 
     /** The smallest whole MiB (2..64) in which the shell runs MEMORY_SCRIPT right, or -1. */
     static int smallestShellMemory(Monitor monitor, Path shell) throws IOException, ImageException {
