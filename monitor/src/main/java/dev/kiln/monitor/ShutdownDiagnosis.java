@@ -1,5 +1,6 @@
 package dev.kiln.monitor;
 
+import dev.kiln.monitor.kvm.FieldOffsets;
 import dev.kiln.monitor.arch.x86.LongMode;
 import dev.kiln.monitor.arch.x86.PageWalk;
 import dev.kiln.monitor.hvt.FaultKind;
@@ -11,7 +12,6 @@ import dev.kiln.monitor.kvm.Vcpu;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
@@ -23,9 +23,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
  * ({@code u64 cr2} at offset 8, pvm-native.md 2).
  */
 final class ShutdownDiagnosis {
-    private static final long SR_CR2 = KvmApi.SREGS.byteOffset(groupElement("cr2"));
-    private static final long SR_CR3 = KvmApi.SREGS.byteOffset(groupElement("cr3"));
-    private static final long SR_CR0 = KvmApi.SREGS.byteOffset(groupElement("cr0"));
+    private static final long SR_CR2 = FieldOffsets.of(KvmApi.SREGS, "cr2");
+    private static final long SR_CR3 = FieldOffsets.of(KvmApi.SREGS, "cr3");
+    private static final long SR_CR0 = FieldOffsets.of(KvmApi.SREGS, "cr0");
     private static final long CR0_PE = 1;
     /** Where an x86 CPU starts after RESET or INIT (SDM vol. 3, 10.1.4: CS.base 0xffff0000 + IP 0xfff0). */
     private static final long RESET_RIP = 0xfff0;

@@ -1,5 +1,6 @@
 package dev.kiln.monitor;
 
+import dev.kiln.monitor.kvm.FieldOffsets;
 import dev.kiln.monitor.arch.x86.LongMode;
 import dev.kiln.monitor.arch.x86.PageWalk;
 import dev.kiln.monitor.hvt.FaultKind;
@@ -10,7 +11,6 @@ import dev.kiln.monitor.kvm.Vcpu;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -28,8 +28,8 @@ final class StallDiagnosis {
     /** Checks in a row that must find the vCPU at a HLT before it counts as halted, not computing. */
     static final int HLT_SIGHTINGS = 3;
     private static final byte HLT = (byte) 0xF4, CLI = (byte) 0xFA, JMP_SHORT = (byte) 0xEB;
-    private static final long SR_CR0 = KvmApi.SREGS.byteOffset(groupElement("cr0"));
-    private static final long SR_CR3 = KvmApi.SREGS.byteOffset(groupElement("cr3"));
+    private static final long SR_CR0 = FieldOffsets.of(KvmApi.SREGS, "cr0");
+    private static final long SR_CR3 = FieldOffsets.of(KvmApi.SREGS, "cr3");
 
     private final Vcpu vcpu;
     private final GuestMemory memory;

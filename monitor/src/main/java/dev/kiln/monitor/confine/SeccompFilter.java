@@ -1,5 +1,6 @@
 package dev.kiln.monitor.confine;
 
+import dev.kiln.monitor.kvm.FieldOffsets;
 import dev.kiln.monitor.kvm.KvmException;
 import dev.kiln.monitor.kvm.LibC;
 
@@ -10,10 +11,10 @@ import java.lang.foreign.StructLayout;
 import java.util.ArrayList;
 import java.util.List;
 
-import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
@@ -113,12 +114,12 @@ public final class SeccompFilter {
     static final StructLayout SOCK_FPROG = MemoryLayout.structLayout(
             JAVA_SHORT.withName("len"), MemoryLayout.paddingLayout(6), ADDRESS.withName("filter"));
     // Field offsets, written with plain set calls: building VarHandles costs kiln run start-up time (as in LibC).
-    private static final long CODE = SOCK_FILTER.byteOffset(groupElement("code"));
-    private static final long JT = SOCK_FILTER.byteOffset(groupElement("jt"));
-    private static final long JF = SOCK_FILTER.byteOffset(groupElement("jf"));
-    private static final long K = SOCK_FILTER.byteOffset(groupElement("k"));
-    private static final long LEN = SOCK_FPROG.byteOffset(groupElement("len"));
-    private static final long FILTER = SOCK_FPROG.byteOffset(groupElement("filter"));
+    private static final long CODE = FieldOffsets.of(SOCK_FILTER, "code");
+    private static final long JT = FieldOffsets.of(SOCK_FILTER, "jt");
+    private static final long JF = FieldOffsets.of(SOCK_FILTER, "jf");
+    private static final long K = FieldOffsets.of(SOCK_FILTER, "k");
+    private static final long LEN = FieldOffsets.of(SOCK_FPROG, "len");
+    private static final long FILTER = FieldOffsets.of(SOCK_FPROG, "filter");
 
     /** One classic BPF instruction; jumps count instructions skipped after this one. */
     record Insn(short code, int jt, int jf, int k) {
@@ -189,7 +190,7 @@ public final class SeccompFilter {
             }
             MemorySegment fprog = arena.allocate(SOCK_FPROG);
             fprog.set(JAVA_SHORT, LEN, (short) program.size());
-            fprog.set(ADDRESS, FILTER, filter);
+            fprog.set(JAVA_LONG, FILTER, filter.address()); // x86-64: a pointer is 8 bytes; ADDRESS would spin 4 classes
             if (rehearse) return;
             long r = LibC.seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, fprog);
             if (r < 0) throw new KvmException("seccomp(SECCOMP_SET_MODE_FILTER, TSYNC)", (int) -r);

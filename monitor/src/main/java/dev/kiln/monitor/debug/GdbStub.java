@@ -1,5 +1,6 @@
 package dev.kiln.monitor.debug;
 
+import dev.kiln.monitor.kvm.FieldOffsets;
 import dev.kiln.monitor.arch.x86.LongMode;
 import dev.kiln.monitor.hvt.GuestMemory;
 import dev.kiln.monitor.kvm.KvmApi;
@@ -16,7 +17,6 @@ import java.net.Socket;
 import java.nio.ByteOrder;
 import java.util.HexFormat;
 
-import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
@@ -269,7 +269,7 @@ public final class GdbStub implements AutoCloseable {
     private static final String[] GPR = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
             "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"};
     private static final String[] SEGMENTS = {"cs", "ss", "ds", "es", "fs", "gs"};
-    private static final long SELECTOR = KvmApi.SEGMENT.byteOffset(groupElement("selector"));
+    private static final long SELECTOR = FieldOffsets.of(KvmApi.SEGMENT, "selector");
 
     private static String readRegisters(Vcpu vcpu) {
         try (Arena arena = Arena.ofConfined()) {
@@ -278,11 +278,11 @@ public final class GdbStub implements AutoCloseable {
             vcpu.getRegs(regs);
             vcpu.getSregs(sregs);
             StringBuilder b = new StringBuilder(G_BYTES * 2);
-            for (String r : GPR) le(b, regs.get(JAVA_LONG, KvmApi.REGS.byteOffset(groupElement(r))), 8);
+            for (String r : GPR) le(b, regs.get(JAVA_LONG, FieldOffsets.of(KvmApi.REGS, r)), 8);
             le(b, regs.get(JAVA_LONG, KvmApi.REGS_RIP), 8);
             le(b, regs.get(JAVA_LONG, KvmApi.REGS_RFLAGS), 4);
             for (String s : SEGMENTS) {
-                le(b, Short.toUnsignedLong(sregs.get(JAVA_SHORT, KvmApi.SREGS.byteOffset(groupElement(s)) + SELECTOR)), 4);
+                le(b, Short.toUnsignedLong(sregs.get(JAVA_SHORT, FieldOffsets.of(KvmApi.SREGS, s) + SELECTOR)), 4);
             }
             return b.toString();
         }
@@ -297,7 +297,7 @@ public final class GdbStub implements AutoCloseable {
             MemorySegment regs = arena.allocate(KvmApi.REGS);
             vcpu.getRegs(regs);
             for (int i = 0; i < GPR.length; i++) {
-                regs.set(JAVA_LONG, KvmApi.REGS.byteOffset(groupElement(GPR[i])), in.get(JAVA_LONG_LE, i * 8L));
+                regs.set(JAVA_LONG, FieldOffsets.of(KvmApi.REGS, GPR[i]), in.get(JAVA_LONG_LE, i * 8L));
             }
             regs.set(JAVA_LONG, KvmApi.REGS_RIP, in.get(JAVA_LONG_LE, 128));
             long flags = Integer.toUnsignedLong(in.get(JAVA_INT_LE, 136));

@@ -1,9 +1,9 @@
 package dev.kiln.monitor.devices;
 
+import dev.kiln.monitor.kvm.FieldOffsets;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.StructLayout;
 
-import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -40,12 +40,12 @@ public final class NetRingLayout {
     public static final StructLayout ENTRY = MemoryLayout.structLayout(
             JAVA_INT.withName("op"), JAVA_INT.withName("handle"), JAVA_LONG.withName("data"),
             JAVA_INT.withName("len"), JAVA_INT.withName("id"), JAVA_LONG.withName("reserved"));
-    public static final long ENTRY_OP = ENTRY.byteOffset(groupElement("op"));
-    public static final long ENTRY_HANDLE = ENTRY.byteOffset(groupElement("handle"));
-    public static final long ENTRY_DATA = ENTRY.byteOffset(groupElement("data"));
-    public static final long ENTRY_LEN = ENTRY.byteOffset(groupElement("len"));
-    public static final long ENTRY_ID = ENTRY.byteOffset(groupElement("id"));
-    public static final long ENTRY_RESERVED = ENTRY.byteOffset(groupElement("reserved"));
+    public static final long ENTRY_OP = FieldOffsets.of(ENTRY, "op");
+    public static final long ENTRY_HANDLE = FieldOffsets.of(ENTRY, "handle");
+    public static final long ENTRY_DATA = FieldOffsets.of(ENTRY, "data");
+    public static final long ENTRY_LEN = FieldOffsets.of(ENTRY, "len");
+    public static final long ENTRY_ID = FieldOffsets.of(ENTRY, "id");
+    public static final long ENTRY_RESERVED = FieldOffsets.of(ENTRY, "reserved");
 
     /*
      * struct hvt_net_ring_commit {
@@ -57,10 +57,10 @@ public final class NetRingLayout {
      */
     public static final StructLayout COMMIT = MemoryLayout.structLayout(
             JAVA_INT.withName("id"), JAVA_INT.withName("ret"), JAVA_INT.withName("len"), JAVA_INT.withName("reserved"));
-    public static final long COMMIT_ID = COMMIT.byteOffset(groupElement("id"));
-    public static final long COMMIT_RET = COMMIT.byteOffset(groupElement("ret"));
-    public static final long COMMIT_LEN = COMMIT.byteOffset(groupElement("len"));
-    public static final long COMMIT_RESERVED = COMMIT.byteOffset(groupElement("reserved"));
+    public static final long COMMIT_ID = FieldOffsets.of(COMMIT, "id");
+    public static final long COMMIT_RET = FieldOffsets.of(COMMIT, "ret");
+    public static final long COMMIT_LEN = FieldOffsets.of(COMMIT, "len");
+    public static final long COMMIT_RESERVED = FieldOffsets.of(COMMIT, "reserved");
 
     /*
      * struct hvt_net_ring {
@@ -81,13 +81,13 @@ public final class NetRingLayout {
             MemoryLayout.paddingLayout(52),
             MemoryLayout.sequenceLayout(SLOTS, ENTRY).withName("ent"),
             MemoryLayout.sequenceLayout(SLOTS, COMMIT).withName("com"));
-    public static final long ENT_TAIL = RING.byteOffset(groupElement("ent_tail"));
-    public static final long COM_HEAD = RING.byteOffset(groupElement("com_head"));
-    public static final long ENT_HEAD = RING.byteOffset(groupElement("ent_head"));
-    public static final long COM_TAIL = RING.byteOffset(groupElement("com_tail"));
-    public static final long NEEDS_KICK = RING.byteOffset(groupElement("needs_kick"));
-    public static final long ENTRIES = RING.byteOffset(groupElement("ent"));
-    public static final long COMMITS = RING.byteOffset(groupElement("com"));
+    public static final long ENT_TAIL = FieldOffsets.of(RING, "ent_tail");
+    public static final long COM_HEAD = FieldOffsets.of(RING, "com_head");
+    public static final long ENT_HEAD = FieldOffsets.of(RING, "ent_head");
+    public static final long COM_TAIL = FieldOffsets.of(RING, "com_tail");
+    public static final long NEEDS_KICK = FieldOffsets.of(RING, "needs_kick");
+    public static final long ENTRIES = FieldOffsets.of(RING, "ent");
+    public static final long COMMITS = FieldOffsets.of(RING, "com");
 
     /** The ring rounded up to whole pages: the part of the area no ring data range may touch. */
     public static final long RING_PAGES = (RING.byteSize() + PAGE - 1) & -PAGE;

@@ -3,7 +3,6 @@ package dev.kiln.monitor.kvm;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.StructLayout;
 
-import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -54,10 +53,10 @@ public final class KvmApi {
     public static final StructLayout IOEVENTFD = MemoryLayout.structLayout(
             JAVA_LONG.withName("datamatch"), JAVA_LONG.withName("addr"), JAVA_INT.withName("len"),
             JAVA_INT.withName("fd"), JAVA_INT.withName("flags"), MemoryLayout.paddingLayout(36));
-    public static final long IOEVENTFD_ADDR = IOEVENTFD.byteOffset(groupElement("addr"));
-    public static final long IOEVENTFD_LEN = IOEVENTFD.byteOffset(groupElement("len"));
-    public static final long IOEVENTFD_FD = IOEVENTFD.byteOffset(groupElement("fd"));
-    public static final long IOEVENTFD_FLAGS = IOEVENTFD.byteOffset(groupElement("flags"));
+    public static final long IOEVENTFD_ADDR = FieldOffsets.of(IOEVENTFD, "addr");
+    public static final long IOEVENTFD_LEN = FieldOffsets.of(IOEVENTFD, "len");
+    public static final long IOEVENTFD_FD = FieldOffsets.of(IOEVENTFD, "fd");
+    public static final long IOEVENTFD_FLAGS = FieldOffsets.of(IOEVENTFD, "flags");
     /** KVM_IOEVENTFD_FLAG_PIO: {@code addr} is an I/O port, not a guest-physical address. */
     public static final int IOEVENTFD_FLAG_PIO = 1 << 1;
 
@@ -133,19 +132,19 @@ public final class KvmApi {
             JAVA_BYTE.withName("if_flag"), JAVA_SHORT.withName("flags"),
             JAVA_LONG.withName("cr8"), JAVA_LONG.withName("apic_base"));
 
-    public static final long RUN_IMMEDIATE_EXIT = RUN_HEAD.byteOffset(groupElement("immediate_exit"));
-    public static final long RUN_EXIT_REASON = RUN_HEAD.byteOffset(groupElement("exit_reason"));
+    public static final long RUN_IMMEDIATE_EXIT = FieldOffsets.of(RUN_HEAD, "immediate_exit");
+    public static final long RUN_EXIT_REASON = FieldOffsets.of(RUN_HEAD, "exit_reason");
     public static final long RUN_UNION = RUN_HEAD.byteSize();
-    public static final long RUN_IO_DIRECTION = RUN_UNION + RUN_IO.byteOffset(groupElement("direction"));
-    public static final long RUN_IO_SIZE = RUN_UNION + RUN_IO.byteOffset(groupElement("size"));
-    public static final long RUN_IO_PORT = RUN_UNION + RUN_IO.byteOffset(groupElement("port"));
-    public static final long RUN_IO_COUNT = RUN_UNION + RUN_IO.byteOffset(groupElement("count"));
-    public static final long RUN_IO_DATA_OFFSET = RUN_UNION + RUN_IO.byteOffset(groupElement("data_offset"));
-    public static final long RUN_MMIO_PHYS_ADDR = RUN_UNION + RUN_MMIO.byteOffset(groupElement("phys_addr"));
-    public static final long RUN_MMIO_LEN = RUN_UNION + RUN_MMIO.byteOffset(groupElement("len"));
-    public static final long RUN_MMIO_IS_WRITE = RUN_UNION + RUN_MMIO.byteOffset(groupElement("is_write"));
+    public static final long RUN_IO_DIRECTION = RUN_UNION + FieldOffsets.of(RUN_IO, "direction");
+    public static final long RUN_IO_SIZE = RUN_UNION + FieldOffsets.of(RUN_IO, "size");
+    public static final long RUN_IO_PORT = RUN_UNION + FieldOffsets.of(RUN_IO, "port");
+    public static final long RUN_IO_COUNT = RUN_UNION + FieldOffsets.of(RUN_IO, "count");
+    public static final long RUN_IO_DATA_OFFSET = RUN_UNION + FieldOffsets.of(RUN_IO, "data_offset");
+    public static final long RUN_MMIO_PHYS_ADDR = RUN_UNION + FieldOffsets.of(RUN_MMIO, "phys_addr");
+    public static final long RUN_MMIO_LEN = RUN_UNION + FieldOffsets.of(RUN_MMIO, "len");
+    public static final long RUN_MMIO_IS_WRITE = RUN_UNION + FieldOffsets.of(RUN_MMIO, "is_write");
     public static final long RUN_FAIL_ENTRY_REASON = RUN_UNION;
-    public static final long RUN_INTERNAL_SUBERROR = RUN_UNION + RUN_INTERNAL.byteOffset(groupElement("suberror"));
+    public static final long RUN_INTERNAL_SUBERROR = RUN_UNION + FieldOffsets.of(RUN_INTERNAL, "suberror");
 
     /* struct kvm_guest_debug { __u32 control; __u32 pad; struct kvm_guest_debug_arch { __u64 debugreg[8]; } arch; } */
     public static final long GUEST_DEBUG_SIZE = 72;
@@ -166,10 +165,10 @@ public final class KvmApi {
             JAVA_LONG.withName("r11"), JAVA_LONG.withName("r12"), JAVA_LONG.withName("r13"),
             JAVA_LONG.withName("r14"), JAVA_LONG.withName("r15"),
             JAVA_LONG.withName("rip"), JAVA_LONG.withName("rflags"));
-    public static final long REGS_RSP = REGS.byteOffset(groupElement("rsp"));
-    public static final long REGS_RDI = REGS.byteOffset(groupElement("rdi"));
-    public static final long REGS_RIP = REGS.byteOffset(groupElement("rip"));
-    public static final long REGS_RFLAGS = REGS.byteOffset(groupElement("rflags"));
+    public static final long REGS_RSP = FieldOffsets.of(REGS, "rsp");
+    public static final long REGS_RDI = FieldOffsets.of(REGS, "rdi");
+    public static final long REGS_RIP = FieldOffsets.of(REGS, "rip");
+    public static final long REGS_RFLAGS = FieldOffsets.of(REGS, "rflags");
 
     /*
      * struct kvm_segment {
@@ -217,6 +216,6 @@ public final class KvmApi {
             JAVA_INT.withName("eax"), JAVA_INT.withName("ebx"), JAVA_INT.withName("ecx"),
             JAVA_INT.withName("edx"), MemoryLayout.paddingLayout(12));
     public static final long CPUID2_HEADER = 8;
-    public static final long CPUID_FUNCTION = CPUID_ENTRY2.byteOffset(groupElement("function"));
-    public static final long CPUID_ECX = CPUID_ENTRY2.byteOffset(groupElement("ecx"));
+    public static final long CPUID_FUNCTION = FieldOffsets.of(CPUID_ENTRY2, "function");
+    public static final long CPUID_ECX = FieldOffsets.of(CPUID_ENTRY2, "ecx");
 }

@@ -3,11 +3,11 @@ package dev.kiln.monitor.kvm;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -49,7 +49,7 @@ public final class LibC {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
     /** Where errno lies in the capture state, read with a plain {@code get} (no VarHandle to build). */
-    private static final long ERRNO_OFFSET = CAPTURE.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
+    private static final long ERRNO_OFFSET = FieldOffsets.of(CAPTURE, "errno");
 
     /**
      * {@code long syscall(long number, ...)} with six integer arguments: every call the monitor
@@ -87,10 +87,22 @@ public final class LibC {
         return (int) syscall(SYS_IOCTL, fd, request, arg, 0, 0, 0);
     }
 
+    /**
+     * {@code s} as a NUL-terminated UTF-8 string in {@code arena}: a bulk copy into zeroed memory.
+     * ({@code Arena.allocateFrom(String)} spins eight method-handle classes on first use, ~5 ms
+     * of every {@code kiln run}.)
+     */
+    private static MemorySegment cString(Arena arena, String s) {
+        byte[] utf8 = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        MemorySegment c = arena.allocate(utf8.length + 1L);
+        MemorySegment.copy(utf8, 0, c, JAVA_BYTE, 0, utf8.length);
+        return c;
+    }
+
     /** open(path, flags); returns the fd or -errno. */
     public static int open(String path, int flags) {
         try (Arena arena = Arena.ofConfined()) {
-            return (int) syscall(SYS_OPEN, arena.allocateFrom(path).address(), flags, 0, 0, 0, 0);
+            return (int) syscall(SYS_OPEN, cString(arena, path).address(), flags, 0, 0, 0, 0);
         }
     }
 
@@ -111,7 +123,7 @@ public final class LibC {
     /** memfd_create(name, MFD_CLOEXEC): an anonymous file; a file descriptor or -errno. */
     public static int memfdCreate(String name) {
         try (Arena arena = Arena.ofConfined()) {
-            return (int) syscall(SYS_MEMFD_CREATE, arena.allocateFrom(name).address(), MFD_CLOEXEC, 0, 0, 0, 0);
+            return (int) syscall(SYS_MEMFD_CREATE, cString(arena, name).address(), MFD_CLOEXEC, 0, 0, 0, 0);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.kiln.monitor.vstate;
 
+import dev.kiln.monitor.kvm.FieldOffsets;
 import dev.kiln.monitor.hvt.GuestMemory;
 import dev.kiln.monitor.kvm.KvmApi;
 
@@ -11,7 +12,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
@@ -91,9 +91,9 @@ public final class CoreDump {
     private static long register(String name, MemorySegment regs, MemorySegment sregs) {
         if (name.equals("orig_rax")) return -1;
         int dot = name.indexOf('.');
-        if (dot < 0) return regs.get(JAVA_LONG_UNALIGNED, KvmApi.REGS.byteOffset(groupElement(name)));
-        long seg = KvmApi.SREGS.byteOffset(groupElement(name.substring(0, dot)));
-        long field = KvmApi.SEGMENT.byteOffset(groupElement(name.substring(dot + 1)));
+        if (dot < 0) return regs.get(JAVA_LONG_UNALIGNED, FieldOffsets.of(KvmApi.REGS, name));
+        long seg = FieldOffsets.of(KvmApi.SREGS, name.substring(0, dot));
+        long field = FieldOffsets.of(KvmApi.SEGMENT, name.substring(dot + 1));
         return name.endsWith("selector")
                 ? Short.toUnsignedLong(sregs.get(JAVA_SHORT_UNALIGNED, seg + field))
                 : sregs.get(JAVA_LONG_UNALIGNED, seg + field);

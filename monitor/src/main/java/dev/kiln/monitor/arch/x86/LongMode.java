@@ -1,12 +1,12 @@
 package dev.kiln.monitor.arch.x86;
 
+import dev.kiln.monitor.kvm.FieldOffsets;
 import dev.kiln.monitor.extension.InfoPage;
 import dev.kiln.monitor.kvm.KvmApi;
 
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 
-import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -74,15 +74,15 @@ public final class LongMode {
     static final long GDT_CODE = 0x00AF99000000FFFFL;
     static final long GDT_DATA = 0x00CF93000000FFFFL;
 
-    private static final long SR_CS = KvmApi.SREGS.byteOffset(groupElement("cs"));
-    private static final long SR_TR = KvmApi.SREGS.byteOffset(groupElement("tr"));
-    private static final long SR_LDT = KvmApi.SREGS.byteOffset(groupElement("ldt"));
-    private static final long SR_GDT = KvmApi.SREGS.byteOffset(groupElement("gdt"));
-    private static final long SR_CR0 = KvmApi.SREGS.byteOffset(groupElement("cr0"));
-    private static final long SR_CR3 = KvmApi.SREGS.byteOffset(groupElement("cr3"));
-    private static final long SR_CR4 = KvmApi.SREGS.byteOffset(groupElement("cr4"));
-    private static final long SR_EFER = KvmApi.SREGS.byteOffset(groupElement("efer"));
-    private static final long SR_APIC_BASE = KvmApi.SREGS.byteOffset(groupElement("apic_base"));
+    private static final long SR_CS = FieldOffsets.of(KvmApi.SREGS, "cs");
+    private static final long SR_TR = FieldOffsets.of(KvmApi.SREGS, "tr");
+    private static final long SR_LDT = FieldOffsets.of(KvmApi.SREGS, "ldt");
+    private static final long SR_GDT = FieldOffsets.of(KvmApi.SREGS, "gdt");
+    private static final long SR_CR0 = FieldOffsets.of(KvmApi.SREGS, "cr0");
+    private static final long SR_CR3 = FieldOffsets.of(KvmApi.SREGS, "cr3");
+    private static final long SR_CR4 = FieldOffsets.of(KvmApi.SREGS, "cr4");
+    private static final long SR_EFER = FieldOffsets.of(KvmApi.SREGS, "efer");
+    private static final long SR_APIC_BASE = FieldOffsets.of(KvmApi.SREGS, "apic_base");
     private static final String[] DATA_SEGMENTS = {"ds", "es", "fs", "gs", "ss"};
 
     /**
@@ -92,7 +92,7 @@ public final class LongMode {
     public static void fillSregs(MemorySegment sregs) {
         segment(sregs, SR_CS, 0xffffffffL, SEL_CODE, 9, 0, 1, 1, 1);
         for (String s : DATA_SEGMENTS) {
-            segment(sregs, KvmApi.SREGS.byteOffset(groupElement(s)), 0xffffffffL, SEL_DATA, 3, 1, 1, 0, 1);
+            segment(sregs, FieldOffsets.of(KvmApi.SREGS, s), 0xffffffffL, SEL_DATA, 3, 1, 1, 0, 1);
         }
         // A busy 64-bit TSS (type 11) with system-segment S=0: VMX requires a usable TR.
         segment(sregs, SR_TR, 0x67, SEL_TSS, 11, 0, 0, 0, 0);
@@ -108,7 +108,7 @@ public final class LongMode {
     }
 
     private static long seg(String field) {
-        return KvmApi.SEGMENT.byteOffset(groupElement(field));
+        return FieldOffsets.of(KvmApi.SEGMENT, field);
     }
 
     private static void segment(MemorySegment sregs, long at, long limit, int selector, int type,
