@@ -69,7 +69,7 @@ public final class Kvm implements AutoCloseable {
 
     /** A VM with one vCPU that never runs: see {@link ParkedVcpu}. */
     public ParkedVcpu parkVcpu() {
-        int vmfd = LibC.ioctl(fd, KvmApi.KVM_CREATE_VM, 0L);
+        int vmfd = createVmFd();
         if (vmfd < 0) {
             throw new KvmException("KVM_CREATE_VM (parked vCPU)", -vmfd);
         }
@@ -78,11 +78,25 @@ public final class Kvm implements AutoCloseable {
 
     /** Creates an empty VM (no memory, no vCPU). */
     public Vm createVm() {
-        int vmfd = LibC.ioctl(fd, KvmApi.KVM_CREATE_VM, 0L);
+        int vmfd = createVmFd();
         if (vmfd < 0) {
             throw new KvmException("KVM_CREATE_VM", -vmfd);
         }
         return new Vm(this, vmfd);
+    }
+
+    /**
+     * KVM_CREATE_VM, again while it answers EINTR: registering the VM's MMU notifier takes every
+     * mapping of the process in turn (mm_take_all_locks) and gives up when a signal is pending, so
+     * any signal to the creating thread (a profiler's, the JVM's own) would fail a create that can
+     * simply be made again. Seen: one create in 2,000 under JFR in {@code kiln bench api}.
+     */
+    private int createVmFd() {
+        int vmfd;
+        do {
+            vmfd = LibC.ioctl(fd, KvmApi.KVM_CREATE_VM, 0L);
+        } while (vmfd == -LibC.EINTR);
+        return vmfd;
     }
 
     /** 0: not known yet; 1: this host's KVM offers the native-execution page; -1: it does not. */
