@@ -77,6 +77,29 @@ def tcp_echo(size, timeout=60, rcvbuf=None, pause=0.0):
     print("tcp echo ok: %d bytes byte-exact in %.2fs (%.1f MB/s)" % (size, dt, size / dt / 1e6))
 
 
+def tcp_pingpong(rounds):
+    # One request, one echo, `rounds` times on one connection: the request/response pattern in
+    # which a delayed ACK rides on the reply (run.sh counts the stack's frames around it).
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.settimeout(10)
+    s.connect((STACK, 7))
+    for i in range(rounds):
+        msg = os.urandom(64)
+        s.sendall(msg)
+        got = b""
+        while len(got) < len(msg):
+            chunk = s.recv(len(msg) - len(got))
+            if not chunk:
+                fail("connection closed after %d rounds" % i)
+            got += chunk
+        if got != msg:
+            fail("echo mismatch in round %d" % i)
+    s.close()
+    time.sleep(0.2)  # the close's own segments, counted in the same window
+    print("tcp ping-pong ok (%d rounds)" % rounds)
+
+
 def tcp_discard(size):
     data = os.urandom(size)
     s = socket.create_connection((STACK, 9), timeout=60)
@@ -339,6 +362,8 @@ if __name__ == "__main__":
         tcp_echo(int(a[0]), timeout=float(a[1]) if len(a) > 1 else 60)
     elif cmd == "tcp_zero_window":
         tcp_echo(int(a[0]), rcvbuf=2048, pause=1.5)
+    elif cmd == "tcp_pingpong":
+        tcp_pingpong(int(a[0]))
     elif cmd == "tcp_discard":
         tcp_discard(int(a[0]))
     elif cmd == "tcp_many":

@@ -141,6 +141,22 @@ check tcp_20_parallel client tcp_parallel 20 200000
 check tcp_active_open client active_open
 check tcp_zero_window client tcp_zero_window 300000
 check nc_echo bash -c "printf 'hello via nc\n' | ip netns exec $NS timeout 5 nc -N 10.77.0.2 7 | grep -qx 'hello via nc'"
+# Delayed ACKs (NET_TCP_DELACK_US): in request/response traffic each ACK rides on the reply, so
+# 200 round trips cost the stack ~200 frames (plus handshake and close), not ~400 (one bare ACK
+# per request before the reply, as before).
+tx_frames() {
+    kill -USR1 "$STACKD_PID" 2>/dev/null || true
+    sleep 0.3
+    grep '^stats' "$tmp/stackd.log" | tail -1 | tr ' ' '\n' | sed -n 's/^tx_frames=//p'
+}
+tx_before="$(tx_frames)"
+if out="$(client tcp_pingpong 200 2>&1)"; then
+    sent=$(( $(tx_frames) - tx_before ))
+    if [ "$sent" -le 240 ]; then ok "tcp_acks_ride_on_replies ($sent frames for 200 round trips)"
+    else bad "tcp_acks_ride_on_replies: $sent frames for 200 round trips (a bare ACK per request?)"; fi
+else
+    bad "tcp_acks_ride_on_replies: $out"
+fi
 
 # --- lossy / reordering link ------------------------------------------------------------
 if nsx tc qdisc add dev tapnh0 root netem loss 5% reorder 25% 50% delay 1ms 2>/dev/null; then

@@ -28,6 +28,7 @@
 #define RTO_MIN_US  ((uint32_t)CONFIG_NET_TCP_RTO_MIN_MS * 1000u)
 #define RTO_MAX_US  60000000u
 #define TW_NS       ((uint64_t)CONFIG_NET_TCP_TIME_WAIT_MS * NS_PER_MS)
+#define DELACK_NS   ((uint64_t)CONFIG_NET_TCP_DELACK_US * 1000u)
 #define CWND_MAX    (4u * 65535u)
 
 _Static_assert(CONFIG_NET_TCP_RXBUF >= 1024 && CONFIG_NET_TCP_RXBUF <= 65535,
@@ -64,6 +65,7 @@ struct tcp_conn {
     uint32_t tx_head, tx_len, tx_seq;
     /* receive side; ring byte rx_head+rx_len has sequence number rcv_nxt */
     uint32_t irs, rcv_nxt, rcv_adv;
+    uint32_t rcv_acked;  /* rcv_nxt as our last ACK carried it */
     uint32_t rx_head, rx_len;
     uint32_t ooo_fin_seq;
     struct tcp_range ooo[CONFIG_NET_TCP_OOO_RANGES];
@@ -72,6 +74,7 @@ struct tcp_conn {
     uint32_t rtt_seq;
     uint64_t rtt_start;
     uint64_t rto_deadline, persist_deadline, tw_deadline, born;
+    uint64_t delack_deadline;  /* a pending ACK goes out bare then, if no segment carried it */
     uint8_t *rxbuf, *txbuf;
 };
 
@@ -144,7 +147,7 @@ static void conn_closed(struct tcp_conn *c, int err)
     if (err && !c->err)
         c->err = err;
     c->state = TCP_CLOSED;
-    c->rto_deadline = c->persist_deadline = c->tw_deadline = 0;
+    c->rto_deadline = c->persist_deadline = c->tw_deadline = c->delack_deadline = 0;
     c->ack_pending = c->ack_now = false;
     if (!c->user_owned || c->user_closed)
         conn_free(c);
@@ -248,7 +251,9 @@ static void send_segment(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32
                                              t, tl)));
     if (flags & F_ACK) {
         c->rcv_adv = c->rcv_nxt + umin(w, 65535);
+        c->rcv_acked = c->rcv_nxt;
         c->ack_pending = c->ack_now = false;
+        c->delack_deadline = 0;
     }
     ip_output(c->rip, IPPROTO_TCP_, tl);
 }
@@ -276,7 +281,7 @@ static bool can_send_data(const struct tcp_conn *c)
            c->state == TCP_FIN_WAIT_1 || c->state == TCP_CLOSING || c->state == TCP_LAST_ACK;
 }
 
-/* Send what the windows allow, then a bare ACK if one is owed. */
+/* Send what the windows allow, then a bare ACK if one is owed now. */
 static void tcp_output(struct tcp_conn *c)
 {
     bool sent = false;
@@ -333,7 +338,9 @@ static void tcp_output(struct tcp_conn *c)
             c->persist_deadline = net_now() + (uint64_t)c->persist_us * 1000;
         }
     }
-    if (!sent && (c->ack_pending || c->ack_now) && synchronized(c))
+    /* A bare ACK only when one is owed now: a delayed one (ack_pending) waits for data to carry
+     * it or for its timer, also when an arriving ACK made us look for something to send. */
+    if (!sent && c->ack_now && synchronized(c))
         send_segment(c, c->snd_nxt, F_ACK, 0);
 }
 
@@ -855,10 +862,15 @@ static void conn_input(struct tcp_conn *c, uint32_t seq, uint32_t ack, uint8_t f
                 c->rx_len += dlen;
                 c->rcv_nxt += dlen;
                 ooo_merge(c);
-                if (had_holes)
-                    c->ack_now = true;
-                else
+                if (had_holes || DELACK_NS == 0 || c->rcv_nxt - c->rcv_acked >= 2u * c->mss) {
+                    c->ack_now = true;              /* RFC 9293 3.8.6.3: every second full segment */
+                } else {
+                    /* Delayed: the reply the application is about to write carries it (one frame
+                     * per request/response instead of two), else the timer sends it bare. */
                     c->ack_pending = true;
+                    if (!c->delack_deadline)
+                        c->delack_deadline = net_now() + DELACK_NS;
+                }
             } else {
                 ooo_add(c, seq, seq + dlen);
                 net_stats.tcp_ooo_segs++;
@@ -1013,6 +1025,13 @@ void tcp_timers(uint64_t now)
         }
         if (c->rto_deadline && now >= c->rto_deadline)
             rto_expired(c, now);
+        if (c->in_use && c->delack_deadline && now >= c->delack_deadline) {
+            c->delack_deadline = 0;
+            if (c->ack_pending) {
+                c->ack_now = true;  /* no reply carried it: the ACK goes bare */
+                tcp_output(c);
+            }
+        }
         if (c->in_use && c->persist_deadline && now >= c->persist_deadline) {
             c->persist_deadline = 0;
             if (c->snd_wnd == 0 && can_send_data(c)) {
@@ -1026,11 +1045,12 @@ void tcp_timers(uint64_t now)
     }
 }
 
+/* Sends the ACKs owed now; delayed ones wait for a reply to carry them or for their timer. */
 void tcp_flush(void)
 {
     for (int i = 0; i < CONFIG_NET_TCP_CONNS; i++) {
         struct tcp_conn *c = &conns[i];
-        if (c->in_use && (c->ack_pending || c->ack_now))
+        if (c->in_use && c->ack_now)
             tcp_output(c);
     }
 }
@@ -1042,8 +1062,8 @@ uint64_t tcp_next_deadline(void)
         struct tcp_conn *c = &conns[i];
         if (!c->in_use)
             continue;
-        uint64_t t[3] = { c->rto_deadline, c->persist_deadline, c->tw_deadline };
-        for (int k = 0; k < 3; k++)
+        uint64_t t[4] = { c->rto_deadline, c->persist_deadline, c->tw_deadline, c->delack_deadline };
+        for (int k = 0; k < 4; k++)
             if (t[k] && (!d || t[k] < d))
                 d = t[k];
     }
