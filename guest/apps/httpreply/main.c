@@ -76,12 +76,19 @@ static void respond(struct client *c, const char *status, int page_response, int
     }
     const char *text = page_response ? page : status;
     size_t len = page_response ? sizeof page - 1 : strlen(status);
-    char head[256];
-    int n = snprintf(head, sizeof head, "HTTP/1.1 %s\r\nServer: kiln-httpreply\r\nContent-Type: text/%s\r\n"
+    /* header and body in one buffer, one tcp_send: one segment, as for the kept-alive page */
+    char buf[256 + sizeof page];
+    int n = snprintf(buf, 256, "HTTP/1.1 %s\r\nServer: kiln-httpreply\r\nContent-Type: text/%s\r\n"
                      "Content-Length: %zu\r\nConnection: %s\r\n\r\n", status, page_response ? "html" : "plain",
                      len, keep ? "keep-alive" : "close");
-    tcp_send(c->conn, head, (size_t)n);
-    if (!head_only)
+    size_t total = n < 0 ? 0 : n >= 256 ? 255 : (size_t)n;
+    int appended = !head_only && len <= sizeof buf - total;
+    if (appended) {
+        memcpy(buf + total, text, len);
+        total += len;
+    }
+    tcp_send(c->conn, buf, total);
+    if (!head_only && !appended)
         tcp_send(c->conn, text, len);
     if (page_response)
         served++;
