@@ -213,8 +213,8 @@ public final class Daemon implements AutoCloseable {
             out.println("  --token-file FILE    the bearer token, at least 16 characters");
             out.println("  --memory-budget MiB  guest memory all live instances may reserve (default: the host's RAM)");
             out.println("  --log-cap KiB        console log size before rotation; two files are kept (default 1024)");
-            out.println("  --spare-threads N    vCPU threads made at start, before any VM: later starts take them (default "
-                    + DaemonConfig.DEFAULT_SPARE_THREADS + ")");
+            out.println("  --spare-threads N    vCPU threads made at start, before any VM: later starts take them, and up to N"
+                    + " come back when their runs end (default " + DaemonConfig.DEFAULT_SPARE_THREADS + ")");
             out.println("  --bridge NAME        bridge for instances created with \"net\": true (default " + DaemonConfig.DEFAULT_BRIDGE
                     + " when run as root); removed at shutdown");
             out.println("  --subnet ADDR/PREFIX the bridge's address; guests get the others (default " + DaemonConfig.DEFAULT_SUBNET + ")");

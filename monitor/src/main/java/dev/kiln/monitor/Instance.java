@@ -37,7 +37,8 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Instance implements AutoCloseable, VcpuLoop.Owner {
     public enum State { CREATED, RUNNING, EXITED, CLOSED }
 
-    private static final long VCPU_STACK_BYTES = 256 << 10;
+    /** The run loop is shallow; a small stack keeps thousands of vCPU threads cheap. */
+    static final long VCPU_STACK_BYTES = 256 << 10;
 
     private final Monitor monitor;
     private final long id;
@@ -131,18 +132,17 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         return vcpu;
     }
 
-    /** Runs the guest on a new platform thread (one per vCPU; a spare one when the monitor reserved some) and returns at once. */
+    /**
+     * Runs the guest on a platform thread of its own (one per vCPU: a waiting one when the monitor
+     * keeps some, else a new one) and returns that thread at once. A monitor that keeps threads
+     * may give it to another instance once this run ended: wait for the run with
+     * {@link #awaitOutcome}, not by joining the thread.
+     */
     public Thread start() {
         claimRun();
-        VcpuThread spare = monitor.takeSpareThread();
-        if (spare != null) {
-            spare.run("kiln-vcpu-" + id, this::runOnThisThread);
-            return spare.thread();
-        }
-        // The run loop is shallow; a small stack keeps thousands of vCPU threads cheap.
-        Thread t = Thread.ofPlatform().name("kiln-vcpu-" + id).stackSize(VCPU_STACK_BYTES).unstarted(this::runOnThisThread);
-        t.start();
-        return t;
+        VcpuThread t = monitor.vcpuThread();
+        t.run("kiln-vcpu-" + id, this::runOnThisThread);
+        return t.thread();
     }
 
     /**

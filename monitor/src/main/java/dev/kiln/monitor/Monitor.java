@@ -223,25 +223,29 @@ public final class Monitor implements AutoCloseable {
         if (size > 0) clonePool = new WarmPool(kvm, guestCpuid, snapshot, size, ExecutionMode.requestedDefault());
     }
 
-    private final java.util.concurrent.ConcurrentLinkedQueue<VcpuThread> spareThreads = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final VcpuThreadPool vcpuThreads = new VcpuThreadPool(Instance.VCPU_STACK_BYTES);
 
     /**
      * Makes {@code count} vCPU threads now, for {@link Instance#start} to take instead of making
-     * one each: a thread made behind hundreds of live VMs costs milliseconds (its stack mapping
-     * calls every VM's MMU notifier, see {@link VcpuThread}), one made before them a few
-     * microseconds. For a host that will start instances one by one for a long time (a daemon).
+     * one each, and keeps up to that many more: a run's thread, once the run ended, waits for the
+     * next instance instead of ending. A thread made or ended behind hundreds of live VMs costs
+     * milliseconds (its stack mapping calls every VM's MMU notifier, see {@link VcpuThread}), one
+     * made before them a few microseconds. For a host that will start instances one by one for a
+     * long time (a daemon).
      */
     public void reserveVcpuThreads(int count) {
-        for (int i = 0; i < count; i++) spareThreads.add(Instance.reserveThread());
+        vcpuThreads.reserve(count);
     }
 
-    /** vCPU threads made ahead and not yet taken. */
+    /** vCPU threads waiting for an instance (made ahead, or kept from an ended run). */
     public int spareVcpuThreads() {
-        return spareThreads.size();
+        return vcpuThreads.idleCount();
     }
 
-    VcpuThread takeSpareThread() {
-        return spareThreads.poll();
+    /** A waiting vCPU thread, or a new one that this monitor may keep after its run. */
+    VcpuThread vcpuThread() {
+        VcpuThread t = vcpuThreads.take();
+        return t != null ? t : vcpuThreads.make();
     }
 
     /** A pre-made VM for this memory size, or null. */
@@ -407,7 +411,7 @@ public final class Monitor implements AutoCloseable {
         for (Instance i : live) {
             i.close(); // stops and waits for a running guest first
         }
-        for (VcpuThread t; (t = spareThreads.poll()) != null; ) t.release();
+        vcpuThreads.close();
         ScheduledExecutorService w = watchdog;
         if (w != null) w.shutdownNow();
         keepWarm(0, 0);
