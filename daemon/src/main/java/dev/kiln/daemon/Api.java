@@ -190,7 +190,8 @@ final class Api {
                     "ended_ms", h.endedMillis == 0 ? null : h.endedMillis,
                     "net", h.net == null ? null : Json.object("address", Subnet.format(h.net.address()),
                             "tap", HostNetwork.tapName(h.id), "ports", h.net.portTexts()),
-                    "scale_to_zero_ms", h.scaleToZeroMillis == 0 ? null : h.scaleToZeroMillis);
+                    "scale_to_zero_ms", h.scaleToZeroMillis == 0 ? null : h.scaleToZeroMillis,
+                    "wake_prepared", h.state == HostedState.SLEEPING ? h.standby != null : null);
         }
     }
 

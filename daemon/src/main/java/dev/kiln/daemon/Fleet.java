@@ -180,6 +180,7 @@ final class Fleet {
         if (live != null) runs.awaitEnd(h, live);
         if (scaleToZero != null) scaleToZero.forget(h);
         synchronized (h) {
+            runs.dropStandby(h, false);
             wiring.dropKeptTap(h);
             if (h.sleepFile != null) {
                 try {

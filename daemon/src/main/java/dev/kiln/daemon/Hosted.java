@@ -39,6 +39,11 @@ final class Hosted {
     java.nio.file.Path sleepFile;
     /** Its tap was kept through a sleep, so a wake does not pay for making one again. */
     boolean tapKept;
+    /**
+     * A sleeping instance's wake made ahead: its sleep snapshot restored into a VM that has not
+     * run (the tap attached, no thread), so a connection only starts it; null when none was made.
+     */
+    Instance standby;
     long boots;
     long startedMillis;
     long endedMillis;

@@ -69,52 +69,65 @@ final class Runs implements AutoCloseable {
         synchronized (h) {
             if (h.state.live()) throw ApiException.conflict("instance " + h.id + " is already " + h.state.label());
             if (!roster.holds(h.id) && snapshot == null) throw ApiException.notFound("instance", h.id);
-            HvtImage image = images.image(h.imageSha256);
-            InstanceSpec spec = new InstanceSpec(image, (long) h.memoryMiB << 20, h.args, h.log, null);
-            if (h.net != null) spec = wiring.attach(h, spec, image);
-            Instance instance;
-            try {
-                instance = snapshot == null ? monitor.create(spec) : monitor.restore(snapshot, spec);
-                if (h.sleepFile != null) {
-                    Files.deleteIfExists(h.sleepFile); // restored from it, or booted fresh instead: done with
-                    h.sleepFile = null;
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            } catch (ImageException | SnapshotException | RuntimeException e) {
-                wiring.removeTap(h);
-                throw failedBoot(h, e);
-            }
-            try {
-                instance.start();
-                wiring.publish(h);
-            } catch (IOException e) {
-                instance.stop(StopCause.REQUESTED);
-                instance.close();
-                wiring.detach(h, closing);
-                throw new ApiException(500, "network_failed", "instance " + h.id + ": cannot publish its ports: " + e.getMessage(), "ports");
-            } catch (RuntimeException | OutOfMemoryError e) { // no thread to be had: nothing half-started is kept
-                instance.close();
-                wiring.removeTap(h);
-                throw new ApiException(500, "boot_failed", "instance " + h.id + " could not be started: " + e, null);
-            }
-            h.current = instance;
-            h.stopRequested = false;
-            h.sleepRequested = false;
-            h.exitStatus = null;
-            h.outcome = null;
-            h.state = HostedState.RUNNING;
-            h.desired = "running";
-            h.boots++;
-            h.startedMillis = System.currentTimeMillis();
-            h.endedMillis = 0;
-            boots.incrementAndGet();
-            db.setStates(h.id, h.desired, h.state.label(), null);
-            // Under the instance's lock, as every transition's event: subscribers see them in order.
-            events.publish("started", h.id, h.name, HostedState.RUNNING.label(), null);
-            instance.outcome().whenComplete((o, err) ->
-                    Thread.ofVirtual().name("kiln-end-" + h.id).start(() -> ended(h, instance, o, err)));
+            dropStandby(h, true);
+            launch(h, make(h, snapshot));
         }
+    }
+
+    /** A new monitor instance for {@code h}, not started: booted fresh, or restored from {@code snapshot}. */
+    private Instance make(Hosted h, Snapshot snapshot) {
+        HvtImage image = images.image(h.imageSha256);
+        InstanceSpec spec = new InstanceSpec(image, (long) h.memoryMiB << 20, h.args, h.log, null);
+        if (h.net != null) spec = wiring.attach(h, spec, image);
+        try {
+            return snapshot == null ? monitor.create(spec) : monitor.restore(snapshot, spec);
+        } catch (ImageException | SnapshotException | RuntimeException e) {
+            wiring.removeTap(h);
+            throw failedBoot(h, e);
+        }
+    }
+
+    /** Starts {@code instance}, made for {@code h}, as its current run; under {@code h}'s lock. */
+    private void launch(Hosted h, Instance instance) {
+        if (h.sleepFile != null) {
+            try {
+                Files.deleteIfExists(h.sleepFile); // woken from it, or booted fresh instead: done with
+            } catch (IOException e) {
+                instance.close();
+                wiring.removeTap(h);
+                throw new UncheckedIOException(e);
+            }
+            h.sleepFile = null;
+        }
+        try {
+            instance.start();
+            wiring.publish(h);
+        } catch (IOException e) {
+            instance.stop(StopCause.REQUESTED);
+            instance.close();
+            wiring.detach(h, closing);
+            throw new ApiException(500, "network_failed", "instance " + h.id + ": cannot publish its ports: " + e.getMessage(), "ports");
+        } catch (RuntimeException | OutOfMemoryError e) { // no thread to be had: nothing half-started is kept
+            instance.close();
+            wiring.removeTap(h);
+            throw new ApiException(500, "boot_failed", "instance " + h.id + " could not be started: " + e, null);
+        }
+        h.current = instance;
+        h.stopRequested = false;
+        h.sleepRequested = false;
+        h.exitStatus = null;
+        h.outcome = null;
+        h.state = HostedState.RUNNING;
+        h.desired = "running";
+        h.boots++;
+        h.startedMillis = System.currentTimeMillis();
+        h.endedMillis = 0;
+        boots.incrementAndGet();
+        db.setStates(h.id, h.desired, h.state.label(), null);
+        // Under the instance's lock, as every transition's event: subscribers see them in order.
+        events.publish("started", h.id, h.name, HostedState.RUNNING.label(), null);
+        instance.outcome().whenComplete((o, err) ->
+                Thread.ofVirtual().name("kiln-end-" + h.id).start(() -> ended(h, instance, o, err)));
     }
 
     private static ApiException failedBoot(Hosted h, Exception e) {
@@ -157,6 +170,7 @@ final class Runs implements AutoCloseable {
             // A guest that ended by itself reached its end: it is not booted again by a restart.
             if (!stopped && !slept) h.desired = "stopped";
             h.log.endRun();
+            if (slept) prepareWake(h); // before it is seen asleep: a wake from then on only starts it
             if (!closing && roster.holds(h.id)) db.setStates(h.id, h.desired, h.state.label(), status);
             events.publish(type, h.id, h.name, state.label(), status);
             h.notifyAll();
@@ -194,6 +208,39 @@ final class Runs implements AutoCloseable {
     }
 
     /**
+     * Restores a sleeping instance's snapshot now, into a VM that does not run yet, so that its
+     * wake only starts it: the restore (a new VM, the memory mapped, the vCPU loaded; ~4 ms here)
+     * leaves the path of the connection that wakes it. The standby keeps the instance's memory
+     * reservation (its wake cannot then be refused for want of memory), but the memory itself is
+     * the snapshot file's pages, shared and clean, until the guest runs. When it cannot be made
+     * the wake restores as before.
+     */
+    private void prepareWake(Hosted h) {
+        synchronized (h) {
+            if (closing || h.state != HostedState.SLEEPING || h.sleepFile == null || h.standby != null || !roster.holds(h.id)) return;
+            try (Snapshot snapshot = Snapshot.open(h.sleepFile)) {
+                h.standby = make(h, snapshot);
+            } catch (SnapshotException | ApiException e) {
+                System.err.println("kiln daemon: instance " + h.id + ": its wake is not made ahead: " + e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Closes the standby of a sleeping instance, if it has one. {@code keepTap}: its tap is kept
+     * for the run that follows (else it is removed, for an instance deleted or a daemon closing).
+     * Under {@code h}'s lock.
+     */
+    void dropStandby(Hosted h, boolean keepTap) {
+        if (h.standby == null) return;
+        h.standby.close();
+        h.standby = null;
+        if (h.net == null) return;
+        if (keepTap) h.tapKept = true;
+        else wiring.removeTap(h);
+    }
+
+    /**
      * Makes a scale-to-zero instance run for a connection: restored from its sleep snapshot (or
      * booted fresh when it has none), waiting out a sleep in progress. True when it was woken.
      */
@@ -207,6 +254,12 @@ final class Runs implements AutoCloseable {
                 return false;
             }
             if (h.state.live() || !roster.holds(h.id)) return false;
+            if (h.standby != null) {
+                Instance standby = h.standby;
+                h.standby = null;
+                launch(h, standby);
+                return true;
+            }
             if (h.state != HostedState.SLEEPING || h.sleepFile == null) {
                 start(h);
                 return true;
@@ -317,6 +370,7 @@ final class Runs implements AutoCloseable {
         Map<Hosted, Instance> live = new java.util.HashMap<>();
         for (Hosted h : roster.unordered()) {
             synchronized (h) {
+                dropStandby(h, false);
                 if (h.state.live()) {
                     live.put(h, h.current);
                     h.current.stop(StopCause.TERMINATE);

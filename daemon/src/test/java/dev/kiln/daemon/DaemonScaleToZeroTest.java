@@ -14,8 +14,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Scale to zero end to end, as root: httpreply with a published port and scale_to_zero_ms sleeps
- * when idle (snapshotted, stopped, its tap kept), and the real curl's next connection wakes it
- * (restored) and gets the page through the daemon's proxy; again and again.
+ * when idle (snapshotted, stopped, its tap kept, the snapshot restored ahead into a VM that waits),
+ * and the real curl's next connection wakes it (starts that VM) and gets the page through the
+ * daemon's proxy; again and again. A sleeping instance that is started, deleted or left by a
+ * daemon closing gives its prepared VM back.
  */
 class DaemonScaleToZeroTest {
     static final long PID = ProcessHandle.current().pid();
@@ -58,9 +60,20 @@ class DaemonScaleToZeroTest {
             for (int round = 0; round < 3; round++) {
                 awaitState(d, id, "sleeping");
                 assertTrue(DaemonNetTest.succeeds("ip", "link", "show", HostNetwork.tapName(id)), "the tap is kept through a sleep");
+                assertTrue(DaemonNetTest.call(d, "GET", "/v1/instances/" + id, null).path("wake_prepared").asBoolean(),
+                        "asleep, its snapshot is already restored (the wake only starts it)");
                 assertTrue(DaemonNetTest.curl(url).contains("Hello from a Kiln unikernel"), "woken by a connection, round " + round);
                 assertEquals("running", state(d, id));
             }
+            // asleep, its prepared VM holds the instance's reservation; started by hand instead of
+            // by a connection, it boots fresh and that VM is given back: one reservation, not two
+            awaitState(d, id, "sleeping");
+            long oneInstance = (long) v.path("memory_mib").asInt() << 20;
+            assertEquals(oneInstance, DaemonNetTest.call(d, "GET", "/v1/host", null).path("memory_reserved_bytes").asLong());
+            DaemonNetTest.call(d, "POST", "/v1/instances/" + id + "/start", null);
+            assertEquals("running", state(d, id));
+            assertEquals(oneInstance, DaemonNetTest.call(d, "GET", "/v1/host", null).path("memory_reserved_bytes").asLong());
+            DaemonNetTest.awaitListening(d, id);
             // kept alive by traffic: many requests on one connection do not let it sleep half-way
             assertTrue(DaemonNetTest.sh("curl", "-s", "--max-time", "10", url, url, url).split("Hello from a Kiln").length == 4);
 

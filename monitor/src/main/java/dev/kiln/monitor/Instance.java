@@ -174,6 +174,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
             throw new IllegalStateException("instance " + id + " is " + state + "; only a CREATED instance can run");
         }
         state = State.RUNNING;
+        if (ringIo != null) ringIo.begin(); // not before: an instance made ahead holds no I/O thread
     }
 
     /** True once the guest has ended (its outcome is known). */

@@ -85,13 +85,14 @@ public final class NetRingIo implements AutoCloseable {
 
     private final Object lock = new Object();
     private boolean holdRequested, held, closing, ended; // guarded by lock
+    private boolean begun, shut; // guarded by this
     /** Set by the vCPU thread while it waits in POLL: the thread then signals {@link #ready} after publishing. */
     private volatile boolean vcpuWaiting;
     private volatile long kicks, wakeups, framesOut, framesIn, dropped;
 
     /**
-     * Starts the thread. {@code doorbell} is the eventfd already bound to port 0x600 with
-     * KVM_IOEVENTFD; this object owns it from now on.
+     * Makes the thread ({@link #begin} starts it). {@code doorbell} is the eventfd already bound to
+     * port 0x600 with KVM_IOEVENTFD; this object owns it from now on.
      *
      * @param ring      the ring, or null when {@code startFault} says why it could not be taken over
      * @param devices   the net devices, by handle
@@ -121,13 +122,23 @@ public final class NetRingIo implements AutoCloseable {
             for (int i = 0; i < taps.length; i++) pollfds.set(JAVA_INT, 8L * (FIRST_TAP + i), taps[i].fd());
             this.control = c;
             this.ready = r;
-            this.thread = Thread.ofPlatform().daemon().name(name).stackSize(256 << 10).start(this::run);
+            this.thread = Thread.ofPlatform().daemon().name(name).stackSize(256 << 10).unstarted(this::run);
         } catch (RuntimeException | Error e) {
             if (r != null) r.close();
             if (c != null) c.close();
             doorbell.close();
             throw e;
         }
+    }
+
+    /**
+     * Starts the thread, once, as the guest starts to run: an instance made ahead and not run yet
+     * (a scale-to-zero instance's restored standby) holds no thread and touches no guest memory.
+     */
+    public synchronized void begin() {
+        if (begun || shut) return;
+        begun = true;
+        thread.start();
     }
 
     private void run() {
@@ -367,6 +378,9 @@ public final class NetRingIo implements AutoCloseable {
         }
         control.signal();
         boolean interrupted = false;
+        synchronized (this) {
+            shut = true; // a thread never begun stays so
+        }
         while (thread.isAlive()) {
             try {
                 thread.join();
