@@ -44,6 +44,8 @@ final class Hosted {
      * run (the tap attached, no thread), so a connection only starts it; null when none was made.
      */
     Instance standby;
+    /** The pages its guest had touched when it went to sleep: what its standby maps in ahead. */
+    dev.kiln.monitor.vstate.WorkingSet sleepWorkingSet;
     long boots;
     long startedMillis;
     long endedMillis;

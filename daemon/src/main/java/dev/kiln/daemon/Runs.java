@@ -70,17 +70,20 @@ final class Runs implements AutoCloseable {
             if (h.state.live()) throw ApiException.conflict("instance " + h.id + " is already " + h.state.label());
             if (!roster.holds(h.id) && snapshot == null) throw ApiException.notFound("instance", h.id);
             dropStandby(h, true);
-            launch(h, make(h, snapshot));
+            launch(h, make(h, snapshot, null));
         }
     }
 
-    /** A new monitor instance for {@code h}, not started: booted fresh, or restored from {@code snapshot}. */
-    private Instance make(Hosted h, Snapshot snapshot) {
+    /**
+     * A new monitor instance for {@code h}, not started: booted fresh, or restored from
+     * {@code snapshot} (with the pages of {@code prefetch} mapped in ahead, if not null).
+     */
+    private Instance make(Hosted h, Snapshot snapshot, dev.kiln.monitor.vstate.WorkingSet prefetch) {
         HvtImage image = images.image(h.imageSha256);
         InstanceSpec spec = new InstanceSpec(image, (long) h.memoryMiB << 20, h.args, h.log, null);
         if (h.net != null) spec = wiring.attach(h, spec, image);
         try {
-            return snapshot == null ? monitor.create(spec) : monitor.restore(snapshot, spec);
+            return snapshot == null ? monitor.create(spec) : monitor.restore(snapshot, spec, prefetch);
         } catch (ImageException | SnapshotException | RuntimeException e) {
             wiring.removeTap(h);
             throw failedBoot(h, e);
@@ -99,6 +102,7 @@ final class Runs implements AutoCloseable {
             }
             h.sleepFile = null;
         }
+        h.sleepWorkingSet = null;
         try {
             instance.start();
             wiring.publish(h);
@@ -189,6 +193,7 @@ final class Runs implements AutoCloseable {
             try {
                 h.current.pause();
                 h.current.snapshot(file);
+                h.sleepWorkingSet = h.current.workingSet();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 h.current.resume();
@@ -210,16 +215,18 @@ final class Runs implements AutoCloseable {
     /**
      * Restores a sleeping instance's snapshot now, into a VM that does not run yet, so that its
      * wake only starts it: the restore (a new VM, the memory mapped, the vCPU loaded; ~4 ms here)
-     * leaves the path of the connection that wakes it. The standby keeps the instance's memory
-     * reservation (its wake cannot then be refused for want of memory), but the memory itself is
-     * the snapshot file's pages, shared and clean, until the guest runs. When it cannot be made
-     * the wake restores as before.
+     * leaves the path of the connection that wakes it. The pages the guest had touched before it
+     * slept (and that the snapshot stores) are mapped in ahead as the standby's own, so the woken
+     * guest faults on them about once per 8 instead of once each (REAP's record-and-prefetch, see
+     * {@link Snapshot#prefetch}); the rest of its memory is the snapshot file's pages, shared and
+     * clean. The standby keeps the instance's memory reservation, so its wake is never refused for
+     * want of memory. When it cannot be made the wake restores as before.
      */
     private void prepareWake(Hosted h) {
         synchronized (h) {
             if (closing || h.state != HostedState.SLEEPING || h.sleepFile == null || h.standby != null || !roster.holds(h.id)) return;
             try (Snapshot snapshot = Snapshot.open(h.sleepFile)) {
-                h.standby = make(h, snapshot);
+                h.standby = make(h, snapshot, h.sleepWorkingSet);
             } catch (SnapshotException | ApiException e) {
                 System.err.println("kiln daemon: instance " + h.id + ": its wake is not made ahead: " + e.getMessage());
             }

@@ -119,6 +119,15 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         return state;
     }
 
+    /**
+     * The pages of its RAM touched since it was mapped (by the guest, or by the monitor for it):
+     * measured at a snapshot, what a later restore of that snapshot may map in ahead
+     * ({@link Monitor#restore(dev.kiln.monitor.vstate.Snapshot, InstanceSpec, dev.kiln.monitor.vstate.WorkingSet)}).
+     */
+    public dev.kiln.monitor.vstate.WorkingSet workingSet() {
+        return new dev.kiln.monitor.vstate.WorkingSet(memory.mappedPages(), memory.mappedFromFile());
+    }
+
     /** Whether this guest's instructions run on the CPU or in KVM's emulator. */
     public ExecutionMode executionMode() {
         return mode;

@@ -12,6 +12,7 @@ import dev.kiln.monitor.kvm.KvmApi;
 import dev.kiln.monitor.kvm.Vcpu;
 import dev.kiln.monitor.kvm.Vm;
 import dev.kiln.monitor.vstate.Snapshot;
+import dev.kiln.monitor.vstate.WorkingSet;
 import dev.kiln.monitor.vstate.VcpuState;
 
 import java.lang.foreign.Arena;
@@ -100,7 +101,7 @@ final class InstanceBuilder implements AutoCloseable {
      * one is ready), the vCPU state loaded, and the clone's own identity (docs/kiln-abi.md 2.1):
      * the manifest filled from its own attachments, its id, arguments and a new generation.
      */
-    static Instance restored(Monitor monitor, long id, InstanceSpec spec, Snapshot snapshot) {
+    static Instance restored(Monitor monitor, long id, InstanceSpec spec, Snapshot snapshot, WorkingSet prefetch) {
         try (InstanceBuilder b = new InstanceBuilder(monitor, id)) {
             b.devices = AttachedDevices.open(spec);
             // a ring's doorbell needs a new VM's descriptor (see fresh)
@@ -121,6 +122,7 @@ final class InstanceBuilder implements AutoCloseable {
                 b.machineNanos = System.nanoTime();
                 snapshot.vcpu().apply(b.vcpu);
             }
+            if (prefetch != null) snapshot.prefetch(b.memory, prefetch);
             MemorySegment ram = b.memory.segment();
             byte[] manifest = b.devices.manifest();
             MemorySegment mft = ram.asSlice(BootInfo.MFT_GPA, manifest.length);

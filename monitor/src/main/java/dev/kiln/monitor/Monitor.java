@@ -136,12 +136,25 @@ public final class Monitor implements AutoCloseable {
      */
     public Instance restore(dev.kiln.monitor.vstate.Snapshot snapshot, InstanceSpec spec)
             throws ImageException, dev.kiln.monitor.vstate.SnapshotException {
+        return restore(snapshot, spec, null);
+    }
+
+    /**
+     * As {@link #restore(dev.kiln.monitor.vstate.Snapshot, InstanceSpec)}, and maps in ahead the
+     * pages of {@code prefetch} (if not null) the snapshot stores, as the instance's own: its
+     * guest then takes a fraction of the page faults on them (see
+     * {@link dev.kiln.monitor.vstate.Snapshot#prefetch}). For one instance whose first response
+     * matters more than sharing those pages (a scale-to-zero wake); clones keep sharing.
+     */
+    public Instance restore(dev.kiln.monitor.vstate.Snapshot snapshot, InstanceSpec spec,
+                            dev.kiln.monitor.vstate.WorkingSet prefetch)
+            throws ImageException, dev.kiln.monitor.vstate.SnapshotException {
         snapshot.checkImage(spec.image());
         InstanceSpec sized = spec.withMemory(snapshot.memorySize());
         checkAttachments(sized);
         admit(sized.memoryBytes());
         try {
-            Instance instance = InstanceBuilder.restored(this, nextId.getAndIncrement(), sized, snapshot);
+            Instance instance = InstanceBuilder.restored(this, nextId.getAndIncrement(), sized, snapshot, prefetch);
             live.add(instance);
             return instance;
         } catch (RuntimeException e) {

@@ -3,8 +3,15 @@ package dev.kiln.monitor.hvt;
 import dev.kiln.monitor.kvm.KvmException;
 import dev.kiln.monitor.kvm.LibC;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.BitSet;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
@@ -40,11 +47,27 @@ public final class GuestMemory implements AutoCloseable {
      * disk is not: its pages may just be out of the page cache.
      */
     private boolean absentIsZero;
+    /**
+     * True when a file is mapped here (a snapshot, a fork's memfd): then a page is in the host's
+     * page tables only once touched since, and {@link #mappedPages} is what the guest touched. Fresh
+     * memory also holds what the loader and the guest's boot touched, and a huge page maps whole.
+     */
+    private boolean mappedFromFile;
     private boolean closed;
 
     private GuestMemory(MemorySegment ram, boolean absentIsZero) {
         this.ram = ram;
         this.absentIsZero = absentIsZero;
+    }
+
+    private GuestMemory fromFile() {
+        mappedFromFile = true;
+        return this;
+    }
+
+    /** See {@link #mappedFromFile}. */
+    public boolean mappedFromFile() {
+        return mappedFromFile;
     }
 
     private static final int RW = LibC.PROT_READ | LibC.PROT_WRITE;
@@ -101,7 +124,7 @@ public final class GuestMemory implements AutoCloseable {
      * writes becomes its own. Holes in the file read as zeros.
      */
     public static GuestMemory mapPrivate(int fd, long offset, long size) {
-        return new GuestMemory(LibC.mmap(checkSize(size), RW, PRIVATE, fd, offset, "snapshot memory"), false);
+        return new GuestMemory(LibC.mmap(checkSize(size), RW, PRIVATE, fd, offset, "snapshot memory"), false).fromFile();
     }
 
     /**
@@ -125,6 +148,7 @@ public final class GuestMemory implements AutoCloseable {
             }
             LibC.mmapFixed(ram, RW, PRIVATE, fd, 0, "forked guest memory");
             absentIsZero = true;
+            mappedFromFile = true;
             return fd;
         } catch (RuntimeException e) {
             LibC.close(fd);
@@ -140,11 +164,54 @@ public final class GuestMemory implements AutoCloseable {
     public void remapPrivate(int fd, long offset) {
         LibC.mmapFixed(ram, RW, PRIVATE, fd, offset, "snapshot memory");
         absentIsZero = false;
+        mappedFromFile = true;
+    }
+
+    /**
+     * The pages of this memory mapped in the host's page tables now (bit 63 of each page's entry in
+     * /proc/self/pagemap): the ones the guest or the monitor touched since the memory was mapped,
+     * unless the host reclaimed them since. Readable without privileges (only frame numbers are not).
+     */
+    public BitSet mappedPages() {
+        long pages = ram.byteSize() / PAGE;
+        BitSet mapped = new BitSet((int) pages);
+        ByteBuffer entries = ByteBuffer.allocate((int) Math.min(pages, 8192) * 8).order(ByteOrder.nativeOrder());
+        try (FileChannel ch = FileChannel.open(Path.of("/proc/self/pagemap"), StandardOpenOption.READ)) {
+            for (long first = 0; first < pages; ) {
+                entries.clear().limit((int) Math.min(pages - first, entries.capacity() / 8) * 8);
+                long at = (ram.address() / PAGE + first) * 8;
+                while (entries.hasRemaining()) {
+                    int n = ch.read(entries, at + entries.position());
+                    if (n <= 0) throw new IOException("short read");
+                }
+                for (int i = 0; i < entries.limit() / 8; i++) {
+                    if (entries.getLong(i * 8) < 0) mapped.set((int) (first + i)); // bit 63: present
+                }
+                first += entries.limit() / 8;
+            }
+        } catch (IOException e) {
+            throw new KvmException("reading /proc/self/pagemap for guest memory: " + e.getMessage());
+        }
+        return mapped;
+    }
+
+    /**
+     * Maps {@code pages} in now, writable: a private page of a file mapping is copied, a hole
+     * zero-filled (MADV_POPULATE_WRITE). Advice: a kernel without it (before 5.14) leaves them to
+     * be faulted in as the guest touches them.
+     */
+    public void populateWritable(BitSet pages) {
+        for (int p = pages.nextSetBit(0); p >= 0 && (long) p * PAGE < ram.byteSize(); ) {
+            int end = pages.nextClearBit(p);
+            long bytes = Math.min((long) end * PAGE, ram.byteSize()) - (long) p * PAGE;
+            LibC.madvise(ram.asSlice((long) p * PAGE, bytes), LibC.MADV_POPULATE_WRITE);
+            p = pages.nextSetBit(end);
+        }
     }
 
     /** The child half of a fork: the memfd {@link #shareForFork} returned, mapped privately. */
     public static GuestMemory mapFork(int fd, long size) {
-        return new GuestMemory(LibC.mmap(checkSize(size), RW, PRIVATE, fd, 0, "forked guest memory"), true);
+        return new GuestMemory(LibC.mmap(checkSize(size), RW, PRIVATE, fd, 0, "forked guest memory"), true).fromFile();
     }
 
     private static final long PAGE = 4096;

@@ -166,6 +166,8 @@ public final class LibC {
 
     /** madvise(2) advice: back this range with transparent huge pages where the host allows. */
     public static final int MADV_HUGEPAGE = 14;
+    /** madvise(2) advice (Linux 5.14): fault the range in now, writable (private pages copied or zero-filled). */
+    public static final int MADV_POPULATE_WRITE = 23;
 
     /** madvise(addr, len, advice); 0 or -errno. */
     public static int madvise(MemorySegment range, int advice) {

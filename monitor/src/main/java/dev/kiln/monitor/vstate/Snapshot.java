@@ -17,6 +17,7 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.HexFormat;
 import java.util.zip.CRC32C;
 
@@ -58,18 +59,21 @@ public final class Snapshot implements AutoCloseable {
     private final int fd;
     private final long memorySize;
     private final long storedPages;
+    /** The pages the file stores (the others were zero): read from the index once, at open. */
+    private final BitSet stored;
     private final byte[] imageDigest;
     private final VcpuState vcpu;
     private final boolean takenNative;
     private boolean closed;
 
-    private Snapshot(Path file, int fd, long memorySize, long storedPages, byte[] imageDigest, VcpuState vcpu,
+    private Snapshot(Path file, int fd, long memorySize, BitSet stored, byte[] imageDigest, VcpuState vcpu,
                      boolean takenNative) {
         this.takenNative = takenNative;
         this.file = file;
         this.fd = fd;
         this.memorySize = memorySize;
-        this.storedPages = storedPages;
+        this.stored = stored;
+        this.storedPages = stored.cardinality();
         this.imageDigest = imageDigest;
         this.vcpu = vcpu;
     }
@@ -172,10 +176,12 @@ public final class Snapshot implements AutoCloseable {
             }
             ByteBuffer page = ByteBuffer.allocate(PAGE);
             long previous = -1;
+            BitSet stored = new BitSet((int) (mem / PAGE));
             for (long i = 0; i < nonZero; i++) {
                 long p = index.getLong((int) (i * 12));
                 if (p <= previous || p >= mem / PAGE) throw new SnapshotException(name + ": page index out of order or range (corrupt)");
                 previous = p;
+                stored.set((int) p);
                 page.clear();
                 read(ch, page, MEMORY_OFFSET + p * PAGE);
                 crc.reset();
@@ -195,7 +201,7 @@ public final class Snapshot implements AutoCloseable {
                 LibC.close(fd);
                 throw new SnapshotException(name + ": execution mode " + execution + " in the header is neither 0 nor 1 (corrupt)");
             }
-            return new Snapshot(file, fd, mem, nonZero, digest, state, execution == 1);
+            return new Snapshot(file, fd, mem, stored, digest, state, execution == 1);
         } catch (java.nio.file.NoSuchFileException e) {
             throw new SnapshotException(name + ": no such file");
         } catch (IOException e) {
@@ -235,6 +241,22 @@ public final class Snapshot implements AutoCloseable {
                     + memorySize + " bytes");
         }
         memory.remapPrivate(fd, MEMORY_OFFSET);
+    }
+
+    /**
+     * Maps in ahead, private and writable, the pages of {@code workingSet} in {@code memory} mapped
+     * from this snapshot: the pages the restored guest will touch (zero ones too: a guest reads its
+     * tables and stack whether or not they hold anything). Of a working set that is not exact, only
+     * the pages this snapshot stores. Why writable: KVM's shadow MMU, on a guest page fault, also
+     * fills in up to 7 neighbouring entries, but only for pages the host has mapped writable; so a
+     * guest that faults once per page on the file's read-only pages (~21 us each on a nested host)
+     * faults about once per 8 on these. The cost: these pages are the restore's own from now on,
+     * not shared with the file.
+     */
+    public void prefetch(GuestMemory memory, WorkingSet workingSet) {
+        BitSet pages = workingSet.pages();
+        if (!workingSet.exact()) pages.and(stored);
+        memory.populateWritable(pages);
     }
 
     /** True when the guest ran natively when it was taken (pvm-native.md), false when emulated. */

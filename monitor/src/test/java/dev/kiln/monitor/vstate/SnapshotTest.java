@@ -88,6 +88,51 @@ class SnapshotTest {
     }
 
     @Test
+    void aRestoreMapsInAheadTheWorkingSetItIsGivenAndTheGuestGoesOnIntact() throws Exception {
+        Path file = dir.resolve("ws.snap");
+        WatchedConsole first = new WatchedConsole();
+        WorkingSet booted;
+        try (Instance i = monitor.create(InstanceSpec.of(check, first, "count", "30").withMemory(8L << 20))) {
+            i.start();
+            await(first, "count 5 ");
+            i.pause();
+            i.snapshot(file);
+            booted = i.workingSet();
+            i.stop(dev.kiln.monitor.StopCause.REQUESTED);
+        }
+        long entryPage = check.entry() / 4096;
+        assertFalse(booted.exact(), "fresh memory also holds what the loader touched");
+        assertTrue(booted.contains(entryPage), "the guest ran its entry page: " + booted);
+        try (Snapshot snap = Snapshot.open(file)) {
+            try (Instance plain = monitor.restore(snap, InstanceSpec.of(check, new WatchedConsole()))) {
+                assertFalse(plain.workingSet().contains(entryPage), "a plain restore maps nothing of the guest's ahead");
+            }
+            WatchedConsole second = new WatchedConsole();
+            WorkingSet woken;
+            try (Instance r = monitor.restore(snap, InstanceSpec.of(check, second), booted)) {
+                assertTrue(r.workingSet().contains(entryPage), "mapped in before it runs");
+                r.start();
+                await(second, "count 9 ");
+                r.pause();
+                woken = r.workingSet();
+                r.resume();
+                assertEquals(new Outcome.Halted(0), r.outcome().get(30, TimeUnit.SECONDS));
+            }
+            assertTrue(second.toString().endsWith("count 29 sum=105472\ncount done ok\n"), second.toString());
+            // measured on memory mapped from the snapshot: exactly what the guest touched, zero pages too
+            assertTrue(woken.exact());
+            WatchedConsole third = new WatchedConsole();
+            try (Instance r = monitor.restore(snap, InstanceSpec.of(check, third), woken)) {
+                java.util.BitSet missing = woken.pages();
+                missing.andNot(r.workingSet().pages());
+                assertTrue(missing.isEmpty(), "every page of an exact working set is mapped in: missing " + missing);
+                assertEquals(new Outcome.Halted(0), r.run());
+            }
+            assertTrue(third.toString().endsWith("count 29 sum=105472\ncount done ok\n"), third.toString());
+        }
+    }
+
+    @Test
     void aSnapshotRecordsItsModeAndRestoresInEither() throws Exception {
         Path file = snapshotMidway();
         try (Snapshot snap = Snapshot.open(file)) {
