@@ -31,7 +31,7 @@ import java.util.stream.Stream;
  * 5,000 GET/s with 1,000 live instances.
  */
 final class ApiBench {
-    static final String SYNTAX = "kiln bench api [-n N] [--clients N] [--seconds S] [--image PATH] [--wake-rounds N]";
+    static final String SYNTAX = "kiln bench api [-n N] [--clients N] [--seconds S] [--image PATH] [--wake-rounds N] [--no-restart]";
     static final double CREATE_TARGET_PER_SECOND = 500;
     static final double GET_TARGET_PER_SECOND = 5000;
 
@@ -50,7 +50,9 @@ final class ApiBench {
                 .addOption(CommandLines.valued(null, "seconds", "S", "how long the GET phase lasts (default 2)"))
                 .addOption(CommandLines.valued(null, "image", "PATH", "the hvtcheck image (default guest/out/hvtcheck.hvt)"))
                 .addOption(CommandLines.valued(null, "wake-rounds", "N", "scale-to-zero wakes to time (httpreply; root; default 20, 0: none)"))
+                .addOption(CommandLines.flag("no-restart", "skip the restart after kill -9 (N instances in a daemon process of its own)"))
                 .addOption(CommandLines.flag("help", "show this help"));
+        boolean restart;
         int wakeRounds;
         int n;
         int clients;
@@ -66,6 +68,7 @@ final class ApiBench {
             clients = (int) CommandLines.longValue(cl, "clients", 8, 1, 256);
             seconds = (int) CommandLines.longValue(cl, "seconds", 2, 1, 600);
             wakeRounds = (int) CommandLines.longValue(cl, "wake-rounds", 20, 0, 10_000);
+            restart = !cl.hasOption("no-restart");
             image = (cl.hasOption("image") ? Path.of(cl.getOptionValue("image"))
                     : Path.of(System.getProperty("kiln.home", ".")).resolve("guest/out/hvtcheck.hvt")).toAbsolutePath();
             if (!cl.getArgList().isEmpty()) throw new UsageException("unexpected argument " + cl.getArgList().getFirst());
@@ -134,6 +137,8 @@ final class ApiBench {
         } finally {
             deleteTree(dir);
         }
+        // A daemon of its own, a process killed with SIGKILL and started again.
+        if (restart) new RestartBench(out).run(image, n);
         // A daemon of its own: the wake of a sleeping guest, measured apart from the load above.
         if (wakeRounds > 0) {
             new WakeBench(out).run(Path.of(System.getProperty("kiln.home", ".")).resolve("guest/out/httpreply.hvt").toAbsolutePath(), wakeRounds);

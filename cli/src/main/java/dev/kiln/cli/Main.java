@@ -31,7 +31,8 @@ public final class Main {
             Runtime.getRuntime().halt(status);
         }
         // A daemon returns once its shutdown hook ran: the JVM is already ending.
-        if (args.length > 0 && args[0].equals("daemon") && status == 0) return;
+        // (A training run of the AOT cache returns at once: it exits here, and the cache is written.)
+        if (args.length > 0 && args[0].equals("daemon") && status == 0 && !Boolean.getBoolean("kiln.aotTraining")) return;
         System.exit(status);
     }
 

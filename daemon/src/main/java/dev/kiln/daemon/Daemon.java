@@ -34,7 +34,7 @@ public final class Daemon implements AutoCloseable {
     private final HttpFront front;
     private final Path socket;
     private final String listenHost;
-    private final List<String> recoveryProblems;
+    private final Fleet.Recovery recovery;
     /** Null without a network. */
     private final HostShell shell;
     private final HostNetwork network;
@@ -55,6 +55,7 @@ public final class Daemon implements AutoCloseable {
         HostShell sh = null;
         HostNetwork net = null;
         ClusterFront joined = null;
+        Thread reserving = null;
         try {
             if (config.bridge() != null) {
                 // Made now, before Monitor.confine forbids starting programs (HostShell)
@@ -64,13 +65,16 @@ public final class Daemon implements AutoCloseable {
             }
             byte[] token = config.listen() == null ? null : readToken(config.tokenFile());
             claimSocket(socket);
-            opened = new StateDb(state.resolve("kiln.db"));
             long physical = HostCapacity.physicalMemory();
             long budget = config.memoryBudgetMiB() > 0 ? config.memoryBudgetMiB() << 20 : physical;
             HostCapacity capacity = new HostCapacity(physical, budget);
             m = Monitor.open(budget);
-            // Made now, before any VM exists, while a thread costs microseconds (Monitor.reserveVcpuThreads).
-            m.reserveVcpuThreads(config.spareVcpuThreads());
+            // Made now, before any VM exists, while a thread costs microseconds (Monitor.reserveVcpuThreads);
+            // on a thread of its own while the database opens, and joined before the first VM.
+            Monitor monitorForThreads = m;
+            reserving = Thread.ofPlatform().name("kiln-reserve-threads")
+                    .start(() -> monitorForThreads.reserveVcpuThreads(config.spareVcpuThreads()));
+            opened = new StateDb(state.resolve("kiln.db"));
             ImageStore images = new ImageStore(state.resolve("images"), opened);
             EventStream events = new EventStream();
             DaemonMetrics metrics = new DaemonMetrics();
@@ -84,16 +88,18 @@ public final class Daemon implements AutoCloseable {
             Fleet f = new Fleet(opened, images, roster, r, wiring, sleeper, logs, snapshots, config.logCapBytes(), events);
             dashboard = new Dashboard();
             // Clustered, records are loaded but not booted: the host's reconciler runs what etcd assigns it.
-            List<String> problems = f.recover(join == null);
+            reserving.join();
+            Fleet.Recovery recovered = f.recover(join == null);
             if (join != null) joined = join.join(new LocalFleet(f, roster, r, images, capacity, m));
             Api api = new Api(f, roster, r, images, events, metrics, capacity, heartbeatMillis, dashboard, joined);
             front = new HttpFront(socket, config.listen(), token, api.routes(), metrics, dashboard);
             // Owner and group: the socket's mode is who may drive the daemon.
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
             runs = r;
-            recoveryProblems = problems;
+            recovery = recovered;
             if (joined != null) joined.serving(config.listen() != null ? config.listen().getHostString() + ":" + front.tcpPort() : socket.toString());
         } catch (Exception e) {
+            if (reserving != null) reserving.join(); // its threads are the monitor's: closed with it
             if (joined != null) joined.close();
             if (sleeper != null) sleeper.close();
             if (net != null) net.close();
@@ -256,11 +262,20 @@ public final class Daemon implements AutoCloseable {
                 return 1;
             }
         }
-        for (String p : daemon.recoveryProblems) err.println("kiln daemon: " + p);
+        for (String p : daemon.recovery.problems()) err.println("kiln daemon: " + p);
+        if (daemon.recovery.booted() > 0) {
+            out.printf(java.util.Locale.ROOT, "kiln daemon: %d instance%s meant to run booted again in %.0f ms%n", daemon.recovery.booted(),
+                    daemon.recovery.booted() == 1 ? "" : "s", daemon.recovery.nanos() / 1e6);
+        }
         out.println("kiln daemon: listening on " + daemon.socket() + (config.listen() == null ? ""
                 : " and " + config.listen().getHostString() + ":" + daemon.tcpPort() + " (bearer token)") + "; state in " + config.stateDir());
         if (config.listen() != null) out.println("kiln daemon: dashboard (one-time login): " + daemon.dashboardLoginUrl());
         out.flush();
+        if (AotTraining.requested()) {
+            AotTraining.exercise(daemon);
+            daemon.close();
+            return 0;
+        }
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             daemon.close();

@@ -122,6 +122,36 @@ final class StateDb implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Runs {@code work} with every write of every thread in one transaction, committed at its end
+     * (or rolled back if it throws): for a daemon's start, which records a state for each instance
+     * it boots again before it serves anyone (1,000 commits cost ~50 ms there).
+     */
+    void batch(Runnable work) {
+        synchronized (this) {
+            try {
+                db.setAutoCommit(false);
+            } catch (SQLException e) {
+                throw failure(e);
+            }
+        }
+        boolean done = false;
+        try {
+            work.run();
+            done = true;
+        } finally {
+            synchronized (this) {
+                try {
+                    if (done) db.commit();
+                    else db.rollback();
+                    db.setAutoCommit(true);
+                } catch (SQLException e) {
+                    if (done) throw failure(e);
+                }
+            }
+        }
+    }
+
     private void update(String sql, Object... values) {
         try (PreparedStatement p = db.prepareStatement(sql)) {
             for (int i = 0; i < values.length; i++) p.setObject(i + 1, values[i]);
