@@ -194,13 +194,12 @@ final class ApiBench {
         return (System.nanoTime() - t0) / 1e9;
     }
 
-    private static void deleteTree(Path dir) {
-        {
-            try (Stream<Path> files = Files.walk(dir)) {
-                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            } catch (IOException e) {
-                // a temp dir left behind is harmless
-            }
+    /** Deletes a benchmark's scratch folder (the api, restart and wake rounds each make one). */
+    static void deleteTree(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // a temp dir left behind is harmless
         }
     }
 

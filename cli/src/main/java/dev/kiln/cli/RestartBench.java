@@ -80,9 +80,7 @@ final class RestartBench {
                 second.destroy(); // SIGTERM: a clean stop
                 if (!second.waitFor(30, TimeUnit.SECONDS)) second.destroyForcibly();
             }
-            try (var files = Files.walk(dir)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            ApiBench.deleteTree(dir);
         }
     }
 

@@ -79,9 +79,7 @@ final class WakeBench {
                             + " (awake, through the proxy: p50 %.2f ms)  target <= %.0f ms: %s%n",
                     rounds, p50, p90, wakes.getLast(), awake.get(awake.size() / 2), TARGET_MILLIS, p90 <= TARGET_MILLIS ? "met" : "NOT met");
         } finally {
-            try (var files = Files.walk(dir)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            ApiBench.deleteTree(dir);
         }
     }
 

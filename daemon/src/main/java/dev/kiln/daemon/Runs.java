@@ -216,7 +216,8 @@ final class Runs implements AutoCloseable {
      * Restores a sleeping instance's snapshot now, into a VM that does not run yet, so that its
      * wake only starts it: the restore (a new VM, the memory mapped, the vCPU loaded; ~4 ms here)
      * leaves the path of the connection that wakes it. The pages the guest had touched before it
-     * slept (and that the snapshot stores) are mapped in ahead as the standby's own, so the woken
+     * slept are mapped in ahead as the standby's own (of a guest booted fresh, only those the
+     * snapshot stores: see {@link dev.kiln.monitor.vstate.WorkingSet#exact}), so the woken
      * guest faults on them about once per 8 instead of once each (REAP's record-and-prefetch, see
      * {@link Snapshot#prefetch}); the rest of its memory is the snapshot file's pages, shared and
      * clean. The standby keeps the instance's memory reservation, so its wake is never refused for
