@@ -7,7 +7,8 @@
  * create a vCPU in real mode pointing at it, run until KVM_EXIT_HLT, tear
  * everything down.  /dev/kvm is opened once, outside the timed region.
  *
- * Usage: kvm_floor N [parked] [vif]
+ * Usage: kvm_floor N [parked] [vif] [raw]
+ *        kvm_floor burst N [vif]   (see burst() below)
  * "parked" first makes one more VM with a vCPU that never runs and keeps it
  * for the whole run, as Kiln's monitor does (ParkedVcpu.java): KVM then never
  * sees its count of vCPUs drop to zero, so no boot pays for the kernel text
@@ -19,11 +20,15 @@
  * OUT (natively HLT does not exit), run to its KVM_EXIT_IO.  A real-mode
  * guest with the page registered takes tens of milliseconds on kvm_pvm, so
  * the page alone would not be like for like.
+ * "raw" prints each sample too, in the order taken, as "us <x.xx>" lines before the summary.
  * Prints: floor n=<N> min_us=<x.xx> median_us=<x.xx> p99_us=<x.xx>
- * Build:  gcc -O2 -o kvm_floor kvm_floor.c
+ *         burst n=<N> up_ms=<x.x>
+ * Build:  gcc -O2 -pthread -o kvm_floor kvm_floor.c
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdint.h>
@@ -64,13 +69,26 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* One full VM lifecycle. */
-static void one_vm(int kvm, size_t run_size)
+/* One guest: its VM, memory, vCPU and the vCPU's kvm_run. */
+struct guest {
+    int vm, vcpu;
+    uint8_t *mem;
+    struct kvm_run *run;
+    size_t run_size;
+};
+
+static int create_vm(int kvm)
 {
     int vm = ioctl(kvm, KVM_CREATE_VM, 0);
     if (vm < 0)
         die("KVM_CREATE_VM");
+    return vm;
+}
 
+/* Memory, slot, vCPU and boot registers for the VM in g->vm. */
+static void make_guest(struct guest *g, size_t run_size)
+{
+    int vm = g->vm;
     uint8_t *mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED)
@@ -157,44 +175,145 @@ static void one_vm(int kvm, size_t run_size)
     if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
         die("KVM_SET_REGS");
 
+    g->vcpu = vcpu;
+    g->mem = mem;
+    g->run = run;
+    g->run_size = run_size;
+}
+
+/* Runs the guest to its one exit. */
+static void run_guest(struct guest *g)
+{
     for (;;) {
-        if (ioctl(vcpu, KVM_RUN, 0) < 0) {
+        if (ioctl(g->vcpu, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
             die("KVM_RUN");
         }
-        if (run->exit_reason == (register_vif ? KVM_EXIT_IO : KVM_EXIT_HLT))
+        if (g->run->exit_reason == (register_vif ? KVM_EXIT_IO : KVM_EXIT_HLT))
             break;
         fprintf(stderr, "kvm_floor: KVM_RUN failed: unexpected exit reason %u\n",
-                run->exit_reason);
+                g->run->exit_reason);
         exit(1);
     }
+}
 
-    if (munmap(run, run_size) != 0)
+static void destroy_guest(struct guest *g)
+{
+    if (munmap(g->run, g->run_size) != 0)
         die("munmap kvm_run");
-    if (close(vcpu) != 0)
+    if (close(g->vcpu) != 0)
         die("close vcpu");
-    if (close(vm) != 0)
+    if (close(g->vm) != 0)
         die("close vm");
-    if (munmap(mem, MEM_SIZE) != 0)
+    if (munmap(g->mem, MEM_SIZE) != 0)
         die("munmap guest memory");
+}
+
+/* One full VM lifecycle. */
+static void one_vm(int kvm, size_t run_size)
+{
+    struct guest g = { .vm = create_vm(kvm) };
+    make_guest(&g, run_size);
+    run_guest(&g);
+    destroy_guest(&g);
+}
+
+
+/*
+ * "burst N": N idle guests brought up at once, the least work any monitor could do for
+ * `kiln bench burst`. Every VM first, on this thread (KVM_CREATE_VM registers an MMU notifier,
+ * which takes the process's mmap lock and walks all its mappings: it cannot run in parallel, and a
+ * VM made before the others' memory, kvm_run and thread stacks exist is the cheapest); then one
+ * creator thread per online core gives each guest its memory, vCPU and boot registers and a
+ * thread of its own, which runs it to its first exit and then waits, as an idle guest's vCPU
+ * thread waits in POLL. Timed from the first KVM_CREATE_VM to the last guest's first exit.
+ */
+static struct guest *burst_guests;
+static size_t burst_run_size;
+static long burst_n;
+static atomic_long burst_next, burst_up;
+static double burst_last_up;
+static pthread_mutex_t burst_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t burst_done = PTHREAD_COND_INITIALIZER;
+
+static void *burst_vcpu(void *arg)
+{
+    run_guest(arg);
+    double t = now_us();
+    pthread_mutex_lock(&burst_lock);
+    if (t > burst_last_up)
+        burst_last_up = t;
+    if (atomic_fetch_add(&burst_up, 1) + 1 == burst_n)
+        pthread_cond_signal(&burst_done);
+    pthread_mutex_unlock(&burst_lock);
+    for (;;)
+        pause();
+    return NULL;
+}
+
+static void *burst_creator(void *unused)
+{
+    (void)unused;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 << 10);
+    for (long i; (i = atomic_fetch_add(&burst_next, 1)) < burst_n; ) {
+        make_guest(&burst_guests[i], burst_run_size);
+        pthread_t t;
+        if ((errno = pthread_create(&t, &attr, burst_vcpu, &burst_guests[i])) != 0)
+            die("pthread_create (a guest's vCPU thread)");
+    }
+    return NULL;
+}
+
+static void burst(int kvm, size_t run_size, long n)
+{
+    burst_guests = calloc((size_t)n, sizeof *burst_guests);
+    if (!burst_guests)
+        die("calloc");
+    burst_run_size = run_size;
+    burst_n = n;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1)
+        cores = 1;
+    double t0 = now_us();
+    for (long i = 0; i < n; i++)
+        burst_guests[i].vm = create_vm(kvm);
+    pthread_t creators[64];
+    long nc = cores < 64 ? cores : 64;
+    for (long c = 0; c < nc; c++)
+        if ((errno = pthread_create(&creators[c], NULL, burst_creator, NULL)) != 0)
+            die("pthread_create (a creator)");
+    pthread_mutex_lock(&burst_lock);
+    while (atomic_load(&burst_up) < n)
+        pthread_cond_wait(&burst_done, &burst_lock);
+    pthread_mutex_unlock(&burst_lock);
+    printf("burst n=%ld up_ms=%.1f\n", n, (burst_last_up - t0) / 1e3);
+    fflush(stdout);
+    _exit(0); /* the process's exit tears the guests down at once */
 }
 
 int main(int argc, char **argv)
 {
     char *end = "";
-    long n = argc >= 2 ? strtol(argv[1], &end, 10) : 0;
-    int parked = 0, bad = argc < 2;
-    for (int i = 2; i < argc; i++) {
+    int burst_mode = argc >= 2 && strcmp(argv[1], "burst") == 0;
+    int first = burst_mode ? 2 : 1;
+    long n = argc > first ? strtol(argv[first], &end, 10) : 0;
+    int parked = 0, raw = 0, bad = argc <= first;
+    for (int i = first + 1; i < argc; i++) {
         if (strcmp(argv[i], "parked") == 0)
             parked = 1;
         else if (strcmp(argv[i], "vif") == 0)
             register_vif = 1;
+        else if (strcmp(argv[i], "raw") == 0)
+            raw = 1;
         else
             bad = 1;
     }
     if (bad || *end != '\0' || n < 1 || n > 10000000) {
-        fprintf(stderr, "usage: kvm_floor N [parked] [vif]   (N >= 1 iterations)\n");
+        fprintf(stderr, "usage: kvm_floor N [parked] [vif] [raw]   (N >= 1 iterations)\n"
+                        "       kvm_floor burst N [vif]     (N guests up at once)\n");
         return 1;
     }
 
@@ -222,6 +341,9 @@ int main(int argc, char **argv)
             die("KVM_GET_SUPPORTED_CPUID");
     }
 
+    if (burst_mode)
+        burst(kvm, (size_t)run_size, n);
+
     if (parked) {
         int pvm = ioctl(kvm, KVM_CREATE_VM, 0);
         if (pvm < 0)
@@ -239,6 +361,9 @@ int main(int argc, char **argv)
         us[i] = now_us() - t0;
     }
 
+    if (raw)                                    /* each sample, in the order taken */
+        for (long i = 0; i < n; i++)
+            printf("us %.2f\n", us[i]);
     qsort(us, (size_t)n, sizeof *us, cmp_double);
     /* Median: mean of the two middle samples when n is even.
      * p99: nearest rank, the ceil(0.99 n)-th smallest sample. */

@@ -59,6 +59,13 @@ final class BurstBench {
                 }
             }
             LatencySummary one = LatencySummary.of(serial);
+            // The same burst from C, the least any monitor could do on this host (bench/kvm-floor),
+            // before this JVM's burst so that neither shares the cores with the other.
+            double floorMillis = -1;
+            try (KvmFloor floor = KvmFloor.compile(Path.of(System.getProperty("kiln.home", ".")), out)) {
+                if (floor != null) floorMillis = floor.burstMillis(n, monitor.pvmHost()
+                        && dev.kiln.monitor.ExecutionMode.requestedDefault() == dev.kiln.monitor.ExecutionMode.NATIVE);
+            }
             long rssBefore = ProcessUsage.rssBytes();
             long cpuBefore = ProcessUsage.cpuNanos();
             // KVM's cost per VM grows with the VMs alive: big bursts get a deadline to match
@@ -75,6 +82,13 @@ final class BurstBench {
             if (b.up() == n) {
                 out.printf(Locale.ROOT, "  %s%n", new Target(String.format(Locale.ROOT,
                         "all %d up in <= %.0f ms (1,000 in 0.5 s, 10,000 in 20 s)", n, targetMs)).verdict(b.lastUpNanos() / 1e6 <= targetMs));
+            }
+            if (floorMillis > 0) {
+                out.printf(Locale.ROOT, "  C floor, the same %d guests up at once from C (VMs first, a thread per vCPU): %.1f ms   (java/C floor: %.2fx)%n",
+                        n, floorMillis, b.lastUpNanos() / 1e6 / floorMillis);
+                if (floorMillis > targetMs) {
+                    out.printf(Locale.ROOT, "  %.0f ms is below this host's C floor: no monitor in one process comes up that fast here%n", targetMs);
+                }
             }
             out.printf(Locale.ROOT, "  up: %d of %d (refused %d, not started within %d s: %d); first up after %.1f ms, last after %.1f ms%n",
                     b.up(), n, b.refused(), deadline, b.late(), b.firstUpNanos() / 1e6, b.lastUpNanos() / 1e6);

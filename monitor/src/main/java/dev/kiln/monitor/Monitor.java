@@ -416,9 +416,11 @@ public final class Monitor implements AutoCloseable {
         }
     }
 
+    /** Stops and closes every live instance and releases the monitor's own VMs and threads; a second call does nothing. */
     @Override
     public void close() {
         synchronized (this) {
+            if (closing) return; // closed already: /dev/kvm's descriptor may be another file's by now
             closing = true;
         }
         for (Instance i : live) {
