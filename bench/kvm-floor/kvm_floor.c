@@ -7,7 +7,7 @@
  * create a vCPU in real mode pointing at it, run until KVM_EXIT_HLT, tear
  * everything down.  /dev/kvm is opened once, outside the timed region.
  *
- * Usage: kvm_floor N [parked] [vif] [raw]
+ * Usage: kvm_floor N [parked] [vif] [raw] [image=FILE]
  *        kvm_floor burst N [vif]   (see burst() below)
  * "parked" first makes one more VM with a vCPU that never runs and keeps it
  * for the whole run, as Kiln's monitor does (ParkedVcpu.java): KVM then never
@@ -26,6 +26,7 @@
  * Build:  gcc -O2 -pthread -o kvm_floor kvm_floor.c
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -62,11 +63,130 @@ static double now_us(void)
 static int register_vif;
 /* The host's CPUID, read once: a long-mode vCPU needs it (the monitor sets it too). */
 static struct kvm_cpuid2 *cpuid;
+static uint64_t tsc_hz;
 
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/*
+ * "image=FILE": the guest is a real hvt image (hvt-abi.md), booted as the monitor boots it, so
+ * that the floor's guest does the same work as the JVM's: its PT_LOAD segments copied in, the
+ * boot info, manifest copy and empty command line at 0x10000, the boot page tables of section 3
+ * (4 KiB pages for the first 2 MiB, every entry U/S with its accessed and dirty bits set, as the
+ * monitor sets them), RIP = entry, RSP = top of memory - 8, RDI = the boot info. Its hypercalls
+ * are answered with the least work: WALLTIME reads the clock, PUTS is dropped (the benchmark's
+ * console is a null stream too), HALT ends the boot; any other is an error. The image is this
+ * repository's own, read once: the floor trusts it (the monitor checks every rule of section 1).
+ */
+static const char *image_path;
+static uint8_t *image;
+static size_t image_size;
+static uint64_t image_entry, image_end;
+
+static void read_image(void)
+{
+    FILE *f = fopen(image_path, "rb");
+    if (!f)
+        die("open the image");
+    if (fseek(f, 0, SEEK_END) != 0)
+        die("fseek");
+    long size = ftell(f);
+    if (size < (long)sizeof(Elf64_Ehdr))
+        die("read the image (too small for an ELF header)");
+    rewind(f);
+    image = malloc((size_t)size);
+    if (!image || fread(image, 1, (size_t)size, f) != (size_t)size)
+        die("read the image");
+    fclose(f);
+    image_size = (size_t)size;
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)image;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_machine != EM_X86_64
+        || eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > image_size) {
+        fprintf(stderr, "kvm_floor: %s is not an x86-64 ELF image\n", image_path);
+        exit(1);
+    }
+    image_entry = eh->e_entry;
+}
+
+static void load_image(uint8_t *mem)
+{
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)image;
+    Elf64_Phdr *ph = (Elf64_Phdr *)(image + eh->e_phoff);
+    uint64_t end = 0;
+    const uint8_t *mft = NULL;
+    uint32_t mft_size = 0;
+    for (int i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type == PT_LOAD && ph[i].p_memsz > 0) {
+            if (ph[i].p_paddr < 0x100000 || ph[i].p_paddr + ph[i].p_memsz > MEM_SIZE - 0x10000
+                || ph[i].p_offset + ph[i].p_filesz > image_size) {
+                fprintf(stderr, "kvm_floor: a segment of %s does not fit 2 MiB\n", image_path);
+                exit(1);
+            }
+            memcpy(mem + ph[i].p_paddr, image + ph[i].p_offset, ph[i].p_filesz);
+            uint64_t e = (ph[i].p_paddr + ph[i].p_memsz + 0xfff) & ~0xfffull;
+            if (e > end)
+                end = e;
+        } else if (ph[i].p_type == PT_NOTE && ph[i].p_filesz >= 24 && ph[i].p_offset + ph[i].p_filesz <= image_size) {
+            const uint32_t *n = (const uint32_t *)(image + ph[i].p_offset);
+            /* Solo5's MFT1 note: payload after the 20-byte header and 4 bytes of padding */
+            if (n[0] == 6 && n[2] == 0x3154464d && memcmp(n + 3, "Solo5", 6) == 0 && 20 + n[1] <= ph[i].p_filesz) {
+                mft = (const uint8_t *)n + 24;
+                mft_size = n[1] - 4;
+            }
+        }
+    }
+    image_end = end;
+    /* Boot info (section 4), then the manifest copy, then the empty command line. */
+    uint64_t *bi = (uint64_t *)(mem + 0x10000);
+    uint64_t mft_gpa = 0x10000 + 56, cmd_gpa = (mft_gpa + mft_size + 7) & ~7ull;
+    if (mft)
+        memcpy(mem + mft_gpa, mft, mft_size);
+    mem[cmd_gpa] = 0;
+    bi[0] = MEM_SIZE;
+    bi[1] = end;
+    bi[2] = tsc_hz;
+    bi[3] = cmd_gpa;
+    bi[4] = mft ? mft_gpa : 0;
+    /* Page tables (section 3): P | RW | U/S | A, and D on the leaves. */
+    uint64_t *pml4 = (uint64_t *)(mem + 0x2000), *pdpt = (uint64_t *)(mem + 0x3000),
+             *pd = (uint64_t *)(mem + 0x4000), *pt = (uint64_t *)(mem + 0x8000);
+    pml4[0] = 0x3000 | 0x27;
+    pdpt[0] = 0x4000 | 0x27;
+    pd[0] = 0x8000 | 0x27;
+    for (uint64_t a = 0x10000; a < MEM_SIZE; a += 0x1000)
+        pt[a >> 12] = a | 0x65 | (a >= 0x100000 ? 2 : 0);
+    uint64_t *gdt = (uint64_t *)(mem + 0x1000);
+    gdt[1] = 0x00AF99000000FFFFull;
+    gdt[2] = 0x00CF93000000FFFFull;
+}
+
+/* Answers the image's hypercall on an OUT exit; 1 when it was HALT. */
+static int hypercall(struct kvm_run *run, uint8_t *mem)
+{
+    uint32_t gpa = *(uint32_t *)((uint8_t *)run + run->io.data_offset);
+    if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 4 || gpa + 16 > MEM_SIZE) {
+        fprintf(stderr, "kvm_floor: the image made a bad hypercall (port 0x%x)\n", run->io.port);
+        exit(1);
+    }
+    switch (run->io.port - 0x500) {
+    case 1: {                                   /* WALLTIME */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        *(uint64_t *)(mem + gpa) = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        return 0;
+    }
+    case 2:                                     /* PUTS: the console is a null stream */
+        return 0;
+    case 8:                                     /* HALT */
+        return 1;
+    default:
+        fprintf(stderr, "kvm_floor: the image made hypercall %d, which the floor does not answer\n",
+                run->io.port - 0x500);
+        exit(1);
+    }
 }
 
 /* One guest: its VM, memory, vCPU and the vCPU's kvm_run. */
@@ -110,6 +230,8 @@ static void make_guest(struct guest *g, size_t run_size)
         static const uint8_t code[] = { 0x66, 0xba, 0x00, 0x05, 0xef };
         memcpy(mem + 0x10000, code, sizeof code);
     }
+    if (image)
+        load_image(mem);
 
     struct kvm_userspace_memory_region region = {
         .slot = 0,
@@ -128,7 +250,7 @@ static void make_guest(struct guest *g, size_t run_size)
     if (run == MAP_FAILED)
         die("mmap kvm_run");
 
-    if (register_vif && ioctl(vcpu, KVM_SET_CPUID2, cpuid) < 0)
+    if ((register_vif || image) && ioctl(vcpu, KVM_SET_CPUID2, cpuid) < 0)
         die("KVM_SET_CPUID2");
     /* Real mode: CS base 0 so that CS:IP = 0:0x1000 is the hlt. */
     struct kvm_sregs sregs;
@@ -136,7 +258,7 @@ static void make_guest(struct guest *g, size_t run_size)
         die("KVM_GET_SREGS");
     sregs.cs.base = 0;
     sregs.cs.selector = 0;
-    if (register_vif) {
+    if (register_vif || image) {
         /* Long mode as the hvt ABI's section 3 has it: flat 64-bit code, flat data. */
         struct kvm_segment code = { .base = 0, .limit = 0xffffffff, .selector = 8, .type = 11,
                                     .present = 1, .s = 1, .l = 1, .g = 1 };
@@ -152,7 +274,7 @@ static void make_guest(struct guest *g, size_t run_size)
         sregs.gdt.limit = 23;
         sregs.cr0 = 0x80010021;                 /* PG | WP | NE | PE */
         sregs.cr3 = 0x2000;
-        sregs.cr4 = 0x20;                       /* PAE */
+        sregs.cr4 = image ? 0x620 : 0x20;       /* PAE (| OSFXSR | OSXMMEXCPT for an image) */
         sregs.efer = 0x500;                     /* LME | LMA */
     }
     if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0)
@@ -170,7 +292,11 @@ static void make_guest(struct guest *g, size_t run_size)
 
     struct kvm_regs regs;
     memset(&regs, 0, sizeof regs);
-    regs.rip = register_vif ? 0x10000 : CODE_GPA;
+    regs.rip = image ? image_entry : register_vif ? 0x10000 : CODE_GPA;
+    if (image) {
+        regs.rsp = MEM_SIZE - 8;
+        regs.rdi = 0x10000;
+    }
     regs.rflags = 0x2;                          /* bit 1 is reserved-set */
     if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
         die("KVM_SET_REGS");
@@ -189,6 +315,11 @@ static void run_guest(struct guest *g)
             if (errno == EINTR || errno == EAGAIN)
                 continue;
             die("KVM_RUN");
+        }
+        if (image && g->run->exit_reason == KVM_EXIT_IO) {
+            if (hypercall(g->run, g->mem))
+                break;
+            continue;
         }
         if (g->run->exit_reason == (register_vif ? KVM_EXIT_IO : KVM_EXIT_HLT))
             break;
@@ -308,11 +439,13 @@ int main(int argc, char **argv)
             register_vif = 1;
         else if (strcmp(argv[i], "raw") == 0)
             raw = 1;
+        else if (strncmp(argv[i], "image=", 6) == 0)
+            image_path = argv[i] + 6;
         else
             bad = 1;
     }
     if (bad || *end != '\0' || n < 1 || n > 10000000) {
-        fprintf(stderr, "usage: kvm_floor N [parked] [vif] [raw]   (N >= 1 iterations)\n"
+        fprintf(stderr, "usage: kvm_floor N [parked] [vif] [raw] [image=FILE]   (N >= 1 iterations)\n"
                         "       kvm_floor burst N [vif]     (N guests up at once)\n");
         return 1;
     }
@@ -332,7 +465,18 @@ int main(int argc, char **argv)
     if (run_size < 0)
         die("KVM_GET_VCPU_MMAP_SIZE");
 
-    if (register_vif) {
+    if (image_path) {
+        read_image();
+        /* The TSC frequency for the boot info, from a vCPU made and closed before any timing. */
+        int vm = ioctl(kvm, KVM_CREATE_VM, 0), vcpu = vm < 0 ? -1 : ioctl(vm, KVM_CREATE_VCPU, 0);
+        int khz = vcpu < 0 ? -1 : ioctl(vcpu, KVM_GET_TSC_KHZ, 0);
+        if (khz <= 0)
+            die("KVM_GET_TSC_KHZ");
+        tsc_hz = (uint64_t)khz * 1000;
+        close(vcpu);
+        close(vm);
+    }
+    if (register_vif || image) {
         cpuid = calloc(1, sizeof *cpuid + 256 * sizeof(struct kvm_cpuid_entry2));
         if (!cpuid)
             die("calloc");

@@ -47,12 +47,14 @@ final class KvmFloor implements AutoCloseable {
 
     /**
      * {@code n} whole boots, one after another: each one's nanoseconds, in the order taken; null
-     * (with a note) when the floor failed.
+     * (with a note) when the floor failed. With an {@code image}, each boot runs that hvt image
+     * to its HALT (its hypercalls answered); without, a guest of one instruction to its exit.
      */
-    long[] boots(int n, boolean parked, boolean vif) throws IOException, InterruptedException {
+    long[] boots(int n, boolean parked, boolean vif, Path image) throws IOException, InterruptedException {
         List<String> args = new ArrayList<>(List.of(Integer.toString(n), "raw"));
         if (parked) args.add("parked");
         if (vif) args.add("vif");
+        if (image != null) args.add("image=" + image);
         Matcher m = run(args, SAMPLE);
         if (m == null) return null;
         long[] nanos = new long[n];

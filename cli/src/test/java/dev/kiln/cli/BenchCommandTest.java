@@ -88,7 +88,8 @@ class BenchCommandTest {
             assertTrue(!targets.isEmpty(), run[1] + " printed no target: " + r.out());
             if (run[0].equals("build")) assertTrue(r.out().contains("target <= 32 KiB: met"), r.out());
             // the C floors run in the same run: the boot's like-for-like one in turns with the JVM's boots
-            if (run[1].equals("boot")) assertTrue(r.out().contains("(in 5 rounds taking turns with the JVM's boots)"), r.out());
+            if (run[1].equals("boot")) assertTrue(r.out().contains("C floor, the same image booted from C (like for like): ")
+                    && r.out().contains("(both floors in 5 rounds taking turns with the JVM's boots)"), r.out());
             if (run[1].equals("burst")) {
                 assertTrue(java.util.regex.Pattern.compile("C floor, the same 20 guests up at once from C \\(VMs first, a thread per vCPU\\): "
                         + "[0-9.]+ ms   \\(java/C floor: [0-9.]+x\\)").matcher(r.out()).find(), r.out());
