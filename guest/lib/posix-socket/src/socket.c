@@ -838,12 +838,16 @@ KILN_SYSCALL3(connect, int, fd, const struct sockaddr *, addr, socklen_t, len)
         return -EAGAIN; /* no connection slot (Linux: no free local port) */
     s->connecting = 1;
     pump();
+    /* Non-blocking: EINPROGRESS even when the answer came back during the
+     * pump (a monitor that serves the ring inside POLL sends the SYN there,
+     * and a host's RST can be back before it returns), as Linux answers
+     * once its SYN is out; the outcome waits for POLLOUT and SO_ERROR. */
+    if (fflags & O_NONBLOCK)
+        return -EINPROGRESS;
     for (;;) {
         long res = connect_result(s);
         if (res != -EINPROGRESS)
             return res;
-        if (fflags & O_NONBLOCK)
-            return -EINPROGRESS;
         kiln_wait(&kiln_io_waitq, 0, "connect");
     }
 }

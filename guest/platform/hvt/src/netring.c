@@ -266,15 +266,18 @@ int netring_write(int handle, const void *frame, unsigned long len)
         return HVT_EINVAL;
     if (!nfree) {
         refresh();
+        /* Every transmit buffer is in flight: the monitor commits them as it
+         * sends, and POLL returns as soon as a commit waits (a monitor that
+         * serves the ring inside POLL is told so: wants_commits, Kiln spec
+         * 4.6). The frame is never dropped here. */
+        __atomic_store_n(&ring->wants_commits, 1, __ATOMIC_RELEASE);
         while (!nfree) {
-            /* Every transmit buffer is in flight: the monitor commits them as
-             * it sends, and POLL returns as soon as a commit waits. The frame
-             * is never dropped here. */
             volatile struct hvt_hc_poll a = { .timeout_nsecs = WAIT_NS };
             publish(1);
             hvt_do_hypercall(HVT_HYPERCALL_POLL, &a);
             refresh();
         }
+        __atomic_store_n(&ring->wants_commits, 0, __ATOMIC_RELEASE);
     }
     unsigned id = free_list[--nfree];
     copy(bufs + (unsigned long)id * BUF, frame, len);
@@ -319,9 +322,18 @@ int netring_poll(unsigned long long timeout_ns, unsigned long long *ready_set)
 {
     refresh();
     uint64_t ready = rx_mask;
-    /* Frames already waiting: no exit.  A zero timeout needs none either:
-     * the ring in memory is the whole answer.  POLL also returns for commits
-     * of sent frames, which make nothing ready: then wait out the rest. */
+    /* Frames already waiting: no exit.  A zero timeout needs none either
+     * when an I/O thread serves the ring: the ring in memory is the whole
+     * answer.  A monitor that serves it only inside POLL (Kiln spec 4.5)
+     * moves frames only then: a zero-timeout POLL lets it.  POLL also
+     * returns for commits of sent frames, which make nothing ready: then
+     * wait out the rest. */
+    if (!ready && !timeout_ns && __atomic_load_n(&ring->served_at_poll, __ATOMIC_ACQUIRE)) {
+        volatile struct hvt_hc_poll a = { .timeout_nsecs = 0 };
+        hvt_do_hypercall(HVT_HYPERCALL_POLL, &a);
+        refresh();
+        ready = rx_mask;
+    }
     if (!ready && timeout_ns) {
         unsigned long long deadline = plat_monotonic_ns() + timeout_ns;
         if (deadline < timeout_ns)

@@ -270,11 +270,13 @@ _Static_assert(sizeof(struct hvt_net_ring_commit) == 16, "spec 6: commit is 16 b
 struct hvt_net_ring {
     uint32_t ent_tail;                       /* @0  guest-written cache line */
     uint32_t com_head;                       /* @4 */
-    uint8_t  pad0[56];
+    uint32_t wants_commits;                  /* @8  Kiln: waiting for write commits (kiln-abi 4.6) */
+    uint8_t  pad0[52];
     uint32_t ent_head;                       /* @64 host-written cache line */
     uint32_t com_tail;                       /* @68 */
     uint32_t needs_kick;                     /* @72 */
-    uint8_t  pad1[52];
+    uint32_t served_at_poll;                 /* @76 Kiln: served only inside POLL (kiln-abi 4.5) */
+    uint8_t  pad1[48];
     struct hvt_net_ring_entry ent[HVT_NET_RING_SLOTS];   /* @128 */
     struct hvt_net_ring_commit com[HVT_NET_RING_SLOTS];  /* @32896 */
 };
@@ -282,6 +284,8 @@ _Static_assert(offsetof(struct hvt_net_ring, com_head) == 4, "spec 6: com_head @
 _Static_assert(offsetof(struct hvt_net_ring, ent_head) == 64, "spec 6: ent_head @64");
 _Static_assert(offsetof(struct hvt_net_ring, com_tail) == 68, "spec 6: com_tail @68");
 _Static_assert(offsetof(struct hvt_net_ring, needs_kick) == 72, "spec 6: needs_kick @72");
+_Static_assert(offsetof(struct hvt_net_ring, wants_commits) == 8, "Kiln 4.6: wants_commits @8");
+_Static_assert(offsetof(struct hvt_net_ring, served_at_poll) == 76, "Kiln 4.5: served_at_poll @76");
 _Static_assert(offsetof(struct hvt_net_ring, ent) == 128, "spec 6: entries @128");
 _Static_assert(offsetof(struct hvt_net_ring, com) == 32896, "spec 6: commits @32896");
 _Static_assert(sizeof(struct hvt_net_ring) == 49280, "spec 6: the ring is 49,280 bytes");

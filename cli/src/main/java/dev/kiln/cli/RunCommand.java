@@ -13,6 +13,7 @@ import dev.kiln.monitor.image.ImageException;
 import dev.kiln.monitor.kvm.KvmException;
 import org.apache.commons.cli.Options;
 import dev.kiln.monitor.debug.GdbStub;
+import dev.kiln.monitor.devices.NetRingService;
 import sun.misc.Signal;
 
 import java.io.FileDescriptor;
@@ -29,7 +30,7 @@ import java.util.List;
  */
 final class RunCommand {
     static final String SYNTAX = "kiln run [--mem=MiB] [--timeout=SECONDS] [--stats] [--emulate] [--gdb] [--gdb-port=PORT] [--rootfs=DIR|IMAGE] [--block:NAME=FILE]"
-            + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] [--no-net-ring] [--console-rate=KiB] [--no-seccomp] [--strace] IMAGE [ARGS...]";
+            + " [--block-sector-size:NAME=N] [--net:NAME=TAP] [--net-mac:NAME=MAC] [--no-net-ring | --net-ring-thread] [--console-rate=KiB] [--no-seccomp] [--strace] IMAGE [ARGS...]";
     static final String EXIT_STATUSES = "Exit status: the guest's HALT status (0 ok, 1 failure, 255 abort); 255 also"
             + " for a guest fault; 124 past --timeout; 130 SIGINT; 143 SIGTERM; 137 killed from gdb; 125 if the guest could not start;"
             + " 2 for a bad command line.";
@@ -57,6 +58,9 @@ final class RunCommand {
                         + " (kvm_pvm hosts; for comparison and debugging; --gdb implies it)"))
                 .addOption(CommandLines.flag("no-net-ring", "do not offer the network ring (docs/kiln-abi.md 4): the guest"
                         + " moves every frame with a NET_READ/NET_WRITE hypercall"))
+                .addOption(CommandLines.flag("net-ring-thread", "serve the network ring with an I/O thread of its own, which"
+                        + " moves frames while the guest runs (for hosts with cores to spare); by default the vCPU's"
+                        + " thread serves it when the guest waits in POLL"))
                 .addOption(CommandLines.valued(null, "console-rate", "KiB", "console output the guest may write, in KiB/s with"
                         + " bursts of four seconds' worth; the rest is dropped and counted (default 1024; 0: no limit)"))
                 .addOption(CommandLines.flag("no-seccomp", "do not put the process under the seccomp filter that refuses"
@@ -77,7 +81,7 @@ final class RunCommand {
         List<String> guestArgs;
         boolean stats;
         boolean emulate;
-        boolean netRing;
+        NetRingService netRing;
         boolean seccomp;
         boolean strace;
         ConsoleLimit consoleLimit;
@@ -97,7 +101,11 @@ final class RunCommand {
             timeout = CommandLines.positiveSeconds(cl, "timeout");
             stats = cl.hasOption("stats");
             emulate = cl.hasOption("emulate");
-            netRing = !cl.hasOption("no-net-ring");
+            if (cl.hasOption("no-net-ring") && cl.hasOption("net-ring-thread")) {
+                throw new UsageException("--no-net-ring and --net-ring-thread contradict each other: give one");
+            }
+            netRing = cl.hasOption("no-net-ring") ? NetRingService.OFF
+                    : cl.hasOption("net-ring-thread") ? NetRingService.IO_THREAD : NetRingService.AT_POLL;
             seccomp = !cl.hasOption("no-seccomp");
             strace = cl.hasOption("strace");
             long rateKiB = CommandLines.longValue(cl, "console-rate", ConsoleLimit.DEFAULT.bytesPerSecond() >> 10, 0, 1L << 30);

@@ -1,11 +1,13 @@
 package dev.kiln.cli;
 
+import dev.kiln.monitor.devices.NetRingService;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.BufferedReader;
@@ -66,12 +68,23 @@ class NetRingGuestTest {
         return NetTestSupport.GUESTS.resolve("ringcheck.hvt").toString();
     }
 
+    /** The ring served inside POLL (the default), then by an I/O thread of its own. */
+    static final List<List<String>> SERVICES = List.of(List.of(), List.of("--net-ring-thread"));
+
+    static Run ringcheck(List<String> service, String... args) throws Exception {
+        List<String> all = new ArrayList<>(service);
+        all.addAll(List.of(args));
+        return ringcheck(all.toArray(String[]::new));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"entries", "hostline", "room"})
     void garbageEntriesAreAnsweredAndTheMonitorsIndicesAreItsOwn(String mode) throws Exception {
-        Run r = ringcheck("--mem=16", image(), mode);
-        assertEquals(mode + " ok\n", r.out());
-        assertEquals(0, r.status());
+        for (List<String> service : SERVICES) {
+            Run r = ringcheck(service, "--mem=16", image(), mode);
+            assertEquals(mode + " ok\n", r.out(), service.toString());
+            assertEquals(0, r.status(), service.toString());
+        }
     }
 
     @ParameterizedTest
@@ -80,10 +93,12 @@ class NetRingGuestTest {
             "backwards|ent_tail 1 is not within 1024 entries after ent_head 2",
             "comhead|com_head 7 is not between the last com_head 0 and com_tail 1"})
     void indexGarbageStopsTheGuestWithAMessageNamingIt(String mode, String message) throws Exception {
-        Run r = ringcheck("--mem=16", image(), mode);
-        assertTrue(r.out().contains("kiln: guest fault: net ring: " + message), r.out());
-        assertTrue(!r.out().contains("not stopped"), r.out());
-        assertEquals(255, r.status());
+        for (List<String> service : SERVICES) {
+            Run r = ringcheck(service, "--mem=16", image(), mode);
+            assertTrue(r.out().contains("kiln: guest fault: net ring: " + message), service + ": " + r.out());
+            assertTrue(!r.out().contains("not stopped"), r.out());
+            assertEquals(255, r.status(), service.toString());
+        }
     }
 
     @Test
@@ -98,10 +113,10 @@ class NetRingGuestTest {
 
     /** {@link RingScenario} in the namespace, stepped through its stdin. */
     record Scenario(Process process, BufferedReader out, PrintStream in) {
-        static Scenario start(String... args) throws Exception {
+        static Scenario start(NetRingService service, String... args) throws Exception {
             List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", NS,
                     Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-                    "-cp", System.getProperty("java.class.path"), RingScenario.class.getName()));
+                    "-Dkiln.test.netRing=" + service, "-cp", System.getProperty("java.class.path"), RingScenario.class.getName()));
             cmd.addAll(List.of(args));
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             return new Scenario(p, new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)),
@@ -131,9 +146,10 @@ class NetRingGuestTest {
         return NetTestSupport.sh(cmd.toArray(String[]::new)).strip();
     }
 
-    @Test
-    void aHostileGuestIsStoppedWhileItsNeighbourInTheSameMonitorServesOn() throws Exception {
-        Scenario s = Scenario.start("isolation", NetTestSupport.GUESTS.toString(), TAP2, TAP);
+    @ParameterizedTest
+    @EnumSource(value = NetRingService.class, names = {"AT_POLL", "IO_THREAD"})
+    void aHostileGuestIsStoppedWhileItsNeighbourInTheSameMonitorServesOn(NetRingService service) throws Exception {
+        Scenario s = Scenario.start(service, "isolation", NetTestSupport.GUESTS.toString(), TAP2, TAP);
         try {
             assertEquals("ready", s.line());
             Process transfer = new ProcessBuilder("ip", "netns", "exec", NS, "timeout", "120", "python3", CLIENT.toString(),
@@ -155,9 +171,10 @@ class NetRingGuestTest {
         }
     }
 
-    @Test
-    void pauseSnapshotResumeAndACloneKeepTheRingGoing() throws Exception {
-        Scenario s = Scenario.start("snapshot", NetTestSupport.GUESTS.toString(), TAP, dir.toString());
+    @ParameterizedTest
+    @EnumSource(value = NetRingService.class, names = {"AT_POLL", "IO_THREAD"})
+    void pauseSnapshotResumeAndACloneKeepTheRingGoing(NetRingService service) throws Exception {
+        Scenario s = Scenario.start(service, "snapshot", NetTestSupport.GUESTS.toString(), TAP, dir.toString());
         try {
             assertEquals("up", s.line());
             assertEquals("udp echo ok (20 datagrams)", client("udp_echo"));

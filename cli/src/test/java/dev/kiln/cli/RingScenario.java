@@ -7,6 +7,7 @@ import dev.kiln.monitor.Monitor;
 import dev.kiln.monitor.Outcome;
 import dev.kiln.monitor.WatchedConsole;
 import dev.kiln.monitor.devices.NetRingIo;
+import dev.kiln.monitor.devices.NetRingService;
 import dev.kiln.monitor.image.HvtImage;
 import dev.kiln.monitor.vstate.Snapshot;
 
@@ -32,6 +33,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class RingScenario {
     static final byte[] MAC = DeviceAttachment.Net.parseMac("02:00:00:77:00:02");
+    /** How the scenario's rings are served (-Dkiln.test.netRing=AT_POLL|IO_THREAD). */
+    static final NetRingService SERVICE = NetRingService.valueOf(System.getProperty("kiln.test.netRing", "AT_POLL"));
     static final BufferedReader STDIN = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
 
     public static void main(String[] args) throws Exception {
@@ -59,12 +62,12 @@ public final class RingScenario {
 
     static InstanceSpec netecho(Path guests, String tap, WatchedConsole console) throws Exception {
         return InstanceSpec.of(HvtImage.read(guests.resolve("netecho.hvt")), console, "ip=10.77.0.2/24")
-                .withMemory(32L << 20).withDevices(List.of(new DeviceAttachment.Net("service0", tap, MAC)));
+                .withMemory(32L << 20).withDevices(List.of(new DeviceAttachment.Net("service0", tap, MAC))).withNetRing(SERVICE);
     }
 
     static InstanceSpec ringcheck(Path guests, String tap, java.io.OutputStream console, String mode) throws Exception {
         return InstanceSpec.of(HvtImage.read(guests.resolve("ringcheck.hvt")), console, mode)
-                .withMemory(16L << 20).withDevices(List.of(new DeviceAttachment.Net("service0", tap, null)));
+                .withMemory(16L << 20).withDevices(List.of(new DeviceAttachment.Net("service0", tap, null))).withNetRing(SERVICE);
     }
 
     static String ring(Instance i) {

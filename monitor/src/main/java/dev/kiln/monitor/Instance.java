@@ -362,6 +362,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
             result = new Outcome.Faulted(FaultKind.KVM_ERROR, "monitor error: " + e);
         }
         runEndNanos = System.nanoTime();
+        if (ringIo != null) ringIo.guestEnded(); // its last writes go out
         GdbStub d = debugger;
         if (d != null) d.ended(result.exitStatus(), result instanceof Outcome.Halted, result instanceof Outcome.Faulted);
         long cpuEnd = LibC.threadCpuNanos(loop.threadId());

@@ -117,7 +117,7 @@ final class InstanceBuilder implements AutoCloseable {
             } else {
                 b.vm = monitor.kvm().createVm();
                 b.memory = snapshot.mapMemory();
-                b.ring = NetRingPlan.restored(b.memory.segment(), b.devices.nets().values()); // as the snapshot had it
+                b.ring = NetRingPlan.restored(b.memory.segment(), b.devices.nets().values(), spec.netRing()); // as the snapshot had it
                 b.attach(spec.execution());
                 b.machineNanos = System.nanoTime();
                 snapshot.vcpu().apply(b.vcpu);

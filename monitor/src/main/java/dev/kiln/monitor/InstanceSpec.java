@@ -1,5 +1,6 @@
 package dev.kiln.monitor;
 
+import dev.kiln.monitor.devices.NetRingService;
 import dev.kiln.monitor.hvt.BootInfo;
 import dev.kiln.monitor.hvt.GuestMemory;
 import dev.kiln.monitor.image.HvtImage;
@@ -23,9 +24,10 @@ import java.util.Objects;
  * @param devices     what backs each device the image declares; every declared device needs one
  * @param execution   native (the default where the host can) or emulated (for a debugger, or to compare);
  *                    see {@link ExecutionMode}
- * @param netRing     offer the network ring when it fits (docs/kiln-abi.md 4.1; default true); false
- *                    leaves the guest to the NET_READ/NET_WRITE hypercalls. A restored instance follows
- *                    its snapshot instead.
+ * @param netRing     offer the network ring when it fits (docs/kiln-abi.md 4.1), served at POLL (the
+ *                    default) or by an I/O thread ({@link NetRingService}); OFF leaves the guest to the
+ *                    NET_READ/NET_WRITE hypercalls. A restored instance follows its snapshot as to
+ *                    whether it has a ring.
  * @param consoleLimit how fast the guest may write its console (default {@link ConsoleLimit#DEFAULT});
  *                    the excess is dropped and counted
  * @param argumentJoin how arguments become the one hvt command line: {@link ArgumentJoin#SHELL_QUOTED}
@@ -38,7 +40,7 @@ import java.util.Objects;
  */
 public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console,
                            Duration timeLimit, List<DeviceAttachment> devices, ExecutionMode execution,
-                           boolean netRing, ConsoleLimit consoleLimit, ArgumentJoin argumentJoin,
+                           NetRingService netRing, ConsoleLimit consoleLimit, ArgumentJoin argumentJoin,
                            boolean traceSyscalls) {
     /** How the arguments are joined into the hvt command line. */
     public enum ArgumentJoin { SHELL_QUOTED, SPACES }
@@ -51,6 +53,7 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
         Objects.requireNonNull(execution, "execution");
         Objects.requireNonNull(consoleLimit, "consoleLimit");
         Objects.requireNonNull(argumentJoin, "argumentJoin");
+        Objects.requireNonNull(netRing, "netRing");
         args = List.copyOf(args);
         devices = List.copyOf(devices);
         memoryBytes = GuestMemory.validSize(memoryBytes);
@@ -75,12 +78,13 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
      */
     public InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console, Duration timeLimit,
                         List<DeviceAttachment> devices) {
-        this(image, memoryBytes, args, console, timeLimit, devices, ExecutionMode.requestedDefault(), true, ConsoleLimit.DEFAULT);
+        this(image, memoryBytes, args, console, timeLimit, devices, ExecutionMode.requestedDefault(), NetRingService.AT_POLL,
+                ConsoleLimit.DEFAULT);
     }
 
     /** A spec with shell-quoted arguments and no system-call trace. */
     public InstanceSpec(HvtImage image, long memoryBytes, List<String> args, OutputStream console, Duration timeLimit,
-                        List<DeviceAttachment> devices, ExecutionMode execution, boolean netRing, ConsoleLimit consoleLimit) {
+                        List<DeviceAttachment> devices, ExecutionMode execution, NetRingService netRing, ConsoleLimit consoleLimit) {
         this(image, memoryBytes, args, console, timeLimit, devices, execution, netRing, consoleLimit,
                 ArgumentJoin.SHELL_QUOTED, false);
     }
@@ -115,9 +119,9 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
         return new InstanceSpec(image, memoryBytes, args, console, timeLimit, devices, mode, netRing, consoleLimit, argumentJoin, traceSyscalls);
     }
 
-    /** The same spec with the network ring offered when it fits (true) or never (false). */
-    public InstanceSpec withNetRing(boolean offered) {
-        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, devices, execution, offered, consoleLimit, argumentJoin, traceSyscalls);
+    /** The same spec with the network ring offered when it fits and served as {@code service} says, or never ({@code OFF}). */
+    public InstanceSpec withNetRing(NetRingService service) {
+        return new InstanceSpec(image, memoryBytes, args, console, timeLimit, devices, execution, service, consoleLimit, argumentJoin, traceSyscalls);
     }
 
     /** The same spec with another console output limit ({@link ConsoleLimit#NONE} for none). */

@@ -26,6 +26,8 @@ import static dev.kiln.monitor.devices.NetRingLayout.ENTRY_RESERVED;
 import static dev.kiln.monitor.devices.NetRingLayout.ENT_HEAD;
 import static dev.kiln.monitor.devices.NetRingLayout.ENT_TAIL;
 import static dev.kiln.monitor.devices.NetRingLayout.NEEDS_KICK;
+import static dev.kiln.monitor.devices.NetRingLayout.SERVED_AT_POLL;
+import static dev.kiln.monitor.devices.NetRingLayout.WANTS_COMMITS;
 import static dev.kiln.monitor.devices.NetRingLayout.SLOTS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -247,6 +249,20 @@ public final class NetRing {
     public void needsKick(boolean on) {
         INT.setRelease(ring, NEEDS_KICK, on ? 1 : 0);
         if (on) VarHandle.fullFence();
+    }
+
+    /** Tells the guest whether the ring is served only inside POLL (1) or by an I/O thread (0): docs/kiln-abi.md 4.5. */
+    public void servedAtPoll(boolean on) {
+        INT.setRelease(ring, SERVED_AT_POLL, on ? 1 : 0);
+    }
+
+    /**
+     * The guest's {@code wants_commits} (docs/kiln-abi.md 4.6): set while it waits for the commits
+     * of its writes (every transmit buffer in flight). Guest-written and untrusted: it only makes a
+     * POLL served at POLL return sooner.
+     */
+    public boolean wantsCommits() {
+        return (int) INT.getAcquire(ring, WANTS_COMMITS) != 0;
     }
 
     /** True when {@link #consume} would take something now: entries wait and the commit ring has room. */

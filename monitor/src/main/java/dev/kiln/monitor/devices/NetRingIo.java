@@ -15,10 +15,16 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
- * The I/O thread of one guest's network ring (docs/kiln-abi.md section 4): it moves frames
- * between the ring and the taps without the vCPU ever leaving the guest for it.
+ * The service of one guest's network ring (docs/kiln-abi.md section 4): it moves frames between
+ * the ring and the taps, in one of two ways ({@link NetRingService}).
  *
- * <p>It sleeps in {@code poll(2)} on the doorbell (the eventfd KVM signals when the guest kicks
+ * <p>Served at POLL (the default), the vCPU's own thread does it inside the guest's POLL
+ * ({@link #serveAtPoll}): it takes every new entry, fills posted buffers from the taps, publishes,
+ * and returns once a frame was delivered, else waits in {@code poll(2)} on the taps. The guest
+ * never kicks (needs_kick stays 0) and POLLs when it has nothing left to do, so one exit serves a
+ * batch; a guest waiting for write commits says so ({@code wants_commits}).
+ *
+ * <p>With an I/O thread of its own, the vCPU never leaves the guest for the ring. The thread sleeps in {@code poll(2)} on the doorbell (the eventfd KVM signals when the guest kicks
  * port 0x600), on each tap that has receive buffers posted, and on a control eventfd (pause,
  * close, a nudge from POLL). Awake, it takes every new entry (NET_WRITE: one {@code write(2)} to
  * the tap at once; NET_READ: the buffer joins that device's queue), fills posted buffers from the
@@ -67,6 +73,8 @@ public final class NetRingIo implements AutoCloseable {
     private static final int DOORBELL = 0, CONTROL = 1, FIRST_TAP = 2;
 
     private final NetRing ring;
+    /** Served by the vCPU thread inside POLL: no thread of its own (see the class comment). */
+    private final boolean atPoll;
     private final int[] handles;
     private final TapDevice[] taps;
     private final ArrayDeque<NetRing.Entry>[] posted;
@@ -80,6 +88,8 @@ public final class NetRingIo implements AutoCloseable {
     private final GuestFault startFault;
     /** struct pollfd { int fd; short events; short revents; }: 8 bytes each. */
     private final MemorySegment pollfds;
+    /** The taps' slots of {@link #pollfds}: what a POLL served at POLL sleeps on. */
+    private final MemorySegment tapPollfds;
     private final MemorySegment bounce = Arena.ofAuto().allocate(BOUNCE, 64);
     private final Thread thread;
 
@@ -91,15 +101,18 @@ public final class NetRingIo implements AutoCloseable {
     private volatile long kicks, wakeups, framesOut, framesIn, dropped;
 
     /**
-     * Makes the thread ({@link #begin} starts it). {@code doorbell} is the eventfd already bound to
-     * port 0x600 with KVM_IOEVENTFD; this object owns it from now on.
+     * Makes the service ({@link #begin} starts its thread, if it has one). {@code doorbell} is the
+     * eventfd already bound to port 0x600 with KVM_IOEVENTFD; this object owns it from now on.
      *
      * @param ring      the ring, or null when {@code startFault} says why it could not be taken over
      * @param devices   the net devices, by handle
      */
-    NetRingIo(String name, NetRing ring, GuestFault startFault, List<NetModule.Device> devices, EventFd doorbell,
-              FaultSink onFault) {
+    NetRingIo(String name, NetRingService service, NetRing ring, GuestFault startFault, List<NetModule.Device> devices,
+              EventFd doorbell, FaultSink onFault) {
         this.ring = ring;
+        this.atPoll = service == NetRingService.AT_POLL;
+        // The guest learns how it is served from the ring itself (a snapshot's may say otherwise).
+        if (ring != null) ring.servedAtPoll(atPoll);
         this.startFault = startFault;
         this.handles = devices.stream().mapToInt(NetModule.Device::handle).toArray();
         this.taps = devices.stream().map(NetModule.Device::tap).toArray(TapDevice[]::new);
@@ -120,6 +133,7 @@ public final class NetRingIo implements AutoCloseable {
             pollfds.set(JAVA_INT, 8L * CONTROL, c.fd());
             pollfds.set(JAVA_SHORT, 8L * CONTROL + 4, POLLIN);
             for (int i = 0; i < taps.length; i++) pollfds.set(JAVA_INT, 8L * (FIRST_TAP + i), taps[i].fd());
+            this.tapPollfds = pollfds.asSlice(8L * FIRST_TAP);
             this.control = c;
             this.ready = r;
             this.thread = Thread.ofPlatform().daemon().name(name).stackSize(256 << 10).unstarted(this::run);
@@ -137,6 +151,12 @@ public final class NetRingIo implements AutoCloseable {
      */
     public synchronized void begin() {
         if (begun || shut) return;
+        if (atPoll) {
+            // no thread: a ring that could not be taken over stops its guest before it runs
+            begun = true;
+            if (startFault != null) onFault.fault(startFault.kind(), startFault.getMessage());
+            return;
+        }
         begun = true;
         thread.start();
     }
@@ -256,13 +276,7 @@ public final class NetRingIo implements AutoCloseable {
         if (rc <= 0) return; // EINTR: just look again
         if (revents(DOORBELL) != 0) kicks += doorbell.drain();
         if (revents(CONTROL) != 0) control.drain();
-        for (int i = 0; i < taps.length; i++) {
-            if ((revents(FIRST_TAP + i) & POLL_BROKEN) != 0) {
-                // poll(2) skips a negative descriptor: the guest's writes to it fail (EUNSPEC), reads wait
-                broken[i] = true;
-                pollfds.set(JAVA_INT, 8L * (FIRST_TAP + i), -1);
-            }
-        }
+        markBroken();
     }
 
     private short revents(int slot) {
@@ -279,11 +293,7 @@ public final class NetRingIo implements AutoCloseable {
             if (closing) return true;
             if (!holdRequested) return false;
         }
-        ring.consume(this::take);
-        for (ArrayDeque<NetRing.Entry> q : posted) {
-            for (NetRing.Entry r; (r = q.poll()) != null; ) ring.commit(r.id(), r.handle(), Hypercall.AGAIN, 0);
-        }
-        ring.publish();
+        giveBack();
         synchronized (lock) {
             held = true;
             lock.notifyAll();
@@ -299,11 +309,29 @@ public final class NetRingIo implements AutoCloseable {
         }
     }
 
+    /** Takes every waiting entry and answers every posted read with AGAIN, then publishes (4.7). */
+    private void giveBack() throws GuestFault {
+        ring.consume(this::take);
+        for (ArrayDeque<NetRing.Entry> q : posted) {
+            for (NetRing.Entry r; (r = q.poll()) != null; ) ring.commit(r.id(), r.handle(), Hypercall.AGAIN, 0);
+        }
+        ring.publish();
+    }
+
     /**
      * Called on the vCPU thread as the instance pauses: returns once the thread holds still (or
      * has ended), with every posted read given back to the guest.
      */
     public void quiesce() {
+        if (atPoll) {
+            // This is the only thread that serves the ring: give back what it holds, here and now.
+            try {
+                if (startFault == null) giveBack();
+            } catch (GuestFault f) {
+                onFault.fault(f.kind(), f.getMessage());
+            }
+            return;
+        }
         synchronized (lock) {
             holdRequested = true;
         }
@@ -326,6 +354,73 @@ public final class NetRingIo implements AutoCloseable {
             holdRequested = false;
             lock.notifyAll();
         }
+    }
+
+    /**
+     * POLL for a ring served at POLL, on the vCPU thread (docs/kiln-abi.md 4.5, 4.6): takes every
+     * new entry (writes go out), fills posted reads from the taps and publishes; returns the ready
+     * set once a frame was delivered, at once when commits already waited unread, when the guest
+     * waits for write commits and some were published, and otherwise at the deadline (0 then, unless
+     * commits wait) or when {@code stop} says so. Between looks it sleeps in {@code poll(2)} on the
+     * taps that have posted reads; a stop signals the thread, which ends the sleep with EINTR.
+     */
+    public long serveAtPoll(long deadline, java.util.function.BooleanSupplier stop) throws GuestFault {
+        if (startFault != null) throw startFault;
+        boolean waited = ring.commitsWaiting();
+        while (true) {
+            long wrote = framesOut;
+            ring.consume(this::take);
+            int delivered = 0;
+            for (int i = 0; i < taps.length; i++) delivered += fill(i);
+            ring.publish();
+            if (delivered > 0 || waited || (framesOut != wrote && ring.wantsCommits())) return ring.readySet();
+            if (stop.getAsBoolean()) return 0;
+            long left = deadline - System.nanoTime();
+            if (left <= 0) return ring.commitsWaiting() ? ring.readySet() : 0;
+            for (int i = 0; i < taps.length; i++) {
+                pollfds.set(JAVA_SHORT, 8L * (FIRST_TAP + i) + 4, posted[i].isEmpty() ? 0 : POLLIN);
+            }
+            int ms = (int) Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000);
+            int rc = LibC.poll(tapPollfds, taps.length, ms);
+            wakeups++;
+            if (rc < 0 && rc != -LibC.EINTR) return 0; // the taps went bad: report nothing ready
+            if (rc > 0) markBroken();
+        }
+    }
+
+    /** Taps that report POLLERR/POLLHUP/POLLNVAL are no longer polled (poll(2) skips a negative descriptor). */
+    private void markBroken() {
+        for (int i = 0; i < taps.length; i++) {
+            if ((revents(FIRST_TAP + i) & POLL_BROKEN) != 0) {
+                broken[i] = true; // the guest's writes to it fail (EUNSPEC), reads wait
+                pollfds.set(JAVA_INT, 8L * (FIRST_TAP + i), -1);
+            }
+        }
+    }
+
+    /**
+     * The guest has ended: frames it posted and nobody took yet go out now. A guest that writes
+     * and then halts loses no frame (hvt's NET_WRITE is done when it returns); served at POLL,
+     * nothing else would take them.
+     */
+    public void guestEnded() {
+        if (atPoll) flush();
+    }
+
+    /** Takes what waits in the ring (writes go out) and publishes; a ring in garbage is left as it is. */
+    private void flush() {
+        if (ring == null || startFault != null) return;
+        try {
+            ring.consume(this::take);
+            ring.publish();
+        } catch (GuestFault f) {
+            // the guest broke its indices: it was stopped for that, and nothing in the ring can be trusted
+        }
+    }
+
+    /** True when the vCPU thread serves the ring inside POLL ({@link #serveAtPoll}). */
+    public boolean servedAtPoll() {
+        return atPoll;
     }
 
     // ---- for POLL, on the vCPU thread (docs/kiln-abi.md 4.6) ----
@@ -389,6 +484,8 @@ public final class NetRingIo implements AutoCloseable {
             }
         }
         if (interrupted) Thread.currentThread().interrupt();
+        // Writes posted as the guest ended, which the thread may not have reached: out before the memory goes.
+        flush();
         doorbell.close();
         control.close();
         ready.close();

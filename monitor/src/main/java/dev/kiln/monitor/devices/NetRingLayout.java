@@ -66,19 +66,22 @@ public final class NetRingLayout {
      * struct hvt_net_ring {
      *     uint32_t ent_tail;                 // @0  guest-written cache line
      *     uint32_t com_head;                 // @4
-     *     uint8_t  pad0[56];
+     *     uint32_t wants_commits;            // @8  Kiln: docs/kiln-abi.md 4.6
+     *     uint8_t  pad0[52];
      *     uint32_t ent_head;                 // @64 host-written cache line
      *     uint32_t com_tail;                 // @68
      *     uint32_t needs_kick;               // @72
-     *     uint8_t  pad1[52];
+     *     uint32_t served_at_poll;           // @76 Kiln: docs/kiln-abi.md 4.5
+     *     uint8_t  pad1[48];
      *     struct hvt_net_ring_entry ent[1024];  // @128
      *     struct hvt_net_ring_commit com[1024]; // @32896
      * };  // 49,280 bytes
      */
     public static final StructLayout RING = MemoryLayout.structLayout(
-            JAVA_INT.withName("ent_tail"), JAVA_INT.withName("com_head"), MemoryLayout.paddingLayout(56),
-            JAVA_INT.withName("ent_head"), JAVA_INT.withName("com_tail"), JAVA_INT.withName("needs_kick"),
+            JAVA_INT.withName("ent_tail"), JAVA_INT.withName("com_head"), JAVA_INT.withName("wants_commits"),
             MemoryLayout.paddingLayout(52),
+            JAVA_INT.withName("ent_head"), JAVA_INT.withName("com_tail"), JAVA_INT.withName("needs_kick"),
+            JAVA_INT.withName("served_at_poll"), MemoryLayout.paddingLayout(48),
             MemoryLayout.sequenceLayout(SLOTS, ENTRY).withName("ent"),
             MemoryLayout.sequenceLayout(SLOTS, COMMIT).withName("com"));
     public static final long ENT_TAIL = FieldOffsets.of(RING, "ent_tail");
@@ -86,6 +89,8 @@ public final class NetRingLayout {
     public static final long ENT_HEAD = FieldOffsets.of(RING, "ent_head");
     public static final long COM_TAIL = FieldOffsets.of(RING, "com_tail");
     public static final long NEEDS_KICK = FieldOffsets.of(RING, "needs_kick");
+    public static final long WANTS_COMMITS = FieldOffsets.of(RING, "wants_commits");
+    public static final long SERVED_AT_POLL = FieldOffsets.of(RING, "served_at_poll");
     public static final long ENTRIES = FieldOffsets.of(RING, "ent");
     public static final long COMMITS = FieldOffsets.of(RING, "com");
 

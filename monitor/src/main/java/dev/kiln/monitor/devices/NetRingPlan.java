@@ -24,9 +24,11 @@ public final class NetRingPlan implements AutoCloseable {
 
     private final long gpa;
     private final boolean restored;
+    private final NetRingService service;
     private EventFd doorbell;
 
-    private NetRingPlan(long gpa, boolean restored) {
+    private NetRingPlan(long gpa, boolean restored, NetRingService service) {
+        this.service = service;
         this.gpa = gpa;
         this.restored = restored;
         this.doorbell = EventFd.open("the net ring's doorbell");
@@ -37,14 +39,14 @@ public final class NetRingPlan implements AutoCloseable {
      * image has no net device, RAM is under four times the area, the image reaches into the area,
      * or a device's frames (MTU + Ethernet header) would not fit a 2,048-byte slot buffer.
      */
-    public static NetRingPlan offer(boolean wanted, long ramBytes, long kernelEnd, Collection<NetModule.Device> nets) {
-        if (!wanted || nets.isEmpty() || NetRingLayout.AREA * RAM_SHARE > ramBytes) return null;
+    public static NetRingPlan offer(NetRingService service, long ramBytes, long kernelEnd, Collection<NetModule.Device> nets) {
+        if (service == NetRingService.OFF || nets.isEmpty() || NetRingLayout.AREA * RAM_SHARE > ramBytes) return null;
         long gpa = NetRingLayout.areaGpa(ramBytes);
         if (kernelEnd > gpa) return null;
         for (NetModule.Device d : nets) {
             if ((long) d.tap().mtu() + NetModule.FRAME_OVERHEAD > NetRingLayout.SLOT_BUFFER) return null;
         }
-        return new NetRingPlan(gpa, false);
+        return new NetRingPlan(gpa, false, service);
     }
 
     /**
@@ -53,11 +55,11 @@ public final class NetRingPlan implements AutoCloseable {
      * puts it for this memory size (a guest that wrote over its boot info gets no ring, and its
      * kicks then fault as writes to a port that is not a hypercall's).
      */
-    public static NetRingPlan restored(MemorySegment ram, Collection<NetModule.Device> nets) {
+    public static NetRingPlan restored(MemorySegment ram, Collection<NetModule.Device> nets, NetRingService service) {
         if (nets.isEmpty() || NetRingLayout.AREA * RAM_SHARE > ram.byteSize()) return null;
         long gpa = NetRingLayout.areaGpa(ram.byteSize());
         if ((BootInfo.hostFeatures(ram) & BootInfo.FEATURE_NET_RING) == 0 || BootInfo.netRing(ram) != gpa) return null;
-        return new NetRingPlan(gpa, true);
+        return new NetRingPlan(gpa, true, service == NetRingService.OFF ? NetRingService.AT_POLL : service);
     }
 
     /** The ring's GPA: the start of the area at the top of RAM. */
@@ -97,7 +99,7 @@ public final class NetRingPlan implements AutoCloseable {
         }
         EventFd bell = doorbell;
         doorbell = null;
-        return new NetRingIo(name, ring, fault, devices, bell, onFault);
+        return new NetRingIo(name, service, ring, fault, devices, bell, onFault);
     }
 
     /** Closes the doorbell if no I/O thread took it (the instance failed before it started). */

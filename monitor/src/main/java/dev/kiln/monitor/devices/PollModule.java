@@ -21,8 +21,9 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  *
  * <p>With network devices it waits in {@code poll(2)} on their tap descriptors; without, it parks.
  * Once the guest uses the network ring, it waits for ring commits instead (docs/kiln-abi.md 4.6):
- * it returns at once when commits wait unread, else when the ring's I/O thread publishes one; bit
- * i of the ready set then means "commits for handle i wait". Either way a stop request ends the
+ * served at POLL, it serves the ring itself ({@link NetRingIo#serveAtPoll}); with an I/O thread,
+ * it returns at once when commits wait unread, else when that thread publishes one. Bit i of the
+ * ready set then means "commits for handle i wait". Either way a stop request ends the
  * wait at once: the stop unparks the thread and signals it, which makes {@code poll(2)} return
  * EINTR.
  */
@@ -81,7 +82,7 @@ public final class PollModule {
         long ready = 0;
         int count = 0;
         if (ring != null && ring.inUse()) {
-            ready = waitOnRing(deadline);
+            ready = ring.servedAtPoll() ? ring.serveAtPoll(deadline, stopRequested) : waitOnRing(deadline);
             count = Long.bitCount(ready);
         } else if (pollfds == null) {
             for (long left; (left = deadline - System.nanoTime()) > 0 && !stopRequested.getAsBoolean(); ) {
