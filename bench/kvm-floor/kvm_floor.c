@@ -8,7 +8,7 @@
  * everything down.  /dev/kvm is opened once, outside the timed region.
  *
  * Usage: kvm_floor N [parked] [vif] [raw] [image=FILE]
- *        kvm_floor burst N [vif]   (see burst() below)
+ *        kvm_floor burst N [vif] [shared]   (see burst() below)
  * "parked" first makes one more VM with a vCPU that never runs and keeps it
  * for the whole run, as Kiln's monitor does (ParkedVcpu.java): KVM then never
  * sees its count of vCPUs drop to zero, so no boot pays for the kernel text
@@ -359,8 +359,13 @@ static void one_vm(int kvm, size_t run_size)
  * creator thread per online core gives each guest its memory, vCPU and boot registers and a
  * thread of its own, which runs it to its first exit and then waits, as an idle guest's vCPU
  * thread waits in POLL. Timed from the first KVM_CREATE_VM to the last guest's first exit.
+ * "burst N shared": the same without a thread per guest: the creators run each guest to its
+ * first exit themselves, as a monitor whose idle guests hold no thread (their vCPUs taken up by
+ * a pool of threads when there is work) would. Thread stacks are mappings too, and every one
+ * made after the VMs calls each VM's MMU notifier.
  */
 static struct guest *burst_guests;
+static int burst_shared;                /* "shared": no thread per guest (see burst()) */
 static size_t burst_run_size;
 static long burst_n;
 static atomic_long burst_next, burst_up;
@@ -368,9 +373,9 @@ static double burst_last_up;
 static pthread_mutex_t burst_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t burst_done = PTHREAD_COND_INITIALIZER;
 
-static void *burst_vcpu(void *arg)
+/* A guest made its first exit: the last one's time is the burst's. */
+static void burst_up_one(void)
 {
-    run_guest(arg);
     double t = now_us();
     pthread_mutex_lock(&burst_lock);
     if (t > burst_last_up)
@@ -378,6 +383,12 @@ static void *burst_vcpu(void *arg)
     if (atomic_fetch_add(&burst_up, 1) + 1 == burst_n)
         pthread_cond_signal(&burst_done);
     pthread_mutex_unlock(&burst_lock);
+}
+
+static void *burst_vcpu(void *arg)
+{
+    run_guest(arg);
+    burst_up_one();
     for (;;)
         pause();
     return NULL;
@@ -391,6 +402,11 @@ static void *burst_creator(void *unused)
     pthread_attr_setstacksize(&attr, 256 << 10);
     for (long i; (i = atomic_fetch_add(&burst_next, 1)) < burst_n; ) {
         make_guest(&burst_guests[i], burst_run_size);
+        if (burst_shared) {
+            run_guest(&burst_guests[i]);
+            burst_up_one();
+            continue;
+        }
         pthread_t t;
         if ((errno = pthread_create(&t, &attr, burst_vcpu, &burst_guests[i])) != 0)
             die("pthread_create (a guest's vCPU thread)");
@@ -439,6 +455,8 @@ int main(int argc, char **argv)
             register_vif = 1;
         else if (strcmp(argv[i], "raw") == 0)
             raw = 1;
+        else if (burst_mode && strcmp(argv[i], "shared") == 0)
+            burst_shared = 1;
         else if (strncmp(argv[i], "image=", 6) == 0)
             image_path = argv[i] + 6;
         else
@@ -446,7 +464,7 @@ int main(int argc, char **argv)
     }
     if (bad || *end != '\0' || n < 1 || n > 10000000) {
         fprintf(stderr, "usage: kvm_floor N [parked] [vif] [raw] [image=FILE]   (N >= 1 iterations)\n"
-                        "       kvm_floor burst N [vif]     (N guests up at once)\n");
+                        "       kvm_floor burst N [vif] [shared]   (N guests up at once)\n");
         return 1;
     }
 

@@ -70,10 +70,15 @@ final class KvmFloor implements AutoCloseable {
         return nanos;
     }
 
-    /** Milliseconds to bring {@code n} idle guests up at once; negative (with a note) when the floor failed. */
-    double burstMillis(int n, boolean vif) throws IOException, InterruptedException {
+    /**
+     * Milliseconds to bring {@code n} idle guests up at once, each with a thread of its own or
+     * ({@code shared}) run to their first exit by the creators; negative (with a note) when the
+     * floor failed.
+     */
+    double burstMillis(int n, boolean vif, boolean shared) throws IOException, InterruptedException {
         List<String> args = new ArrayList<>(List.of("burst", Integer.toString(n)));
         if (vif) args.add("vif");
+        if (shared) args.add("shared");
         Matcher m = run(args, BURST);
         return m == null ? -1 : Double.parseDouble(m.group(1));
     }

@@ -93,6 +93,8 @@ class BenchCommandTest {
             if (run[1].equals("burst")) {
                 assertTrue(java.util.regex.Pattern.compile("C floor, the same 20 guests up at once from C \\(VMs first, a thread per vCPU\\): "
                         + "[0-9.]+ ms   \\(java/C floor: [0-9.]+x\\)").matcher(r.out()).find(), r.out());
+                assertTrue(r.out().matches("(?s).*C floor without a thread per guest \\(the creators run each to its first exit\\): [0-9.]+ ms\n.*"),
+                        r.out());
             }
             for (String line : targets) {
                 assertTrue(verdict.matcher(line).find(), run[1] + ": a target without 'target GOAL: met|NOT met': " + line);
