@@ -24,7 +24,8 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * never kicks (needs_kick stays 0) and POLLs when it has nothing left to do, so one exit serves a
  * batch; a guest waiting for write commits says so ({@code wants_commits}).
  *
- * <p>With an I/O thread of its own, the vCPU never leaves the guest for the ring. The thread sleeps in {@code poll(2)} on the doorbell (the eventfd KVM signals when the guest kicks
+ * <p>With an I/O thread of its own, the vCPU never leaves the guest for the ring. The thread
+ * sleeps in {@code poll(2)} on the doorbell (the eventfd KVM signals when the guest kicks
  * port 0x600), on each tap that has receive buffers posted, and on a control eventfd (pause,
  * close, a nudge from POLL). Awake, it takes every new entry (NET_WRITE: one {@code write(2)} to
  * the tap at once; NET_READ: the buffer joins that device's queue), fills posted buffers from the
@@ -81,6 +82,7 @@ public final class NetRingIo implements AutoCloseable {
     /** Taps that reported an error: no longer polled, or the thread would spin on them. */
     private final boolean[] broken;
     private final EventFd doorbell;
+    /** The I/O thread's control and the vCPU's wake-up from POLL; both null when served at POLL. */
     private final EventFd control;
     private final EventFd ready;
     private final FaultSink onFault;
@@ -91,6 +93,7 @@ public final class NetRingIo implements AutoCloseable {
     /** The taps' slots of {@link #pollfds}: what a POLL served at POLL sleeps on. */
     private final MemorySegment tapPollfds;
     private final MemorySegment bounce = Arena.ofAuto().allocate(BOUNCE, 64);
+    /** The I/O thread; null when served at POLL. */
     private final Thread thread;
 
     private final Object lock = new Object();
@@ -125,18 +128,22 @@ public final class NetRingIo implements AutoCloseable {
         this.onFault = onFault;
         EventFd c = null, r = null;
         try {
-            c = EventFd.open("the net ring's control");
-            r = EventFd.open("the net ring's POLL wake-up");
+            // Served at POLL there is no thread to control or to wake the vCPU: no descriptors for them
+            // either (an instance's open files are what a dense host runs out of first).
+            if (!atPoll) {
+                c = EventFd.open("the net ring's control");
+                r = EventFd.open("the net ring's POLL wake-up");
+            }
             this.pollfds = Arena.ofAuto().allocate(8L * (FIRST_TAP + taps.length), 8);
             pollfds.set(JAVA_INT, 8L * DOORBELL, doorbell.fd());
             pollfds.set(JAVA_SHORT, 8L * DOORBELL + 4, POLLIN);
-            pollfds.set(JAVA_INT, 8L * CONTROL, c.fd());
+            pollfds.set(JAVA_INT, 8L * CONTROL, c == null ? -1 : c.fd());
             pollfds.set(JAVA_SHORT, 8L * CONTROL + 4, POLLIN);
             for (int i = 0; i < taps.length; i++) pollfds.set(JAVA_INT, 8L * (FIRST_TAP + i), taps[i].fd());
             this.tapPollfds = pollfds.asSlice(8L * FIRST_TAP);
             this.control = c;
             this.ready = r;
-            this.thread = Thread.ofPlatform().daemon().name(name).stackSize(256 << 10).unstarted(this::run);
+            this.thread = atPoll ? null : Thread.ofPlatform().daemon().name(name).stackSize(256 << 10).unstarted(this::run);
         } catch (RuntimeException | Error e) {
             if (r != null) r.close();
             if (c != null) c.close();
@@ -445,7 +452,7 @@ public final class NetRingIo implements AutoCloseable {
 
     /** The descriptor POLL waits on: readable after commits were published while the vCPU waited. */
     public int readyFd() {
-        return ready.fd();
+        return ready == null ? -1 : ready.fd();
     }
 
     public void drainReady() {
@@ -471,12 +478,12 @@ public final class NetRingIo implements AutoCloseable {
             closing = true;
             lock.notifyAll();
         }
-        control.signal();
+        if (control != null) control.signal();
         boolean interrupted = false;
         synchronized (this) {
             shut = true; // a thread never begun stays so
         }
-        while (thread.isAlive()) {
+        while (thread != null && thread.isAlive()) {
             try {
                 thread.join();
             } catch (InterruptedException e) {
@@ -487,7 +494,7 @@ public final class NetRingIo implements AutoCloseable {
         // Writes posted as the guest ended, which the thread may not have reached: out before the memory goes.
         flush();
         doorbell.close();
-        control.close();
-        ready.close();
+        if (control != null) control.close();
+        if (ready != null) ready.close();
     }
 }
