@@ -84,7 +84,7 @@ static int cmp_double(const void *a, const void *b)
 static const char *image_path;
 static uint8_t *image;
 static size_t image_size;
-static uint64_t image_entry, image_end;
+static uint64_t image_entry;
 
 static void read_image(void)
 {
@@ -94,8 +94,10 @@ static void read_image(void)
     if (fseek(f, 0, SEEK_END) != 0)
         die("fseek");
     long size = ftell(f);
-    if (size < (long)sizeof(Elf64_Ehdr))
-        die("read the image (too small for an ELF header)");
+    if (size < (long)sizeof(Elf64_Ehdr)) {
+        fprintf(stderr, "kvm_floor: %s is too small for an ELF header\n", image_path);
+        exit(1);
+    }
     rewind(f);
     image = malloc((size_t)size);
     if (!image || fread(image, 1, (size_t)size, f) != (size_t)size)
@@ -138,7 +140,6 @@ static void load_image(uint8_t *mem)
             }
         }
     }
-    image_end = end;
     /* Boot info (section 4), then the manifest copy, then the empty command line. */
     uint64_t *bi = (uint64_t *)(mem + 0x10000);
     uint64_t mft_gpa = 0x10000 + 56, cmd_gpa = (mft_gpa + mft_size + 7) & ~7ull;
