@@ -39,8 +39,9 @@ final class DeviceOptions {
         for (; i < args.length; i++) {
             String a = args[i];
             if (!a.startsWith("-")) break;           // the image: the guest's arguments follow
+            // --block:..., --net:... and --net-mac:... name a device; --net-ring-thread is an ordinary option
             boolean device = (a.startsWith("--block") || a.startsWith("--net"))
-                    && !(a.startsWith("--") && ordinary.hasLongOption(a.substring(2).split("=", 2)[0])); // --net-ring-thread
+                    && !ordinary.hasLongOption(a.substring(2).split("=", 2)[0]);
             if (!device) {
                 rest.add(a);
                 org.apache.commons.cli.Option o = a.startsWith("--") && !a.contains("=") ? ordinary.getOption(a.substring(2)) : null;

@@ -275,9 +275,7 @@ public final class NetRingIo implements AutoCloseable {
 
     /** Sleeps until the guest kicks, a tap with posted buffers has a frame, or the control eventfd fires. */
     private void sleep() {
-        for (int i = 0; i < taps.length; i++) {
-            pollfds.set(JAVA_SHORT, 8L * (FIRST_TAP + i) + 4, posted[i].isEmpty() ? 0 : POLLIN);
-        }
+        armTaps();
         int rc = LibC.poll(pollfds, FIRST_TAP + taps.length, -1);
         wakeups++;
         if (rc <= 0) return; // EINTR: just look again
@@ -384,14 +382,19 @@ public final class NetRingIo implements AutoCloseable {
             if (stop.getAsBoolean()) return 0;
             long left = deadline - System.nanoTime();
             if (left <= 0) return ring.commitsWaiting() ? ring.readySet() : 0;
-            for (int i = 0; i < taps.length; i++) {
-                pollfds.set(JAVA_SHORT, 8L * (FIRST_TAP + i) + 4, posted[i].isEmpty() ? 0 : POLLIN);
-            }
+            armTaps();
             int ms = (int) Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000);
             int rc = LibC.poll(tapPollfds, taps.length, ms);
             wakeups++;
             if (rc < 0 && rc != -LibC.EINTR) return 0; // the taps went bad: report nothing ready
             if (rc > 0) markBroken();
+        }
+    }
+
+    /** Only a tap with posted buffers is waited on: its frames have somewhere to go. */
+    private void armTaps() {
+        for (int i = 0; i < taps.length; i++) {
+            pollfds.set(JAVA_SHORT, 8L * (FIRST_TAP + i) + 4, posted[i].isEmpty() ? 0 : POLLIN);
         }
     }
 
