@@ -69,13 +69,12 @@ final class ForkCalls {
             return KilnAbi.EAGAIN;
         }
         kids.add(child);
-        Thread parentThread = Thread.currentThread();
         child.outcome().whenComplete((o, t) -> {
             if (o instanceof Outcome.Faulted f) {
                 Log.LOG.log(System.Logger.Level.WARNING, "instance " + child.id() + " (forked by " + parent.id() + "): "
                         + f.describe());
             }
-            LockSupport.unpark(parentThread); // a WAIT in progress looks again
+            loop.unpark(); // a WAIT in progress looks again
         });
         return child.id();
     }

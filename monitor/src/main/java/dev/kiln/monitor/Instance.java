@@ -68,10 +68,19 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
     private volatile State state = State.CREATED;
     /** The gdb stub of {@code kiln run --gdb}, or null. */
     private volatile GdbStub debugger;
-    private long runStartNanos;
+    private volatile long runStartNanos;
     private long runEndNanos;
-    private long cpuStartNanos = -1;
+    /** CPU time of the vCPU threads in the stretches ended so far, and of the current one. */
+    private volatile long cpuBefore;
+    private volatile long sliceCpuStart;
+    /** The thread in the guest now, 0 while it sleeps or before it runs. */
+    private volatile int sliceTid;
+    private volatile boolean cpuBroken;
     private volatile long cpuNanos = -1;
+    /** The guest sleeps in POLL without a thread ({@link #slice}); its wake-up timer. */
+    private final java.util.concurrent.atomic.AtomicBoolean asleep = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile ScheduledFuture<?> sleepTimer;
+    private volatile ScheduledFuture<?> timeLimit;
 
     Instance(Monitor monitor, long id, long parentId, InstanceSpec spec, InstanceBuilder.Machine machine,
              AttachedDevices devices, NetRingPlan ring, InstanceBuilder.Timings timings) {
@@ -98,7 +107,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         this.ringIo = ring == null ? null : ring.start("kiln-net-ring-" + id, memory, nets.devices(), this::faultFromDevice);
         new PollModule(memory, () -> stopCause.get() != null || pauseRequested || loop.debugInterrupt(),
                 nets == null ? List.of() : nets.devices().stream().map(d -> new PollModule.Source(d.handle(), d.tap().fd())).toList(),
-                ringIo).register(hypercalls);
+                ringIo, loop::sleepWithoutThread).register(hypercalls);
         this.forks = new ForkCalls(monitor, this, memory);
     }
 
@@ -150,8 +159,12 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
     public Thread start() {
         claimRun();
         VcpuThread t = monitor.vcpuThread();
-        t.run("kiln-vcpu-" + id, this::runOnThisThread);
+        t.run(threadName(), this::slice);
         return t.thread();
+    }
+
+    private String threadName() {
+        return "kiln-vcpu-" + id;
     }
 
     /**
@@ -160,7 +173,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
      */
     public void startOn(VcpuThread reserved) {
         claimRun();
-        reserved.run("kiln-vcpu-" + id, this::runOnThisThread);
+        reserved.run(threadName(), this::slice);
     }
 
     /**
@@ -171,10 +184,19 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         return VcpuThread.make(VCPU_STACK_BYTES);
     }
 
-    /** Runs the guest on the calling thread until it ends. */
+    /** Runs the guest on the calling thread until it ends (it never sleeps without that thread). */
     public Outcome run() {
         claimRun();
-        runOnThisThread();
+        beginSlice();
+        beginRun();
+        Outcome result;
+        try {
+            result = loop.run();
+        } catch (RuntimeException | Error e) {
+            result = monitorError(e);
+        }
+        endSlice();
+        finishRun(result);
         return outcome.join();
     }
 
@@ -211,6 +233,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
     public void stop(StopCause cause) {
         stopCause.compareAndSet(null, cause);
         loop.kick();
+        wake();
         synchronized (pauseLock) {
             pauseLock.notifyAll();
         }
@@ -237,6 +260,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         if (state != State.RUNNING) throw new IllegalStateException("instance " + id + " is " + state + ", not RUNNING");
         pauseRequested = true;
         loop.kick();
+        wake();
         synchronized (pauseLock) {
             while (!paused && state == State.RUNNING) pauseLock.wait(50);
             if (!paused) throw new IllegalStateException("instance " + id + " ended before it paused");
@@ -344,32 +368,96 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         }
     }
 
-    private void runOnThisThread() {
-        loop.enter();
-        ScheduledFuture<?> deadline = null;
+    /**
+     * One stretch of the run on a vCPU thread (start, startOn, or a wake-up): runs the guest until
+     * it ends, or until it sleeps in POLL with nothing to wait on but time; then the thread goes
+     * back to the monitor's pool, and {@link #wake} gives the next stretch to a free one. So idle
+     * guests hold no thread: a thousand of them asleep need only the threads of those awake.
+     */
+    private void slice() {
+        beginSlice();
+        boolean first = runStartNanos == 0;
+        if (first) beginRun();
+        VcpuLoop.SliceEnd end;
+        try {
+            end = loop.runSlice(first, true);
+        } catch (RuntimeException | Error e) {
+            end = new VcpuLoop.Ended(monitorError(e));
+        }
+        endSlice();
+        switch (end) {
+            case VcpuLoop.Ended e -> finishRun(e.outcome());
+            case VcpuLoop.Asleep a -> sleepUntil(a.deadlineNanos());
+        }
+    }
+
+    /** A monitor bug must end this guest only, and say what happened. */
+    private static Outcome monitorError(Throwable e) {
+        return new Outcome.Faulted(FaultKind.KVM_ERROR, "monitor error: " + e);
+    }
+
+    /** Once, on the thread that enters the guest first. */
+    private void beginRun() {
         if (spec.timeLimit() != null) {
-            deadline = monitor.watchdog().schedule(() -> stop(StopCause.TIME_LIMIT),
+            timeLimit = monitor.watchdog().schedule(() -> stop(StopCause.TIME_LIMIT),
                     spec.timeLimit().toNanos(), TimeUnit.NANOSECONDS);
         }
         if (loop.watchesForStalls()) monitor.watchForStalls();
         runStartNanos = System.nanoTime();
-        cpuStartNanos = LibC.threadCpuNanos(loop.threadId());
-        Outcome result;
+    }
+
+    /** The calling thread, bound to the loop, enters the guest: its CPU time counts from here. */
+    private void beginSlice() {
+        loop.enter();
+        sliceCpuStart = LibC.threadCpuNanos(loop.threadId());
+        sliceTid = loop.threadId();
+    }
+
+    /** The calling thread leaves the guest: its CPU time is counted, kicks no longer signal it. */
+    private void endSlice() {
+        long end = LibC.threadCpuNanos(sliceTid);
+        if (end < 0 || sliceCpuStart < 0) cpuBroken = true;
+        else cpuBefore += end - sliceCpuStart;
+        sliceTid = 0;
+        loop.leave();
+    }
+
+    /**
+     * The guest sleeps until {@code deadline} without a thread (see {@link #slice}). The timer is
+     * set before the instance is marked asleep, so a wake that finds it asleep always finds the
+     * timer to cancel; a stop or pause asked meanwhile, or a deadline already passed, wakes it at once.
+     */
+    private void sleepUntil(long deadline) {
+        sleepTimer = monitor.watchdog().schedule(this::wake, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        monitor.vcpuThreadsAsleep(1);
+        asleep.set(true);
+        if (stopCause.get() != null || pauseRequested || deadline - System.nanoTime() <= 0) wake();
+    }
+
+    /** Resumes a sleeping guest on a free vCPU thread; nothing when it is not asleep. */
+    private void wake() {
+        if (!asleep.compareAndSet(true, false)) return;
+        monitor.vcpuThreadsAsleep(-1);
+        ScheduledFuture<?> t = sleepTimer;
+        if (t != null) t.cancel(false);
         try {
-            result = loop.run();
-        } catch (RuntimeException | Error e) {
-            // A monitor bug must end this guest only, and say what happened.
-            result = new Outcome.Faulted(FaultKind.KVM_ERROR, "monitor error: " + e);
+            monitor.vcpuThread().run(threadName(), this::slice);
+        } catch (OutOfMemoryError | RuntimeException e) {
+            // no thread can be made (the process is out of them): the guest ends, with the reason
+            finishRun(new Outcome.Faulted(FaultKind.KVM_ERROR, "monitor error: no vCPU thread to wake the guest on: " + e));
         }
+    }
+
+    /** Once, when the guest has ended. */
+    private void finishRun(Outcome result) {
         runEndNanos = System.nanoTime();
         if (ringIo != null) ringIo.guestEnded(); // its last writes go out
         GdbStub d = debugger;
         if (d != null) d.ended(result.exitStatus(), result instanceof Outcome.Halted, result instanceof Outcome.Faulted);
-        long cpuEnd = LibC.threadCpuNanos(loop.threadId());
-        cpuNanos = cpuStartNanos < 0 || cpuEnd < 0 ? -1 : cpuEnd - cpuStartNanos;
-        if (deadline != null) deadline.cancel(false);
+        cpuNanos = cpuBroken ? -1 : cpuBefore;
+        ScheduledFuture<?> limit = timeLimit;
+        if (limit != null) limit.cancel(false);
         forks.stopChildren();
-        loop.leave();
         state = State.EXITED;
         synchronized (pauseLock) {
             pauseLock.notifyAll();
@@ -432,9 +520,10 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         long hz = ticks < 0 ? 0 : monitor.tscHz(vcpu);
         long entryToMain = ticks < 0 || hz <= 0 ? -1 : (long) (ticks * 1e9 / hz);
         long cpu = cpuNanos;
-        if (cpu < 0 && state == State.RUNNING && cpuStartNanos >= 0) {
-            long now = LibC.threadCpuNanos(loop.threadId());
-            cpu = now < 0 ? -1 : now - cpuStartNanos;
+        if (cpu < 0 && state == State.RUNNING && !cpuBroken) {
+            int tid = sliceTid;
+            long sliceStart = sliceCpuStart, now = tid == 0 ? 0 : LibC.threadCpuNanos(tid);
+            cpu = now < 0 ? -1 : cpuBefore + (tid == 0 ? 0 : Math.max(0, now - sliceStart));
         }
         return new InstanceStats(timings.createNanos(), timings.loadNanos(),
                 first == 0 ? -1 : first - timings.startNanos(), runNanos, loop.exits(), loop.hypercallCounts(),

@@ -141,6 +141,15 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
                 argumentJoin, on);
     }
 
+    /**
+     * True when the guest's idle waits are on time alone (it has no network device whose input
+     * POLL would wait for): started with {@link Instance#start}, it then sleeps without a vCPU
+     * thread, and a burst of such guests needs threads only for those booting at once.
+     */
+    public boolean idlesWithoutThread() {
+        return devices.stream().noneMatch(d -> d instanceof DeviceAttachment.Net);
+    }
+
     /** The command line bytes the guest sees, without the terminating NUL. */
     public byte[] commandLine() {
         return commandLine(args, argumentJoin);

@@ -255,6 +255,11 @@ public final class Monitor implements AutoCloseable {
         return vcpuThreads.idleCount();
     }
 
+    /** {@code delta} more (or fewer) guests asleep without a vCPU thread (see {@link VcpuThreadPool}). */
+    void vcpuThreadsAsleep(int delta) {
+        vcpuThreads.asleep(delta);
+    }
+
     /** A waiting vCPU thread, or a new one that this monitor may keep after its run. */
     VcpuThread vcpuThread() {
         VcpuThread t = vcpuThreads.take();

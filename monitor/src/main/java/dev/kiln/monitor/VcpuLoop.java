@@ -133,6 +133,13 @@ final class VcpuLoop {
     }
 
 
+    /** Ends a wait in a hypercall (WAIT) on the thread in the loop now, if any; no signal, no immediate exit. */
+    void unpark() {
+        synchronized (kickLock) {
+            if (inRunLoop) LockSupport.unpark(thread);
+        }
+    }
+
     /** Takes back a kick's immediate_exit unless a stop or a pause still wants the vCPU out. */
     void clearKickUnlessStopping() {
         if (owner.stopCause() == null && !owner.pauseRequested()) vcpu.clearImmediateExit();
@@ -163,14 +170,67 @@ final class VcpuLoop {
         return a == GdbStub.Action.KILL ? new Outcome.Stopped(StopCause.DEBUGGER) : null;
     }
 
-    /** Runs the guest until it halts, faults or is stopped. */
+    /** How a stretch of the run loop on one thread ended. */
+    sealed interface SliceEnd {}
+
+    /** The guest halted, faulted or was stopped: the run is over. */
+    record Ended(Outcome outcome) implements SliceEnd {}
+
+    /**
+     * The guest sleeps in POLL with nothing to wait on but time (its answer, nothing ready, is
+     * already written): the run goes on at {@code deadlineNanos} ({@link System#nanoTime()}) or
+     * when kicked, on whatever vCPU thread is free then.
+     */
+    record Asleep(long deadlineNanos) implements SliceEnd {}
+
+    /**
+     * Shortest POLL worth sleeping without a thread: a sleep costs a hand-over to another thread
+     * (tens of microseconds) at its end, which a short wait had better spend parked.
+     */
+    static final long SLEEP_WITHOUT_THREAD_NANOS = Long.getLong("kiln.sleepWithoutThreadMicros", 1000) * 1000;
+
+    /** Whether this stretch may end in {@link Asleep}: only a run whose thread goes back to a pool. */
+    private boolean maySleep;
+    /** The deadline of the POLL this stretch ends in, or 0. */
+    private long sleepDeadline;
+
+    /**
+     * Called by POLL with nothing to wait on but its deadline: true when the guest will sleep
+     * without this thread (the loop ends its stretch once the hypercall returned), false when POLL
+     * must wait here itself.
+     */
+    boolean sleepWithoutThread(long deadlineNanos) {
+        if (!maySleep || deadlineNanos - System.nanoTime() < SLEEP_WITHOUT_THREAD_NANOS) return false;
+        sleepDeadline = deadlineNanos;
+        return true;
+    }
+
+    /** Runs the guest until it halts, faults or is stopped, on the calling thread only. */
     Outcome run() {
-        MemorySegment run = vcpu.runArea();
-        if (owner.debugger() != null) {
+        return ((Ended) runSlice(true, false)).outcome();
+    }
+
+    /**
+     * Runs the guest until it halts, faults or is stopped, or, if {@code maySleep}, until it sleeps
+     * in POLL ({@link Asleep}); {@code first} for the stretch that enters it the first time.
+     */
+    SliceEnd runSlice(boolean first, boolean maySleep) {
+        this.maySleep = maySleep && owner.debugger() == null;
+        if (first && owner.debugger() != null) {
             Outcome killed = debugStop(GdbStub.Stop.ENTRY);
-            if (killed != null) return killed;
+            if (killed != null) return new Ended(killed);
         }
-        firstEntryNanos = System.nanoTime(); // the first KVM_RUN below enters the guest
+        if (first) firstEntryNanos = System.nanoTime(); // the first KVM_RUN below enters the guest
+        Outcome o = loop();
+        if (o != null) return new Ended(o);
+        long d = sleepDeadline;
+        sleepDeadline = 0;
+        return new Asleep(d);
+    }
+
+    /** The loop of {@link #runSlice}: how the guest ended, or null when it went to sleep. */
+    private Outcome loop() {
+        MemorySegment run = vcpu.runArea();
         while (true) {
             StopCause cause = owner.stopCause();
             if (cause != null) {
@@ -204,6 +264,7 @@ final class VcpuLoop {
             }
             Outcome ended = exit(run, run.get(JAVA_INT, KvmApi.RUN_EXIT_REASON));
             if (ended != null) return ended;
+            if (sleepDeadline != 0) return null;
         }
     }
 

@@ -9,12 +9,19 @@ import java.util.ArrayDeque;
  * never ended behind live VMs, where each would cost milliseconds of MMU-notifier calls
  * ({@link VcpuThread}); a create/delete churn reuses them. A monitor that reserves none keeps
  * none: each run's thread ends with it.
+ *
+ * <p>Guests asleep without a thread (in POLL, see {@link Instance}) count too: one more thread
+ * is kept for each, so the one its wake-up takes is waiting, not made behind the live VMs. Yet
+ * only as many exist as guests were awake at once: a thousand guests that boot eight at a time
+ * and then sleep run on eight threads or so.
  */
 final class VcpuThreadPool {
     private final long stackBytes;
     private final ArrayDeque<VcpuThread> idle = new ArrayDeque<>(); // guarded by this
     /** How many idle threads are kept: the number reserved so far. */
     private int keep;          // guarded by this
+    /** Guests asleep without a thread: each may keep one more idle. */
+    private int asleep;        // guarded by this
     private boolean closed;    // guarded by this
 
     VcpuThreadPool(long stackBytes) {
@@ -51,9 +58,14 @@ final class VcpuThreadPool {
     }
 
     private synchronized boolean takeBack(VcpuThread t) {
-        if (closed || idle.size() >= keep) return false;
+        if (closed || idle.size() >= keep + asleep) return false;
         idle.add(t);
         return true;
+    }
+
+    /** {@code delta} more (or fewer) guests asleep without a thread. */
+    synchronized void asleep(int delta) {
+        asleep += delta;
     }
 
     synchronized int idleCount() {

@@ -54,15 +54,19 @@ class SpareVcpuThreadTest {
     @Test
     void threadsBeyondTheReservedNumberEndWithTheirRuns() throws Exception {
         KvmAvailable.require();
-        HvtImage idle = HvtImage.read(GuestImages.path("hvtcheck.hvt")); // "idle": waits in POLL until stopped
+        // "spin": computes until stopped, so it holds its thread (an idle guest would sleep without one)
+        HvtImage check = HvtImage.read(GuestImages.path("hvtcheck.hvt"));
         try (Monitor monitor = Monitor.open()) {
             monitor.reserveVcpuThreads(1);
             List<Instance> running = new ArrayList<>();
             List<Thread> threads = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
-                Instance inst = monitor.create(new InstanceSpec(idle, 2L << 20, List.of("idle"), new ByteArrayOutputStream(), null));
+                ByteArrayOutputStream console = new ByteArrayOutputStream();
+                Instance inst = monitor.create(new InstanceSpec(check, 2L << 20, List.of("spin"), console, null));
                 running.add(inst);
                 threads.add(inst.start());
+                long deadline = System.nanoTime() + 5_000_000_000L;
+                while (!console.toString(StandardCharsets.UTF_8).contains("spinning") && System.nanoTime() < deadline) Thread.sleep(1);
             }
             assertEquals(3, new HashSet<>(threads).size(), "one thread per running instance");
             for (Instance inst : running) {

@@ -19,7 +19,8 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * POLL (hvt ABI section 5): the guest's idle point. It blocks the vCPU thread until a device has
  * input or the relative timeout passes, then reports the ready set (bit i = handle i) and its size.
  *
- * <p>With network devices it waits in {@code poll(2)} on their tap descriptors; without, it parks.
+ * <p>With network devices it waits in {@code poll(2)} on their tap descriptors; without, it parks,
+ * or lets the guest sleep without its thread when the run loop offers that ({@link Sleeper}).
  * Once the guest uses the network ring, it waits for ring commits instead (docs/kiln-abi.md 4.6):
  * served at POLL, it serves the ring itself ({@link NetRingIo#serveAtPoll}); with an I/O thread,
  * it returns at once when commits wait unread, else when that thread publishes one. Bit i of the
@@ -36,6 +37,7 @@ public final class PollModule {
     private final MemorySegment pollfds;
     /** The network ring's I/O side, or null when the instance has no ring. */
     private final NetRingIo ring;
+    private final Sleeper sleeper;
     /** One pollfd for the ring's wake-up eventfd. */
     private final MemorySegment ringPollfd;
 
@@ -50,6 +52,15 @@ public final class PollModule {
      * @param ring the instance's network ring, or null
      */
     public PollModule(GuestMemory memory, BooleanSupplier stopRequested, List<Source> sources, NetRingIo ring) {
+        this(memory, stopRequested, sources, ring, deadline -> false);
+    }
+
+    /**
+     * @param ring    the instance's network ring, or null
+     * @param sleeper asked first when there is nothing to wait on but time
+     */
+    public PollModule(GuestMemory memory, BooleanSupplier stopRequested, List<Source> sources, NetRingIo ring, Sleeper sleeper) {
+        this.sleeper = sleeper;
         this.ring = ring;
         this.ringPollfd = ring == null ? null : Arena.ofAuto().allocate(8, 8);
         if (ring != null) {
@@ -65,6 +76,16 @@ public final class PollModule {
             pollfds.set(JAVA_INT, 8L * i, sources.get(i).fd());
             pollfds.set(JAVA_SHORT, 8L * i + 4, POLLIN);
         }
+    }
+
+    /**
+     * The run loop's offer to let the guest sleep without holding its thread: when it accepts a
+     * deadline, POLL answers "nothing ready" at once and the loop resumes the guest at that
+     * deadline, or earlier when stopped or paused, which a guest cannot tell from a wait here.
+     */
+    @FunctionalInterface
+    public interface Sleeper {
+        boolean sleepWithoutThread(long deadlineNanos);
     }
 
     /** A device whose descriptor POLL waits on. */
@@ -85,8 +106,10 @@ public final class PollModule {
             ready = ring.servedAtPoll() ? ring.serveAtPoll(deadline, stopRequested) : waitOnRing(deadline);
             count = Long.bitCount(ready);
         } else if (pollfds == null) {
-            for (long left; (left = deadline - System.nanoTime()) > 0 && !stopRequested.getAsBoolean(); ) {
-                LockSupport.parkNanos(this, left);
+            if (!sleeper.sleepWithoutThread(deadline)) { // else nothing ready: the guest sleeps without this thread
+                for (long left; (left = deadline - System.nanoTime()) > 0 && !stopRequested.getAsBoolean(); ) {
+                    LockSupport.parkNanos(this, left);
+                }
             }
         } else {
             while (!stopRequested.getAsBoolean()) {

@@ -135,6 +135,11 @@ public record Burst(List<Instance> instances, int refused, int late, String firs
             boolean[] givenBack = new boolean[admitted]; // createAdmitted failed and released the memory itself
             boolean[] tooLate = new boolean[admitted];
             Semaphore booting = new Semaphore(pacing.inFlight());
+            // Guests that idle on time alone sleep without a thread once up: the monitor's pool,
+            // made now before any VM, serves those booting at once (and the creators' slack).
+            // Others keep a thread each, made per group below.
+            boolean shared = spec.idlesWithoutThread();
+            if (shared) monitor.reserveVcpuThreads(Math.max(0, pacing.inFlight() + pacing.creators() - monitor.spareVcpuThreads()));
             // A head group goes through every step first, so that the first guests are up within
             // milliseconds instead of after the whole burst is prepared; the rest follow in steps.
             // The head is kept small: its mappings are what each later KVM_CREATE_VM must walk.
@@ -144,7 +149,7 @@ public record Burst(List<Instance> instances, int refused, int late, String firs
                 if (from == to) continue;
                 // 2. The vCPU threads, before any VM of this group exists (see VcpuThread: each
                 //    thread's stack mapping would otherwise call every VM's MMU notifier).
-                inParallel(pool, pacing, failure, from, to, index -> threads[index] = Instance.reserveThread());
+                if (!shared) inParallel(pool, pacing, failure, from, to, index -> threads[index] = Instance.reserveThread());
                 // 3. The VMs, before any guest memory or vCPU of this group exists: KVM_CREATE_VM
                 //    registers an MMU notifier, which walks every memory mapping of the process
                 //    (mm_take_all_locks), so a VM made behind thousands of guest, kvm_run and
