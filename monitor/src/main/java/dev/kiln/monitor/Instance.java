@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * One guest: a VM with one vCPU, its memory and its devices, and its lifecycle. Made ready to run
  * by {@link Monitor#create} (assembled by {@link InstanceBuilder}); {@link #run()} enters it on
- * the calling thread, {@link #start()} on a new platform thread, where {@link VcpuLoop} runs it.
+ * the calling thread, {@link #start()} on a vCPU thread of the monitor's, where {@link VcpuLoop}
+ * runs it ({@link VcpuRun}: an idle guest gives that thread back while it sleeps).
  * Whatever the guest does, it ends with an {@link Outcome}: a fault ends this instance only, and
  * never throws into the host program.
  */
@@ -68,18 +69,10 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
     private volatile State state = State.CREATED;
     /** The gdb stub of {@code kiln run --gdb}, or null. */
     private volatile GdbStub debugger;
-    private volatile long runStartNanos;
-    private long runEndNanos;
-    /** CPU time of the vCPU threads in the stretches ended so far, and of the current one. */
-    private volatile long cpuBefore;
-    private volatile long sliceCpuStart;
-    /** The thread in the guest now, 0 while it sleeps or before it runs. */
-    private volatile int sliceTid;
-    private volatile boolean cpuBroken;
+    /** The vCPU's run, in stretches on vCPU threads (idle, it holds none). */
+    private final VcpuRun run;
+    /** The run's CPU time once it ended, -1 before. */
     private volatile long cpuNanos = -1;
-    /** The guest sleeps in POLL without a thread ({@link #slice}); its wake-up timer. */
-    private final java.util.concurrent.atomic.AtomicBoolean asleep = new java.util.concurrent.atomic.AtomicBoolean();
-    private volatile ScheduledFuture<?> sleepTimer;
     private volatile ScheduledFuture<?> timeLimit;
 
     Instance(Monitor monitor, long id, long parentId, InstanceSpec spec, InstanceBuilder.Machine machine,
@@ -109,6 +102,22 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
                 nets == null ? List.of() : nets.devices().stream().map(d -> new PollModule.Source(d.handle(), d.tap().fd())).toList(),
                 ringIo, loop::sleepWithoutThread).register(hypercalls);
         this.forks = new ForkCalls(monitor, this, memory);
+        this.run = new VcpuRun(monitor, loop, new VcpuRun.Owner() {
+            @Override
+            public void begun() {
+                runBegun();
+            }
+
+            @Override
+            public boolean wantsVcpu() {
+                return stopCause.get() != null || pauseRequested;
+            }
+
+            @Override
+            public void ended(Outcome result) {
+                runEnded(result);
+            }
+        }, "kiln-vcpu-" + id);
     }
 
     public long id() {
@@ -159,12 +168,8 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
     public Thread start() {
         claimRun();
         VcpuThread t = monitor.vcpuThread();
-        t.run(threadName(), this::slice);
+        run.startOn(t);
         return t.thread();
-    }
-
-    private String threadName() {
-        return "kiln-vcpu-" + id;
     }
 
     /**
@@ -173,7 +178,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
      */
     public void startOn(VcpuThread reserved) {
         claimRun();
-        reserved.run(threadName(), this::slice);
+        run.startOn(reserved);
     }
 
     /**
@@ -187,17 +192,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
     /** Runs the guest on the calling thread until it ends (it never sleeps without that thread). */
     public Outcome run() {
         claimRun();
-        beginSlice();
-        beginRun();
-        Outcome result;
-        try {
-            result = loop.run();
-        } catch (RuntimeException | Error e) {
-            result = monitorError(e);
-        }
-        endSlice();
-        finishRun(result);
-        return outcome.join();
+        return run.runHere();
     }
 
     private synchronized void claimRun() {
@@ -233,7 +228,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
     public void stop(StopCause cause) {
         stopCause.compareAndSet(null, cause);
         loop.kick();
-        wake();
+        run.wake();
         synchronized (pauseLock) {
             pauseLock.notifyAll();
         }
@@ -260,7 +255,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         if (state != State.RUNNING) throw new IllegalStateException("instance " + id + " is " + state + ", not RUNNING");
         pauseRequested = true;
         loop.kick();
-        wake();
+        run.wake();
         synchronized (pauseLock) {
             while (!paused && state == State.RUNNING) pauseLock.wait(50);
             if (!paused) throw new IllegalStateException("instance " + id + " ended before it paused");
@@ -368,93 +363,21 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         }
     }
 
-    /**
-     * One stretch of the run on a vCPU thread (start, startOn, or a wake-up): runs the guest until
-     * it ends, or until it sleeps in POLL with nothing to wait on but time; then the thread goes
-     * back to the monitor's pool, and {@link #wake} gives the next stretch to a free one. So idle
-     * guests hold no thread: a thousand of them asleep need only the threads of those awake.
-     */
-    private void slice() {
-        beginSlice();
-        boolean first = runStartNanos == 0;
-        if (first) beginRun();
-        VcpuLoop.SliceEnd end;
-        try {
-            end = loop.runSlice(first, true);
-        } catch (RuntimeException | Error e) {
-            end = new VcpuLoop.Ended(monitorError(e));
-        }
-        endSlice();
-        switch (end) {
-            case VcpuLoop.Ended e -> finishRun(e.outcome());
-            case VcpuLoop.Asleep a -> sleepUntil(a.deadlineNanos());
-        }
-    }
-
-    /** A monitor bug must end this guest only, and say what happened. */
-    private static Outcome monitorError(Throwable e) {
-        return new Outcome.Faulted(FaultKind.KVM_ERROR, "monitor error: " + e);
-    }
-
     /** Once, on the thread that enters the guest first. */
-    private void beginRun() {
+    private void runBegun() {
         if (spec.timeLimit() != null) {
             timeLimit = monitor.watchdog().schedule(() -> stop(StopCause.TIME_LIMIT),
                     spec.timeLimit().toNanos(), TimeUnit.NANOSECONDS);
         }
         if (loop.watchesForStalls()) monitor.watchForStalls();
-        runStartNanos = System.nanoTime();
-    }
-
-    /** The calling thread, bound to the loop, enters the guest: its CPU time counts from here. */
-    private void beginSlice() {
-        loop.enter();
-        sliceCpuStart = LibC.threadCpuNanos(loop.threadId());
-        sliceTid = loop.threadId();
-    }
-
-    /** The calling thread leaves the guest: its CPU time is counted, kicks no longer signal it. */
-    private void endSlice() {
-        long end = LibC.threadCpuNanos(sliceTid);
-        if (end < 0 || sliceCpuStart < 0) cpuBroken = true;
-        else cpuBefore += end - sliceCpuStart;
-        sliceTid = 0;
-        loop.leave();
-    }
-
-    /**
-     * The guest sleeps until {@code deadline} without a thread (see {@link #slice}). The timer is
-     * set before the instance is marked asleep, so a wake that finds it asleep always finds the
-     * timer to cancel; a stop or pause asked meanwhile, or a deadline already passed, wakes it at once.
-     */
-    private void sleepUntil(long deadline) {
-        sleepTimer = monitor.watchdog().schedule(this::wake, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        monitor.vcpuThreadsAsleep(1);
-        asleep.set(true);
-        if (stopCause.get() != null || pauseRequested || deadline - System.nanoTime() <= 0) wake();
-    }
-
-    /** Resumes a sleeping guest on a free vCPU thread; nothing when it is not asleep. */
-    private void wake() {
-        if (!asleep.compareAndSet(true, false)) return;
-        monitor.vcpuThreadsAsleep(-1);
-        ScheduledFuture<?> t = sleepTimer;
-        if (t != null) t.cancel(false);
-        try {
-            monitor.vcpuThread().run(threadName(), this::slice);
-        } catch (OutOfMemoryError | RuntimeException e) {
-            // no thread can be made (the process is out of them): the guest ends, with the reason
-            finishRun(new Outcome.Faulted(FaultKind.KVM_ERROR, "monitor error: no vCPU thread to wake the guest on: " + e));
-        }
     }
 
     /** Once, when the guest has ended. */
-    private void finishRun(Outcome result) {
-        runEndNanos = System.nanoTime();
+    private void runEnded(Outcome result) {
         if (ringIo != null) ringIo.guestEnded(); // its last writes go out
         GdbStub d = debugger;
         if (d != null) d.ended(result.exitStatus(), result instanceof Outcome.Halted, result instanceof Outcome.Faulted);
-        cpuNanos = cpuBroken ? -1 : cpuBefore;
+        cpuNanos = run.cpuNanos();
         ScheduledFuture<?> limit = timeLimit;
         if (limit != null) limit.cancel(false);
         forks.stopChildren();
@@ -515,16 +438,11 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
 
     public InstanceStats stats() {
         long first = console.firstOutputNanos();
-        long runNanos = runStartNanos == 0 ? 0 : (runEndNanos == 0 ? System.nanoTime() : runEndNanos) - runStartNanos;
+        long runNanos = run.runNanos();
         long ticks = state == State.CLOSED ? -1 : InfoPage.entryToMainTicks(memory.segment());
         long hz = ticks < 0 ? 0 : monitor.tscHz(vcpu);
         long entryToMain = ticks < 0 || hz <= 0 ? -1 : (long) (ticks * 1e9 / hz);
-        long cpu = cpuNanos;
-        if (cpu < 0 && state == State.RUNNING && !cpuBroken) {
-            int tid = sliceTid;
-            long sliceStart = sliceCpuStart, now = tid == 0 ? 0 : LibC.threadCpuNanos(tid);
-            cpu = now < 0 ? -1 : cpuBefore + (tid == 0 ? 0 : Math.max(0, now - sliceStart));
-        }
+        long cpu = state == State.RUNNING ? run.cpuNanos() : cpuNanos;
         return new InstanceStats(timings.createNanos(), timings.loadNanos(),
                 first == 0 ? -1 : first - timings.startNanos(), runNanos, loop.exits(), loop.hypercallCounts(),
                 console.bytesWritten(), console.bytesDropped(), entryToMain, cpu, state == State.CLOSED ? -1 : memory.residentBytes(), mode,
