@@ -169,7 +169,7 @@ final class DensityBench {
         out.printf(Locale.ROOT, "  at %d instances (%d running): RSS %.1f MiB = baseline %.1f MiB + %d x %.0f KiB%n",
                 last.held(), last.running(), m.rssBytes() / 1048576.0, base.rssBytes() / 1048576.0, last.held(), host);
         out.printf(Locale.ROOT, "    of which guest RAM touched:  %.0f KiB per instance (what the loader, the monitor and the guest wrote)%n", guest);
-        out.printf(Locale.ROOT, "    host overhead beyond it:     %.0f KiB per instance (vCPU thread, native and Java heap)%n",
+        out.printf(Locale.ROOT, "    host overhead beyond it:     %.0f KiB per instance (native and Java heap; asleep, a guest holds no vCPU thread)%n",
                 host - guest);
         // Kernel memory (KVM's own page tables and vCPU state) is in no process's RSS; the host's
         // MemAvailable shows it, but for the whole machine, so other activity blurs it.
