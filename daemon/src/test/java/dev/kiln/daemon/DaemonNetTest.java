@@ -176,6 +176,41 @@ class DaemonNetTest {
         }
     }
 
+    /** vCPU threads running a guest now (a pooled thread waiting for work is named kiln-vcpu-idle). */
+    static long vcpuThreadsInGuests() {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().matches("kiln-vcpu-[0-9]+")).count();
+    }
+
+    /** Waits up to 2 s for a moment when no vCPU thread runs a guest. */
+    static boolean allAsleep() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        while (System.nanoTime() < deadline) {
+            if (vcpuThreadsInGuests() == 0) return true;
+            Thread.sleep(5);
+        }
+        return false;
+    }
+
+    @Test
+    void idleServersGiveTheirThreadsBackAndWakeForEachRequest() throws Exception {
+        int port = freePort(), port2 = freePort();
+        try (Daemon d = start()) {
+            String a = createHttpreply(d, port), b = createHttpreply(d, port2);
+            awaitListening(d, a);
+            awaitListening(d, b);
+            // Quiet for 10 ms, each server sleeps in POLL without a thread, its tap watched by the
+            // monitor's input waker (PollModule.QUIET_NANOS, InputWaker).
+            assertTrue(allAsleep(), "two idle servers still hold " + vcpuThreadsInGuests() + " vCPU threads");
+            for (int i = 0; i < 5; i++) {
+                // the request's first frame wakes the server; it answers on whatever thread is free
+                assertTrue(curl("http://127.0.0.1:" + port + "/").contains("Hello from a Kiln unikernel"), "request " + i);
+                assertTrue(curl("http://127.0.0.1:" + port2 + "/").contains("Hello from a Kiln unikernel"), "request " + i);
+                assertTrue(allAsleep(), "after request " + i + ": " + vcpuThreadsInGuests() + " vCPU threads in guests");
+            }
+            assertEquals("running", call(d, "GET", "/v1/instances/" + a, null).path("state").asText());
+        }
+    }
+
     @Test
     void malformedNetworkRequestsNameTheirField() throws Exception {
         try (Daemon d = start()) {

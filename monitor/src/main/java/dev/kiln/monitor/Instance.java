@@ -100,7 +100,7 @@ public final class Instance implements AutoCloseable, VcpuLoop.Owner {
         this.ringIo = ring == null ? null : ring.start("kiln-net-ring-" + id, memory, nets.devices(), this::faultFromDevice);
         new PollModule(memory, () -> stopCause.get() != null || pauseRequested || loop.debugInterrupt(),
                 nets == null ? List.of() : nets.devices().stream().map(d -> new PollModule.Source(d.handle(), d.tap().fd())).toList(),
-                ringIo, loop::sleepWithoutThread).register(hypercalls);
+                ringIo, loop).register(hypercalls);
         this.forks = new ForkCalls(monitor, this, memory);
         this.run = new VcpuRun(monitor, loop, new VcpuRun.Owner() {
             @Override

@@ -143,8 +143,9 @@ public record InstanceSpec(HvtImage image, long memoryBytes, List<String> args, 
 
     /**
      * True when the guest's idle waits are on time alone (it has no network device whose input
-     * POLL would wait for): started with {@link Instance#start}, it then sleeps without a vCPU
-     * thread, and a burst of such guests needs threads only for those booting at once.
+     * POLL would wait for): started with {@link Instance#start}, it sleeps without a vCPU thread
+     * from its first long POLL on, so a burst of such guests needs threads only for those booting
+     * at once. (A guest with taps gives its thread back too, but only after they stayed quiet.)
      */
     public boolean idlesWithoutThread() {
         return devices.stream().noneMatch(d -> d instanceof DeviceAttachment.Net);

@@ -343,6 +343,17 @@ public final class Monitor implements AutoCloseable {
         }
     }
 
+    private InputWaker inputWaker; // guarded by this
+
+    /**
+     * The thread that wakes guests asleep without a thread when their taps have input, made with
+     * the first such sleep; null once the monitor is closing (the guest then keeps its thread).
+     */
+    synchronized InputWaker inputWaker() {
+        if (inputWaker == null && !closing) inputWaker = new InputWaker();
+        return inputWaker;
+    }
+
     /** One shared daemon thread enforces every instance's time limit. */
     ScheduledExecutorService watchdog() {
         ScheduledExecutorService w = watchdog;
@@ -434,6 +445,11 @@ public final class Monitor implements AutoCloseable {
         vcpuThreads.close();
         ScheduledExecutorService w = watchdog;
         if (w != null) w.shutdownNow();
+        InputWaker iw;
+        synchronized (this) {
+            iw = inputWaker;
+        }
+        if (iw != null) iw.close();
         keepWarm(0, 0);
         keepWarm(null, 0);
         synchronized (this) {

@@ -1,6 +1,7 @@
 package dev.kiln.monitor;
 
 import dev.kiln.monitor.debug.GdbStub;
+import dev.kiln.monitor.devices.PollModule;
 import dev.kiln.monitor.extension.KilnAbi;
 import dev.kiln.monitor.hvt.FaultKind;
 import dev.kiln.monitor.hvt.GuestFault;
@@ -30,7 +31,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * or a stop, and count them. Only the vCPU's own thread runs {@link #run()}; any thread may
  * {@link #kick()} it out of the guest.
  */
-final class VcpuLoop {
+final class VcpuLoop implements PollModule.Sleeper {
     /** What the loop asks of the instance it runs: stop and pause requests, the debugger, Kiln's own hypercalls. */
     interface Owner {
         /** Why the guest must stop, or null. */
@@ -177,11 +178,11 @@ final class VcpuLoop {
     record Ended(Outcome outcome) implements SliceEnd {}
 
     /**
-     * The guest sleeps in POLL with nothing to wait on but time (its answer, nothing ready, is
-     * already written): the run goes on at {@code deadlineNanos} ({@link System#nanoTime()}) or
-     * when kicked, on whatever vCPU thread is free then.
+     * The guest sleeps in POLL: the run goes on at {@code deadlineNanos} ({@link System#nanoTime()}),
+     * when one of {@code wakeFds} (its taps) has input, or when kicked, on whatever vCPU thread is
+     * free then; POLL's answer is written before the guest goes on.
      */
-    record Asleep(long deadlineNanos) implements SliceEnd {}
+    record Asleep(long deadlineNanos, int[] wakeFds) implements SliceEnd {}
 
     /**
      * Shortest POLL worth sleeping without a thread: a sleep costs a hand-over to another thread
@@ -193,16 +194,20 @@ final class VcpuLoop {
     private boolean maySleep;
     /** The deadline of the POLL this stretch ends in, or 0. */
     private long sleepDeadline;
+    private int[] sleepWakeFds;
+    /** What finishes the POLL the guest sleeps in, run by the stretch that resumes it; or null. */
+    private PollModule.Completion onWake;
 
-    /**
-     * Called by POLL with nothing to wait on but its deadline: true when the guest will sleep
-     * without this thread (the loop ends its stretch once the hypercall returned), false when POLL
-     * must wait here itself.
-     */
-    boolean sleepWithoutThread(long deadlineNanos) {
-        if (!maySleep || deadlineNanos - System.nanoTime() < SLEEP_WITHOUT_THREAD_NANOS) return false;
+    @Override
+    public boolean maySleep(long fromNanos, long deadlineNanos) {
+        return maySleep && deadlineNanos - fromNanos >= SLEEP_WITHOUT_THREAD_NANOS;
+    }
+
+    @Override
+    public void sleep(long deadlineNanos, int[] wakeFds, PollModule.Completion onWake) {
         sleepDeadline = deadlineNanos;
-        return true;
+        sleepWakeFds = wakeFds;
+        this.onWake = onWake;
     }
 
     /** Runs the guest until it halts, faults or is stopped, on the calling thread only. */
@@ -220,12 +225,21 @@ final class VcpuLoop {
             Outcome killed = debugStop(GdbStub.Stop.ENTRY);
             if (killed != null) return new Ended(killed);
         }
+        PollModule.Completion finishPoll = onWake;
+        if (finishPoll != null) {
+            onWake = null;
+            try {
+                finishPoll.finish(); // POLL's answer, before the guest reads it (or a pause copies the vCPU)
+            } catch (GuestFault f) {
+                return new Ended(fault(f.kind(), f.getMessage()));
+            }
+        }
         if (first) firstEntryNanos = System.nanoTime(); // the first KVM_RUN below enters the guest
         Outcome o = loop();
         if (o != null) return new Ended(o);
         long d = sleepDeadline;
         sleepDeadline = 0;
-        return new Asleep(d);
+        return new Asleep(d, sleepWakeFds);
     }
 
     /** The loop of {@link #runSlice}: how the guest ended, or null when it went to sleep. */

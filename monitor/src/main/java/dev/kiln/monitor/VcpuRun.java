@@ -3,9 +3,14 @@ package dev.kiln.monitor;
 import dev.kiln.monitor.hvt.FaultKind;
 import dev.kiln.monitor.kvm.LibC;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * One run of an instance's vCPU, from its first entry to its outcome, in stretches on vCPU threads:
@@ -46,6 +51,10 @@ final class VcpuRun {
     private volatile boolean cpuUnknown;
     private final AtomicBoolean asleep = new AtomicBoolean();
     private volatile ScheduledFuture<?> sleepTimer;
+    /** The watch on the sleeping guest's taps: its waker (null when none), token and descriptors. */
+    private volatile InputWaker sleepWaker;
+    private volatile long sleepToken;
+    private volatile int[] sleepFds;
 
     VcpuRun(Monitor monitor, VcpuLoop loop, Owner owner, String threadName) {
         this.monitor = monitor;
@@ -87,7 +96,7 @@ final class VcpuRun {
         endSlice();
         switch (end) {
             case VcpuLoop.Ended e -> finish(e.outcome());
-            case VcpuLoop.Asleep a -> sleepUntil(a.deadlineNanos());
+            case VcpuLoop.Asleep a -> sleepUntil(a.deadlineNanos(), a.wakeFds());
         }
     }
 
@@ -118,15 +127,44 @@ final class VcpuRun {
     }
 
     /**
-     * The guest sleeps until {@code deadline} without a thread. The timer is set before the run is
-     * marked asleep, so a wake that finds it asleep always finds the timer to cancel; a stop or a
-     * pause asked meanwhile, or a deadline already passed, wakes it at once.
+     * The guest sleeps until {@code deadline}, or input on {@code fds}, without a thread. The timer
+     * and the watch on the descriptors are set before the run is marked asleep, so a wake that
+     * finds it asleep always finds them to cancel; a stop or a pause asked meanwhile, a deadline
+     * already passed, or input that came before the watch, wakes it at once, and so does a watch
+     * that could not be set (the guest then waits its quiet periods on a thread, as before).
      */
-    private void sleepUntil(long deadline) {
+    private void sleepUntil(long deadline, int[] fds) {
         sleepTimer = monitor.watchdog().schedule(this::wake, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        long token = 0;
+        InputWaker waker = null;
+        if (fds.length > 0) {
+            try {
+                waker = monitor.inputWaker();
+                token = waker == null ? -1 : waker.watch(fds, this::wake);
+            } catch (RuntimeException e) {
+                token = -1; // no epoll descriptor left: this sleep cannot watch the taps
+            }
+        }
+        sleepWaker = token > 0 ? waker : null;
+        sleepToken = token;
+        sleepFds = fds;
         monitor.vcpuThreadsAsleep(1);
         asleep.set(true);
-        if (owner.wantsVcpu() || deadline - System.nanoTime() <= 0) wake();
+        if (token < 0 || owner.wantsVcpu() || deadline - System.nanoTime() <= 0 || inputWaiting(fds)) wake();
+    }
+
+    /** True when one of {@code fds} has input (or an error) now. */
+    private static boolean inputWaiting(int[] fds) {
+        if (fds.length == 0) return false;
+        try (Arena arena = Arena.ofConfined()) {
+            // struct pollfd { int fd; short events; short revents; }
+            MemorySegment pollfds = arena.allocate(8L * fds.length, 8);
+            for (int i = 0; i < fds.length; i++) {
+                pollfds.set(JAVA_INT, 8L * i, fds[i]);
+                pollfds.set(JAVA_SHORT, 8L * i + 4, (short) 1); // POLLIN
+            }
+            return LibC.poll(pollfds, fds.length, 0) != 0; // an error too: let the woken POLL find it
+        }
     }
 
     /** Resumes a sleeping guest on a free vCPU thread; nothing when it is not asleep. */
@@ -135,6 +173,8 @@ final class VcpuRun {
         monitor.vcpuThreadsAsleep(-1);
         ScheduledFuture<?> t = sleepTimer;
         if (t != null) t.cancel(false);
+        InputWaker waker = sleepWaker;
+        if (waker != null) waker.cancel(sleepToken, sleepFds);
         try {
             monitor.vcpuThread().run(threadName, this::slice);
         } catch (OutOfMemoryError | RuntimeException e) {

@@ -391,6 +391,20 @@ public final class NetRingIo implements AutoCloseable {
         }
     }
 
+    /**
+     * The taps whose input should wake a guest asleep in POLL without its thread: as for
+     * {@link #armTaps}, those with posted buffers and not broken (the others' frames have nowhere
+     * to go, and waking for them would only put the guest back to sleep).
+     */
+    public int[] wakeFds() {
+        int n = 0;
+        int[] fds = new int[taps.length];
+        for (int i = 0; i < taps.length; i++) {
+            if (!broken[i] && !posted[i].isEmpty()) fds[n++] = taps[i].fd();
+        }
+        return n == fds.length ? fds : java.util.Arrays.copyOf(fds, n);
+    }
+
     /** Only a tap with posted buffers is waited on: its frames have somewhere to go. */
     private void armTaps() {
         for (int i = 0; i < taps.length; i++) {

@@ -42,7 +42,8 @@ public final class LibC {
     private static final long SYS_READ = 0, SYS_WRITE = 1, SYS_POLL = 7, SYS_MMAP = 9, SYS_MUNMAP = 11,
             SYS_IOCTL = 16, SYS_OPEN = 2, SYS_CLOSE = 3, SYS_SOCKET = 41, SYS_GETTID = 186, SYS_GETPID = 39, SYS_TGKILL = 234,
             SYS_PWRITE64 = 18, SYS_MINCORE = 27, SYS_MADVISE = 28, SYS_FTRUNCATE = 77, SYS_CLOCK_GETTIME = 228, SYS_MEMFD_CREATE = 319,
-            SYS_EVENTFD2 = 290, SYS_FLOCK = 73, SYS_PRCTL = 157, SYS_SECCOMP = 317;
+            SYS_EVENTFD2 = 290, SYS_FLOCK = 73, SYS_PRCTL = 157, SYS_SECCOMP = 317,
+            SYS_EPOLL_CREATE1 = 291, SYS_EPOLL_CTL = 233, SYS_EPOLL_WAIT = 232;
     public static final int MAP_FIXED = 0x10;
     public static final int MFD_CLOEXEC = 1;
 
@@ -218,6 +219,33 @@ public final class LibC {
     /** poll(fds, n, timeoutMillis) over {@code struct pollfd { int fd; short events; short revents; }}. */
     public static int poll(MemorySegment fds, int n, int timeoutMillis) {
         return (int) syscall(SYS_POLL, fds.address(), n, timeoutMillis, 0, 0, 0);
+    }
+
+    // epoll(7): include/uapi/linux/eventpoll.h
+    public static final int EPOLL_CLOEXEC = 0x80000, EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2;
+    public static final int EPOLLIN = 0x1, EPOLLERR = 0x8, EPOLLHUP = 0x10, EPOLLONESHOT = 1 << 30;
+    /**
+     * {@code struct epoll_event { __u32 events; __u64 data; }}, packed on x86_64
+     * (__attribute__((packed)) under __x86_64__): 12 bytes, data at 4.
+     */
+    public static final long EPOLL_EVENT_BYTES = 12, EPOLL_EVENT_DATA = 4;
+
+    /** epoll_create1(flags); returns the fd or -errno. */
+    public static int epollCreate(int flags) {
+        return (int) syscall(SYS_EPOLL_CREATE1, flags, 0, 0, 0, 0, 0);
+    }
+
+    /**
+     * epoll_ctl(epfd, op, fd, &event) with {@code event} (EPOLL_EVENT_BYTES, its events and data
+     * set by the caller; ignored for EPOLL_CTL_DEL); returns 0 or -errno.
+     */
+    public static int epollCtl(int epfd, int op, int fd, MemorySegment event) {
+        return (int) syscall(SYS_EPOLL_CTL, epfd, op, fd, event.address(), 0, 0);
+    }
+
+    /** epoll_wait(epfd, events, max, timeout); returns how many events it wrote, or -errno. */
+    public static int epollWait(int epfd, MemorySegment events, int max, int timeoutMillis) {
+        return (int) syscall(SYS_EPOLL_WAIT, epfd, events.address(), max, timeoutMillis, 0, 0);
     }
 
     public static int socket(int domain, int type, int protocol) {
