@@ -4,6 +4,8 @@
  * Every change is appended to a log on the block device 'storage' before its reply goes out
  * (appendfsync=always|everysec|no on the command line, Redis's names; always by default), and SAVE
  * writes a crash-safe snapshot: see persist.c. At boot the snapshot is loaded and the log replayed.
+ * appendonly=no (Redis's setting of that name) keeps no log: what the last SAVE wrote is all a
+ * restart finds, as with a Redis that has only its RDB file.
  *
  * Idle clients must not lock others out: timeout=N (Redis's setting, seconds, 0 = never) closes a
  * client that sent nothing for N seconds (its recv() waits with SO_RCVTIMEO), and when maxclients
@@ -34,6 +36,8 @@
 
 static struct blk disk;
 static int have_disk;
+/* appendonly=yes (the default): every change is logged; no: only SAVE writes the disk */
+static int appendonly = 1;
 static int clients;
 static int maxclients = MAX_CLIENTS;
 static unsigned long idle_timeout_s;           /* Redis's timeout: 0 = none */
@@ -287,7 +291,7 @@ static int run(const struct command *c, struct reply *r)
         int n = snprintf(info, sizeof info, "# Server\r\nredis_version:7.0.0-kiln\r\nkiln_kvstore:1\r\n"
                          "# Persistence\r\naof_enabled:%d\r\nappendfsync:%s\r\naof_log_bytes:%llu\r\naof_flushes:%llu\r\n"
                          "# Keyspace\r\nkeys:%zu\r\nconnected_clients:%d\r\ncommands:%llu\r\n",
-                         have_disk, have_disk ? persist_policy_name() : "-", have_disk ? persist_log_bytes() : 0,
+                         have_disk && appendonly, have_disk && appendonly ? persist_policy_name() : "-", have_disk ? persist_log_bytes() : 0,
                          have_disk ? persist_flushes() : 0, store_count(t), clients, commands_run);
         reply_bulk(r, info, (size_t)n);
     } else {
@@ -477,6 +481,19 @@ int main(const char *cmdline)
             return 1;
         }
     }
+    const char *ao = strstr(cmdline, "appendonly=");
+    if (ao) {
+        ao += strlen("appendonly=");
+        size_t n = strcspn(ao, " ");
+        if (n == 3 && strncmp(ao, "yes", 3) == 0)
+            appendonly = 1;
+        else if (n == 2 && strncmp(ao, "no", 2) == 0)
+            appendonly = 0;
+        else {
+            printf("kvstore: appendonly must be yes or no\n");
+            return 1;
+        }
+    }
     unsigned long mc = MAX_CLIENTS;
     if (word_uint(cmdline, "timeout", 0, 86400 * 365, &idle_timeout_s) != 0
         || word_uint(cmdline, "maxclients", 1, MAX_CLIENTS, &mc) != 0)
@@ -489,7 +506,9 @@ int main(const char *cmdline)
         printf("kvstore: the block device 'storage' is too small for a log and two snapshots\n");
         return 1;
     }
-    if (have_disk && policy != FSYNC_ALWAYS) {
+    if (have_disk && !appendonly)
+        store_set_journal(NULL); /* after the replay: what the disk held is loaded, nothing new is logged */
+    if (have_disk && appendonly && policy != FSYNC_ALWAYS) {
         struct thread *f = thread_create("appendfsync", ticker, NULL, 16 * 1024);
         if (f)
             thread_detach(f);

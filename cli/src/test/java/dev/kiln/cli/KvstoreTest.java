@@ -186,6 +186,30 @@ class KvstoreTest {
         assertEquals("value", cli("get", "old"));
     }
 
+    /** Redis's appendonly no: nothing is logged, so a restart finds what the last SAVE wrote and no more. */
+    @Test
+    void appendonlyNoKeepsWhatSaveWroteAndNothingAfter() throws Exception {
+        boot("kvstore: ", "appendonly=no");
+        assertTrue(cli("info").contains("aof_enabled:0"), cli("info"));
+        assertEquals("OK", cli("set", "ao-saved", "1"));
+        assertEquals("OK", cli("save"));
+        assertEquals("OK", cli("set", "ao-unsaved", "2"));
+        guest.kill();
+        boot("kvstore: ", "appendonly=no");
+        assertEquals("1", cli("get", "ao-saved"));
+        assertEquals("", cli("get", "ao-unsaved"), "a change after the SAVE was never logged");
+        assertEquals("OK", cli("flushall"));
+        assertEquals("OK", cli("save")); // the other tests start from an empty disk
+        guest.stop();
+        guest = NetTestSupport.Guest.start(NetTestSupport.kilnRun(NS, "--mem=64", "--net:service0=" + TAP,
+                "--block:storage=" + disk, NetTestSupport.GUESTS.resolve("kvstore.hvt").toString(),
+                "ip=" + IP + "/24", "appendonly=nope"));
+        assertEquals("kvstore: appendonly must be yes or no", guest.line());
+        assertTrue(guest.process().waitFor(20, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(1, guest.process().exitValue());
+        guest = null;
+    }
+
     @Test
     void appendfsyncPoliciesAndAnUnknownOne() throws Exception {
         boot("kvstore: ", "appendfsync=everysec");
